@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything the suite needs to build, test and run on Debian 12. Idempotent:
+# packages already present are skipped, so repeated runs cost a dpkg query.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients
+  nlohmann-json3-dev libsimdjson-dev libre2-dev
+  libcurl4-openssl-dev libssl-dev zlib1g-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  json-schema-test-suite
+  influxdb victoria-metrics python3-paho-mqtt
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: need root to install: ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# policy-rc.d keeps Debian's maintainer scripts from starting the packaged servers
+# (mosquitto, influxd) on their default ports: tests start their own on free ports.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,75 @@
+// Topic filters and templates, table-driven against MQTT 3.1.1 section 4.7 semantics.
+#include <gtest/gtest.h>
+
+#include "topic.hpp"
+
+using namespace mqs;
+
+struct MatchCase {
+    const char* filter;
+    const char* topic;
+    bool matches;
+};
+
+std::ostream& operator<<(std::ostream& os, const MatchCase& c) {
+    return os << "'" << c.filter << "' vs '" << c.topic << "'";
+}
+
+class FilterMatching : public ::testing::TestWithParam<MatchCase> {};
+
+TEST_P(FilterMatching, FollowsMqttRules) {
+    const auto& c = GetParam();
+    EXPECT_EQ(topicMatchesFilter(c.filter, c.topic), c.matches) << c.filter << " vs " << c.topic;
+    // A template written as a filter must agree.
+    EXPECT_EQ(TopicTemplate::parse(c.filter).match(c.topic), c.matches) << c.filter << " vs " << c.topic;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, FilterMatching,
+    ::testing::Values(MatchCase{"a/b/c", "a/b/c", true}, MatchCase{"a/b/c", "a/b", false},
+                      MatchCase{"a/b", "a/b/c", false}, MatchCase{"a/+/c", "a/x/c", true},
+                      MatchCase{"a/+/c", "a//c", true}, MatchCase{"a/+", "a/b/c", false},
+                      MatchCase{"+", "a", true}, MatchCase{"+", "/a", false}, MatchCase{"+/+", "/a", true},
+                      MatchCase{"#", "a/b/c", true}, MatchCase{"a/#", "a", true}, MatchCase{"a/#", "a/b/c", true},
+                      MatchCase{"a/#", "ab", false}, MatchCase{"#", "$SYS/x", false}, MatchCase{"+/x", "$SYS/x", false},
+                      MatchCase{"$SYS/#", "$SYS/x", true}, MatchCase{"entrepot/+/+/v1", "entrepot/nord/s1/v1", true},
+                      MatchCase{"entrepot/+/+/v1", "entrepot/nord/s1/v2", false}, MatchCase{"a/b/", "a/b/", true},
+                      MatchCase{"a/b/", "a/b", false}));
+
+TEST(TopicTemplate, CapturesNamedLevels) {
+    auto t = TopicTemplate::parse("entrepot/{zone}/{sensor}/v1");
+    EXPECT_EQ(t.filter(), "entrepot/+/+/v1");
+    Captures c;
+    ASSERT_TRUE(t.match("entrepot/nord/s42/v1", &c));
+    EXPECT_EQ(c.get("zone"), "nord");
+    EXPECT_EQ(c.get("sensor"), "s42");
+    Captures none;
+    EXPECT_FALSE(t.match("entrepot/nord/s42", &none));
+    EXPECT_TRUE(none.entries().empty());
+}
+
+TEST(TopicTemplate, RejectsBadTemplates) {
+    EXPECT_THROW(TopicTemplate::parse(""), std::invalid_argument);
+    EXPECT_THROW(TopicTemplate::parse("a/#/b"), std::invalid_argument);
+    EXPECT_THROW(TopicTemplate::parse("a/x{zone}/b"), std::invalid_argument);
+    EXPECT_THROW(TopicTemplate::parse("a/{}/b"), std::invalid_argument);
+    EXPECT_THROW(TopicTemplate::parse("a/{z}/{z}"), std::invalid_argument);
+    EXPECT_THROW(TopicTemplate::parse("a/b+"), std::invalid_argument);
+}
+
+TEST(TopicFilter, Check) {
+    EXPECT_EQ(checkTopicFilter("a/+/#"), "");
+    EXPECT_NE(checkTopicFilter("a/#/b"), "");
+    EXPECT_NE(checkTopicFilter("a/b#"), "");
+    EXPECT_NE(checkTopicFilter(""), "");
+}
+
+TEST(OutputTemplate, RendersAndRejectsUnknownNames) {
+    auto t = OutputTemplate::parse("alerts/{zone}/{sensor}", {"zone", "sensor"});
+    Captures c;
+    c.set("zone", "sud");
+    c.set("sensor", "t1");
+    EXPECT_EQ(t.render(c), "alerts/sud/t1");
+    EXPECT_THROW(OutputTemplate::parse("alerts/{room}", {"zone"}), std::invalid_argument);
+    EXPECT_THROW(OutputTemplate::parse("alerts/{zone", {"zone"}), std::invalid_argument);
+}
