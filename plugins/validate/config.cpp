@@ -1,0 +1,48 @@
+// Option table of mosquitto_validate.so; docs/validate.md's table is checked against it.
+#include "config.hpp"
+
+namespace mqs::validate {
+
+const OptionTable& optionTable() {
+    static const OptionTable table = [] {
+        OptionTable t;
+        t.add({.key = "rules_file", .type = OptionType::Path, .default_value = std::nullopt,
+               .description = "JSON rules file (see Rules file). Re-read on SIGHUP.", .required = true});
+        t.add({.key = "instance", .type = OptionType::String, .default_value = "validate",
+               .description = "Name of this instance in metric topics `$SYS/plugins/validate/<instance>/...`.",
+               .check = [](const std::string& v) -> std::string {
+                   if (v.empty() || v.find_first_of("/+#") != std::string::npos) return "must be non-empty and contain no '/', '+' or '#'";
+                   return {};
+               }});
+        t.add({.key = "metrics_interval", .type = OptionType::Duration, .default_value = "10s",
+               .description = "How often changed metrics are published; `0` disables them.", .min = 0});
+        t.add({.key = "max_json_bytes", .type = OptionType::Size, .default_value = "1MiB",
+               .description = "Larger payloads on a rule that needs JSON fail without being parsed.", .min = 1,
+               .max = 256ll * 1024 * 1024});
+        t.add({.key = "max_json_depth", .type = OptionType::Integer, .default_value = "64",
+               .description = "Deeper JSON nesting fails the `json` check (protects the broker's stack).", .min = 1,
+               .max = 1024});
+        t.add({.key = "max_errors", .type = OptionType::Integer, .default_value = "10",
+               .description = "Errors listed per failing rule in logs and dead letters.", .min = 1, .max = 1000});
+        t.add({.key = "dead_letter_payload_limit", .type = OptionType::Size, .default_value = "1MiB",
+               .description = "Bytes of the original payload copied into a dead letter; beyond it the copy is cut and `payload_truncated` is true.",
+               .min = 0, .max = 256ll * 1024 * 1024});
+        return t;
+    }();
+    return table;
+}
+
+Config parseConfig(const RawOptions& options) {
+    OptionValues v = optionTable().parse(options);
+    return Config{
+        .rules_file = v.string("rules_file"),
+        .instance = v.string("instance"),
+        .metrics_interval = v.duration("metrics_interval"),
+        .max_json_bytes = v.bytes("max_json_bytes"),
+        .max_json_depth = static_cast<size_t>(v.integer("max_json_depth")),
+        .max_errors = static_cast<size_t>(v.integer("max_errors")),
+        .dead_letter_payload_limit = v.bytes("dead_letter_payload_limit"),
+    };
+}
+
+}  // namespace mqs::validate

@@ -1,0 +1,65 @@
+// Validation rules as loaded from the rules file: which topics, which checks, what to do on failure.
+// A RuleSet is immutable once loaded; a reload builds a new one and swaps it in whole.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "json_schema.hpp"
+#include "topic.hpp"
+
+namespace mqs::validate {
+
+enum class FailureAction { Drop, DeadLetter, Shadow };
+enum class MatchPolicy { All, Any };
+
+struct DisconnectAfter {
+    uint32_t failures = 0;  // 0: never disconnect
+    std::chrono::milliseconds window{0};
+};
+
+struct Rule {
+    std::string name;
+    std::vector<TopicTemplate> topics;  // empty for the default rule
+    bool require_utf8 = false;
+    bool require_json = false;
+    std::optional<uint64_t> min_size;
+    std::optional<uint64_t> max_size;
+    std::shared_ptr<const CompiledSchema> schema;  // implies require_json
+    FailureAction action = FailureAction::Drop;
+    std::optional<OutputTemplate> dead_letter_topic;  // set when action is DeadLetter
+    int dead_letter_qos = 1;
+    DisconnectAfter disconnect_after;
+
+    bool matches(std::string_view topic, Captures* captures) const;
+};
+
+struct RuleSet {
+    MatchPolicy match_policy = MatchPolicy::All;
+    std::vector<Rule> rules;
+    std::optional<Rule> default_rule;  // applies when no rule's topics match
+    std::filesystem::path source;
+};
+
+// A rules-file problem; what() says where (file and JSON location) and what is wrong.
+class RulesError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Reads, checks and compiles a rules file (schemas included). Throws RulesError.
+RuleSet loadRuleSet(const std::filesystem::path& file);
+
+// Placeholders every dead-letter topic may use, besides the rule's topic captures.
+inline const std::vector<std::string>& deadLetterBuiltins() {
+    static const std::vector<std::string> names{"rule", "topic", "client_id", "username"};
+    return names;
+}
+
+}  // namespace mqs::validate
