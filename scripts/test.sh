@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds and runs every test: installs dependencies, builds with warnings as errors and runs the whole
+# ctest suite (unit, conformance, integration against the real broker, bench smoke), then rebuilds
+# the broker-free tests with ASan+UBSan and runs them again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+BUILD_DIR=build bash scripts/build.sh -DWARNINGS_AS_ERRORS=ON -DWITH_SANITIZERS=OFF
+(cd build && ctest --output-on-failure --timeout 600 -j2)
+
+# Sanitizers cover the logic libraries; the plugin modules run inside the uninstrumented broker binary.
+BUILD_DIR=build-asan bash scripts/build.sh -DWARNINGS_AS_ERRORS=ON -DWITH_SANITIZERS=ON -DWITH_BENCH=OFF
+(cd build-asan && ctest --output-on-failure --timeout 600 -j2 -L 'unit|conformance')
