@@ -3,6 +3,7 @@
 #include "json_schema.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -364,6 +365,7 @@ class Compiler {
     if (const json* value = find(w, "const"); value != nullptr && w.draft != Draft::Draft4) {
       n.hasConst = true;
       n.constValue = *value;
+      if (value->is_number()) n.constNumber = Number::fromJson(*value);
     }
     if (const json* v = find(w, "allOf")) n.allOf = readSchemaArray(w, *v, "allOf");
     if (const json* v = find(w, "anyOf")) n.anyOf = readSchemaArray(w, *v, "anyOf");
@@ -541,7 +543,10 @@ class Compiler {
     if (const json* v = find(w, "propertyNames"); v != nullptr && w.draft != Draft::Draft4) {
       n.propertyNames = subschema(w, *v, "/propertyNames");
     }
-    for (auto& [name, e] : entries) n.properties.push_back(std::move(e));  // std::map keeps them sorted
+    for (auto& [name, e] : entries) {  // std::map keeps them sorted
+      e.prefix = Node::keyPrefix(e.name);
+      n.properties.push_back(std::move(e));
+    }
   }
 
   // A cycle of keywords that apply a schema to the same instance ($ref, allOf, anyOf, oneOf, not,
@@ -620,6 +625,10 @@ SchemaStore::SchemaStore() {
 void SchemaStore::add(const std::string& uri, json document) {
   auto [documentUri, fragment] = detail::splitFragment(uri);
   if (!fragment.empty()) throw SchemaLoadError(uri + ": a schema document URI must not have a fragment");
+  // Replacing a document also forgets the $ids its previous version declared.
+  for (auto it = resources_.begin(); it != resources_.end();) {
+    it = it->second.documentUri == documentUri ? resources_.erase(it) : std::next(it);
+  }
   std::optional<Draft> draft = declaredDraft(document);
   registerDocument(resources_, std::make_shared<const json>(std::move(document)), documentUri, draft);
 }
@@ -693,7 +702,11 @@ std::shared_ptr<const CompiledSchema> CompiledSchema::compile(const json& root, 
 
 bool CompiledSchema::validate(simdjson::dom::element instance, std::vector<SchemaError>* errors,
                               size_t max_errors) const {
-  return detail::validateInstance(impl_->root, instance, errors, max_errors);
+  try {
+    return detail::validateInstance(impl_->root, instance, errors, max_errors);
+  } catch (...) {  // only std::bad_alloc while building error messages can get here
+    return false;
+  }
 }
 
 Draft CompiledSchema::draft() const { return impl_->draft; }
@@ -717,10 +730,21 @@ void Node::finalise() {
             !hasObject;
 }
 
+uint64_t Node::keyPrefix(std::string_view key) {
+  uint64_t prefix = 0;
+  std::memcpy(&prefix, key.data(), std::min<size_t>(key.size(), sizeof prefix));
+  return prefix;
+}
+
 const PropertyEntry* Node::findProperty(std::string_view key) const {
   if (properties.size() <= 8) {  // a short linear scan beats binary search for typical payload schemas
+    uint64_t prefix = keyPrefix(key);
     for (const PropertyEntry& entry : properties) {
-      if (entry.name.size() == key.size() && entry.name == key) return &entry;
+      if (entry.prefix == prefix && entry.name.size() == key.size() &&
+          (key.size() <= sizeof prefix ||
+           std::memcmp(entry.name.data() + sizeof prefix, key.data() + sizeof prefix, key.size() - sizeof prefix) == 0)) {
+        return &entry;
+      }
     }
     return nullptr;
   }

@@ -58,7 +58,7 @@ class SchemaStore {
   SchemaStore();
 
   // Registers `document` under `uri` (fragment must be empty) and every "$id"/"id" found inside it.
-  // A later add() under the same URI replaces the earlier one.
+  // A later add() under the same URI replaces the earlier document and the $ids it declared.
   void add(const std::string& uri, nlohmann::json document);
 
   // Adds every *.json below `dir` (recursive), URI = fileUri(absolute path).

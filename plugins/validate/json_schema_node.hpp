@@ -47,7 +47,22 @@ struct Number {
   std::string toString() const;
 };
 
-int compareNumbers(const Number& a, const Number& b);          // -1, 0, 1; exact across kinds
+int compareNumbersExact(const Number& a, const Number& b);  // -1, 0, 1; exact across kinds and ranges
+
+// Inline fast path for the common payload cases; anything involving big integers goes exact.
+inline int compareNumbers(const Number& a, const Number& b) {
+  constexpr int64_t kExactInDouble = int64_t{1} << 53;  // integers up to here convert to double exactly
+  if (a.kind == Number::Kind::Double) {
+    if (b.kind == Number::Kind::Double) return a.d < b.d ? -1 : (a.d > b.d ? 1 : 0);
+    if (b.kind == Number::Kind::Int && b.i >= -kExactInDouble && b.i <= kExactInDouble) {
+      double bd = static_cast<double>(b.i);
+      return a.d < bd ? -1 : (a.d > bd ? 1 : 0);
+    }
+  } else if (a.kind == Number::Kind::Int && b.kind == Number::Kind::Int) {
+    return a.i < b.i ? -1 : (a.i > b.i ? 1 : 0);
+  }
+  return compareNumbersExact(a, b);
+}
 bool isMultipleOf(const Number& value, const Number& divisor);  // divisor > 0
 
 struct Node;
@@ -56,6 +71,7 @@ struct Node;
 // "dependencies" trigger, merged so each instance key is looked up once.
 struct PropertyEntry {
   std::string name;
+  uint64_t prefix = 0;  // first (up to) 8 bytes of name, zero padded: most lookups end on one compare
   const Node* schema = nullptr;  // from "properties", or nullptr
   int requiredSlot = -1;         // index into Node::required, or -1
   int dependency = -1;           // index into Node::dependencies, or -1
@@ -88,6 +104,7 @@ struct Node {
   std::vector<nlohmann::json> enumValues;
   bool hasConst = false;
   nlohmann::json constValue;
+  std::optional<Number> constNumber;  // constValue pre-converted when it is a number (common for "version")
   std::vector<const Node*> allOf, anyOf, oneOf;
   const Node* notSchema = nullptr;
   const Node* ifSchema = nullptr;  // only set when "then" or "else" is present
@@ -132,6 +149,7 @@ struct Node {
 
   void finalise();
   const PropertyEntry* findProperty(std::string_view key) const;
+  static uint64_t keyPrefix(std::string_view key);
 };
 
 // Entry point of json_schema_validate.cpp.

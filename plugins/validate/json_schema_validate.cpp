@@ -82,15 +82,15 @@ uint64_t magnitude(const Number& n) {
 
 }  // namespace
 
-int compareNumbers(const Number& a, const Number& b) {
+int compareNumbersExact(const Number& a, const Number& b) {
   using Kind = Number::Kind;
   if (a.kind == Kind::Double && b.kind == Kind::Double) return a.d < b.d ? -1 : (a.d > b.d ? 1 : 0);
   if (a.kind == Kind::Double) return -compareIntegerWithDouble(b, a.d);
   if (b.kind == Kind::Double) return compareIntegerWithDouble(a, b.d);
   if (a.kind == Kind::Int && b.kind == Kind::Int) return a.i < b.i ? -1 : (a.i > b.i ? 1 : 0);
   if (a.kind == Kind::UInt && b.kind == Kind::UInt) return a.u < b.u ? -1 : (a.u > b.u ? 1 : 0);
-  if (a.kind == Kind::Int) return a.i < 0 ? -1 : compareNumbers(Number::ofUInt(static_cast<uint64_t>(a.i)), b);
-  return b.i < 0 ? 1 : compareNumbers(a, Number::ofUInt(static_cast<uint64_t>(b.i)));
+  if (a.kind == Kind::Int) return a.i < 0 ? -1 : compareNumbersExact(Number::ofUInt(static_cast<uint64_t>(a.i)), b);
+  return b.i < 0 ? 1 : compareNumbersExact(a, Number::ofUInt(static_cast<uint64_t>(b.i)));
 }
 
 bool isMultipleOf(const Number& value, const Number& divisor) {
@@ -165,6 +165,12 @@ size_t countFields(simdjson::dom::object o) {
   n = 0;
   for ([[maybe_unused]] auto field : o) ++n;
   return n;
+}
+
+// ECMA `test` semantics: is there a match anywhere? Calls RE2::Match directly, skipping the
+// argument plumbing of PartialMatch.
+bool searchRegex(const RE2& regex, std::string_view text) {
+  return regex.Match(text, 0, text.size(), RE2::UNANCHORED, nullptr, 0);
 }
 
 size_t countCodePoints(std::string_view s) {
@@ -506,7 +512,8 @@ class Validator {
     return false;
   }
 
-  bool checkGeneric(const Node& n, element e, const Path* path) {
+  // Not inlined: keeps checkKeywords, which runs for every value, small.
+  [[gnu::noinline]] bool checkGeneric(const Node& n, element e, const Path* path) {
     bool valid = true;
     if (n.hasEnum) {
       bool found = std::any_of(n.enumValues.begin(), n.enumValues.end(),
@@ -528,7 +535,8 @@ class Validator {
         }
       }
     }
-    if (n.hasConst && !equalsJson(e, n.constValue)) {
+    if (n.hasConst && !(n.constNumber ? isNumberType(e.type()) && compareNumbers(numberOf(e), *n.constNumber) == 0
+                                      : equalsJson(e, n.constValue))) {
       valid = false;
       if (!fail(path, n, "const", [&] { return preview(e) + " is not the required value " + jsonPreview(n.constValue); })) {
         return false;
@@ -589,35 +597,41 @@ class Validator {
   bool checkNumber(const Node& n, element e, const Path* path) {
     bool valid = true;
     Number v = numberOf(e);
-    auto bound = [&](const std::optional<Number>& limit, bool bad, const char* keyword, const char* relation) {
-      if (!bad) return true;
+    if (n.maximum && compareNumbers(v, *n.maximum) > 0) {
       valid = false;
-      return fail(path, n, keyword, [&] { return v.toString() + " " + relation + " " + limit->toString(); });
-    };
-    if (n.maximum && !bound(n.maximum, compareNumbers(v, *n.maximum) > 0, "maximum", "is greater than the maximum")) {
-      return false;
+      if (!failNumber(path, n, "maximum", v, *n.maximum, "is greater than the maximum")) return false;
     }
-    if (n.exclusiveMaximum &&
-        !bound(n.exclusiveMaximum, compareNumbers(v, *n.exclusiveMaximum) >= 0, "exclusiveMaximum",
-               "is not less than the exclusive maximum")) {
-      return false;
+    if (n.exclusiveMaximum && compareNumbers(v, *n.exclusiveMaximum) >= 0) {
+      valid = false;
+      if (!failNumber(path, n, "exclusiveMaximum", v, *n.exclusiveMaximum, "is not less than the exclusive maximum")) {
+        return false;
+      }
     }
-    if (n.minimum && !bound(n.minimum, compareNumbers(v, *n.minimum) < 0, "minimum", "is less than the minimum")) {
-      return false;
+    if (n.minimum && compareNumbers(v, *n.minimum) < 0) {
+      valid = false;
+      if (!failNumber(path, n, "minimum", v, *n.minimum, "is less than the minimum")) return false;
     }
-    if (n.exclusiveMinimum &&
-        !bound(n.exclusiveMinimum, compareNumbers(v, *n.exclusiveMinimum) <= 0, "exclusiveMinimum",
-               "is not greater than the exclusive minimum")) {
-      return false;
+    if (n.exclusiveMinimum && compareNumbers(v, *n.exclusiveMinimum) <= 0) {
+      valid = false;
+      if (!failNumber(path, n, "exclusiveMinimum", v, *n.exclusiveMinimum, "is not greater than the exclusive minimum")) {
+        return false;
+      }
     }
-    if (n.multipleOf &&
-        !bound(n.multipleOf, !isMultipleOf(v, *n.multipleOf), "multipleOf", "is not a multiple of")) {
-      return false;
+    if (n.multipleOf && !isMultipleOf(v, *n.multipleOf)) {
+      valid = false;
+      if (!failNumber(path, n, "multipleOf", v, *n.multipleOf, "is not a multiple of")) return false;
     }
     return valid;
   }
 
-  bool checkString(const Node& n, std::string_view s, const Path* path) {
+  // Kept out of line so the numeric checks above stay small.
+  bool failNumber(const Path* path, const Node& n, const char* keyword, const Number& value, const Number& limit,
+                  const char* relation) {
+    return fail(path, n, keyword, [&] { return value.toString() + " " + relation + " " + limit.toString(); });
+  }
+
+  // Not inlined: keeps checkKeywords, which runs for every value, small.
+  [[gnu::noinline]] bool checkString(const Node& n, std::string_view s, const Path* path) {
     bool valid = true;
     if (n.minLength || n.maxLength) {
       size_t length = countCodePoints(s);
@@ -640,7 +654,7 @@ class Validator {
         }
       }
     }
-    if (n.pattern != nullptr && !RE2::PartialMatch(s, *n.pattern)) {
+    if (n.pattern != nullptr && !searchRegex(*n.pattern, s)) {
       valid = false;
       if (!fail(path, n, "pattern", [&] { return quote(s) + " does not match the pattern " + quote(n.patternSource); })) {
         return false;
@@ -666,7 +680,8 @@ class Validator {
     return valid;
   }
 
-  bool checkArray(const Node& n, simdjson::dom::array a, const Path* path) {
+  // Not inlined: keeps checkKeywords, which runs for every value, small.
+  [[gnu::noinline]] bool checkArray(const Node& n, simdjson::dom::array a, const Path* path) {
     bool valid = true;
     bool containsFound = n.contains == nullptr;
     bool extraReported = false;
@@ -743,7 +758,8 @@ class Validator {
     return valid;
   }
 
-  bool checkObject(const Node& n, element e, const Path* path) {
+  // Not inlined: keeps checkKeywords, which runs for every value, small.
+  [[gnu::noinline]] bool checkObject(const Node& n, element e, const Path* path) {
     bool valid = true;
     simdjson::dom::object o = objectOf(e);
     uint64_t seenRequired = 0;  // bit i: required[i] is present (the first 64 names)
@@ -773,7 +789,7 @@ class Validator {
         }
       }
       for (const PatternSchema& p : n.patternProperties) {
-        if (!RE2::PartialMatch(key, *p.regex)) continue;
+        if (!searchRegex(*p.regex, key)) continue;
         matched = true;
         if (!check(p.schema, field.value, &step)) {
           valid = false;

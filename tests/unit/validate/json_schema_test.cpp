@@ -400,6 +400,16 @@ TEST(JsonSchemaRef, OtherDocumentsAndRelativeUris) {
   EXPECT_EQ(errors.size(), 3u);
 }
 
+TEST(JsonSchemaRef, ReAddingADocumentReplacesItsIds) {
+  SchemaStore store;
+  store.add("file:///s/a.json", json::parse(R"({"definitions":{"x":{"$id":"http://example.com/x","type":"string"}}})"));
+  ASSERT_NE(store.find("http://example.com/x"), nullptr);
+  store.add("file:///s/a.json", json::parse(R"({"definitions":{"y":{"$id":"http://example.com/y"}}})"));
+  EXPECT_EQ(store.find("http://example.com/x"), nullptr);
+  EXPECT_NE(store.find("http://example.com/y"), nullptr);
+  EXPECT_NE(store.find("file:///s/a.json#"), nullptr);
+}
+
 TEST(JsonSchemaRef, MetaSchemasAreBundled) {
   auto schema = compile(R"({"$ref":"http://json-schema.org/draft-07/schema#"})");
   Instance good(R"({"type":"object","properties":{"a":{"minimum":1}}})");
