@@ -1,0 +1,167 @@
+// The alert state machine: per (rule, device) state, condition evaluation with debounce, hysteresis,
+// escalation and cooldown, deadman and other timers on a min-heap, and the alert messages it emits.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "clock.hpp"
+#include "json_payload.hpp"
+#include "metrics.hpp"
+#include "rules.hpp"
+#include "state_store.hpp"
+
+namespace mqs::alerts {
+
+// An alert ready to publish; the broker adapter hands it to mosquitto_broker_publish_copy.
+struct AlertMessage {
+    std::string topic;
+    std::string payload;
+    int qos = 0;
+    bool retain = false;
+};
+
+struct EngineLimits {
+    size_t max_devices = 100'000;
+    std::chrono::milliseconds idle_expiry{std::chrono::hours(24)};
+    std::chrono::milliseconds duplicate_window{2000};
+    JsonLimits json;
+    size_t max_timers_per_call = 10'000;  // bounds one tick's work; the rest wait for the next tick
+};
+
+// Thread: one thread (the broker's). Owns no I/O: alerts go to outbox(), state leaves through
+// takeDirty()/exportAll(). Throws only on programming errors; bad payloads are counted, never thrown.
+class AlertEngine {
+public:
+    AlertEngine(std::shared_ptr<const RuleSet> rules, EngineLimits limits, const Clock& clock, MetricsRegistry& metrics);
+
+    // One incoming message; alerts it causes are appended to outbox(). Returns how many rules matched.
+    size_t onMessage(std::string_view topic, const void* payload, size_t length);
+    // Fires due timers (deadman, `for` durations, renotify, idle expiry). Call often (tick and message).
+    void onTimers();
+
+    std::vector<AlertMessage>& outbox() { return outbox_; }
+
+    // Persistence: records of devices changed since the last call (at most max), plus removals.
+    std::vector<DeviceRecord> takeDirty(size_t max);
+    std::vector<DeviceRecord> exportAll() const;
+    // Restores records (from a snapshot, or from the engine a reload replaces). Records of unknown
+    // rules are skipped; an active level the rule no longer has is cleared (and a clear published).
+    // Returns how many devices were restored.
+    // restart: true for a snapshot loaded at start (deadman periods restart), false for a reload.
+    size_t importRecords(const std::vector<DeviceRecord>& records, bool restart);
+    // Off by default: without persistence nothing would drain the change lists.
+    void enableChangeTracking() { track_changes_ = true; }
+    void markAllDirty();
+
+    size_t deviceCount() const { return device_count_; }
+    size_t timerCount() const { return timers_.size(); }
+    const RuleSet& rules() const { return *rules_; }
+    static constexpr size_t deviceStateBytes();
+
+private:
+    static constexpr int8_t kNone = -1;
+    enum Flags : uint8_t {
+        kLive = 1, kHasLast = 2, kDeadmanActive = 4, kInvalidActive = 8, kInHeap = 16, kDirty = 32, kHasHash = 64,
+    };
+    // Compact on purpose (see docs/alerts.md, memory per device): times are steady-clock ms.
+    struct Device {
+        const std::string* key = nullptr;  // interned in the rule's index
+        uint64_t last_hash = 0;            // retransmission detection
+        double last_value = 0;
+        int64_t last_seen = 0;             // last accepted message
+        int64_t active_since = 0;          // when the active level's condition began
+        int64_t last_notify = 0;           // for renotify
+        int64_t cleared_at = INT64_MIN / 2;  // for cooldown
+        int64_t scheduled = 0;             // time of this device's earliest heap entry
+        int64_t level_since[kMaxLevels] = {};
+        uint32_t level_count[kMaxLevels] = {};
+        uint32_t rule = 0;
+        uint32_t generation = 0;
+        uint32_t active_samples = 0;
+        int8_t active = kNone;
+        uint8_t flags = 0;
+    };
+    struct Timer {
+        int64_t at;
+        uint32_t slot;
+        uint32_t generation;
+        bool operator>(const Timer& o) const { return at > o.at; }
+    };
+    struct RuleRuntime {
+        std::unordered_map<std::string, uint32_t> index;  // device key -> slot
+        Metric* evaluated;
+        Metric* raised;
+        Metric* cleared;
+        Metric* active;
+        Metric* devices;
+        Metric* invalid;
+        Metric* duplicates;
+    };
+    enum class Transition { Raised, Escalated, DeEscalated, Cleared, Active };
+
+    int64_t nowMs() const;
+    int64_t toWallMs(int64_t steady_ms) const;
+    int64_t fromWallMs(int64_t wall_ms) const;
+    std::string deviceKey(const Rule& rule, std::string_view topic, const Captures& captures) const;
+    uint32_t findOrCreate(uint32_t rule_index, const std::string& key, int64_t now, bool& created);
+    void remove(uint32_t slot);
+    bool anyActive(const Device& d) const { return d.active != kNone || (d.flags & (kDeadmanActive | kInvalidActive)); }
+    void evaluateSample(Device& d, const Rule& rule, double value, std::string_view topic, int64_t now);
+    void qualify(Device& d, const Rule& rule, const double* value, std::string_view topic, int64_t now);
+    void fireTimer(uint32_t slot, int64_t now);
+    void schedule(uint32_t slot, int64_t now);
+    void compactTimers();
+    int64_t nextDeadline(const Device& d, const Rule& rule) const;
+    void touchDirty(uint32_t slot);
+    // A threshold transition (Transition as int); spec gives the threshold (null: level no longer exists).
+    void emit(Device& d, const Rule& rule, int transition, const std::string& level, const Level* spec,
+              const std::string* previous, const double* value, std::string_view topic, int64_t now);
+    // Deadman and invalid-data alerts, on their own topics.
+    void emitSpecial(Device& d, const Rule& rule, const char* level, bool raised, const double* value,
+                     std::string_view topic, int64_t now);
+    void publish(Device& d, const Rule& rule, const OutputTemplate& topic_template, const std::string& level,
+                 const char* state, const std::string* previous, const double* value,
+                 const nlohmann::ordered_json& threshold, std::string_view source_topic, int64_t since, uint32_t samples,
+                 int64_t now, bool is_clear, Captures& captures);
+    void setActive(Device& d, RuleRuntime& rt, bool before);
+    Captures capturesOf(const Rule& rule, const Device& d) const;
+    DeviceRecord recordOf(const Device& d) const;
+
+    std::shared_ptr<const RuleSet> rules_;
+    EngineLimits limits_;
+    const Clock& clock_;
+    MetricsRegistry& metrics_;
+    JsonPayloadParser parser_;
+    std::vector<RuleRuntime> runtime_;
+    std::vector<Device> devices_;
+    std::vector<uint32_t> free_slots_;
+    size_t device_count_ = 0;
+    // Min-heap (std::push_heap/pop_heap with greater). Entries made stale by an earlier deadline are
+    // skipped when popped; compactTimers() drops them once they outnumber the devices.
+    std::vector<Timer> timers_;
+    std::vector<uint32_t> dirty_;
+    std::vector<DeviceRecord> removed_;  // tombstones for the snapshot
+    std::vector<AlertMessage> outbox_;
+    bool track_changes_ = false;
+    Captures captures_;  // reused per message
+    std::string key_;    // reused per message
+    Metric& devices_tracked_;
+    Metric& devices_rejected_;
+    Metric& devices_expired_;
+    Metric& timers_fired_;
+};
+
+constexpr size_t AlertEngine::deviceStateBytes() { return sizeof(Device); }
+
+// FNV-1a 64: stable across builds, so retransmission hashes survive a restart.
+uint64_t fnv1a(std::string_view data, uint64_t seed = 1469598103934665603ull);
+
+}  // namespace mqs::alerts

@@ -1,0 +1,344 @@
+// mosquitto_alerts.so inside the real broker: the DHT11 scenario end to end, the warehouse heartbeat
+// deadman driven by ticks, real QoS 1 DUP retransmissions, state across a restart, bad rules refused.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "broker_process.hpp"
+#include "mqtt_test_client.hpp"
+
+using namespace mqs::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+std::string pluginLines(const std::string& rules_file, const std::string& extra = "") {
+    return std::string("plugin ") + PLUGIN_PATH_MOSQUITTO_ALERTS + "\nplugin_opt_rules_file " + rules_file + "\n" + extra;
+}
+
+std::string dht11Config(const std::string& extra = "") { return pluginLines(CONF_DIR "/alerts/dht11-alerts.json", extra); }
+
+// A broker whose rules file lives in its own directory, so tests can rewrite it and reload.
+std::string ownRulesConfig(BrokerProcess& broker, const std::string& rules, const std::string& extra = "") {
+    broker.writeFile("rules.json", rules);
+    return pluginLines((broker.dir() / "rules.json").string(), extra);
+}
+
+struct Connected {
+    MqttTestClient client;
+    Connected(BrokerProcess& b, const std::string& id) : client(id, MqttTestClient::Protocol::V5) {
+        EXPECT_TRUE(client.connect(b.port())) << client.lastError();
+    }
+};
+
+// A bare MQTT 3.1.1 connection that can send the same QoS 1 PUBLISH twice, the second with DUP set:
+// what a client does after a lost PUBACK. libmosquitto offers no way to force that.
+class RawMqtt {
+public:
+    explicit RawMqtt(int port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<uint16_t>(port));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        timeval tv{5, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    }
+    ~RawMqtt() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    bool connect(const std::string& client_id) {
+        std::string body = str("MQTT") + std::string("\x04\x02\x00\x3c", 4) + str(client_id);
+        return ok_ && send(0x10, body) && expect(std::string("\x20\x02\x00\x00", 4));
+    }
+    bool publishQos1(const std::string& topic, const std::string& payload, uint16_t id, bool dup) {
+        std::string body = str(topic) + char(id >> 8) + char(id & 0xff) + payload;
+        return send(dup ? 0x3a : 0x32, body) && expect(std::string("\x40\x02", 2) + char(id >> 8) + char(id & 0xff));
+    }
+
+private:
+    static std::string str(const std::string& s) { return std::string{char(s.size() >> 8), char(s.size() & 0xff)} + s; }
+    bool send(uint8_t type, const std::string& body) {
+        std::string packet(1, static_cast<char>(type));
+        size_t len = body.size();
+        do {
+            uint8_t byte = len % 128;
+            len /= 128;
+            if (len) byte |= 0x80;
+            packet += static_cast<char>(byte);
+        } while (len);
+        packet += body;
+        return ::send(fd_, packet.data(), packet.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(packet.size());
+    }
+    bool expect(const std::string& want) {
+        std::string got(want.size(), '\0');
+        size_t done = 0;
+        while (done < got.size()) {
+            ssize_t n = ::recv(fd_, got.data() + done, got.size() - done, 0);
+            if (n <= 0) return false;
+            done += static_cast<size_t>(n);
+        }
+        return got == want;
+    }
+    int fd_ = -1;
+    bool ok_ = false;
+};
+
+std::vector<json> alertsWithin(MqttTestClient& client, const std::string& filter, std::chrono::milliseconds quiet) {
+    std::vector<json> out;
+    while (auto m = client.waitForMessageOn(filter, quiet)) out.push_back(m->payload.empty() ? json() : json::parse(m->payload));
+    return out;
+}
+
+const char* kDht11Topic = "dht11/kitchen/temperature";
+
+}  // namespace
+
+TEST(AlertsIntegration, LoadsTheShippedExamples) {
+    BrokerProcess dht(dht11Config());
+    ASSERT_TRUE(dht.start()) << dht.log();
+    EXPECT_TRUE(dht.waitForLog("alerts: loaded 2 rule(s) from")) << dht.log();
+    BrokerProcess warehouse(pluginLines(CONF_DIR "/alerts/warehouse-alerts.json"));
+    ASSERT_TRUE(warehouse.start()) << warehouse.log();
+    EXPECT_TRUE(warehouse.waitForLog("alerts: loaded 3 rule(s) from")) << warehouse.log();
+}
+
+TEST(AlertsIntegration, Dht11ScenarioEndToEnd) {
+    BrokerProcess broker(dht11Config());
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected sub(broker, "alert-watcher"), sensor(broker, "dht11-kitchen");
+    ASSERT_TRUE(sub.client.subscribe("dht11/alerts/#", 1));
+    ASSERT_TRUE(sub.client.subscribe(kDht11Topic, 1));
+
+    for (const char* v : {"4.5", "4", "3.5", "3"}) ASSERT_TRUE(sensor.client.publish(kDht11Topic, v, 1));
+    for (int i = 0; i < 4; ++i) EXPECT_TRUE(sub.client.waitForMessageOn(kDht11Topic)) << "readings are never dropped";
+    EXPECT_TRUE(alertsWithin(sub.client, "dht11/alerts/#", 500ms).empty()) << "4 readings below 5: nothing yet";
+
+    ASSERT_TRUE(sensor.client.publish(kDht11Topic, "2.5", 1));
+    auto warning = alertsWithin(sub.client, "dht11/alerts/#", 500ms);
+    ASSERT_EQ(warning.size(), 1u) << broker.log();
+    EXPECT_EQ(warning[0]["state"], "raised");
+    EXPECT_EQ(warning[0]["level"], "warning");
+    EXPECT_EQ(warning[0]["samples"], 5);
+    EXPECT_EQ(warning[0]["device"], "kitchen");
+    EXPECT_EQ(warning[0]["message"], "kitchen: temperature 2.5 °C (warning raised)");
+
+    ASSERT_TRUE(sensor.client.publish(kDht11Topic, "-1", 1));
+    auto critical = alertsWithin(sub.client, "dht11/alerts/#", 500ms);
+    ASSERT_EQ(critical.size(), 1u);
+    EXPECT_EQ(critical[0]["state"], "escalated");
+    EXPECT_EQ(critical[0]["level"], "critical");
+    EXPECT_EQ(critical[0]["previous"], "warning");
+
+    ASSERT_TRUE(sensor.client.publish(kDht11Topic, "7", 1));
+    auto cleared = alertsWithin(sub.client, "dht11/alerts/#", 500ms);
+    ASSERT_EQ(cleared.size(), 1u);
+    EXPECT_EQ(cleared[0]["state"], "cleared");
+
+    // A late subscriber sees the truth: the retained clear.
+    Connected late(broker, "late");
+    ASSERT_TRUE(late.client.subscribe("dht11/alerts/kitchen/temperature", 1));
+    auto retained = late.client.waitForMessage(2s);
+    ASSERT_TRUE(retained);
+    EXPECT_TRUE(retained->retain);
+    EXPECT_EQ(json::parse(retained->payload)["state"], "cleared");
+}
+
+TEST(AlertsIntegration, HumidityAboveNinetyWarnsOnItsOwnTopic) {
+    BrokerProcess broker(dht11Config());
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected sub(broker, "w"), sensor(broker, "s");
+    ASSERT_TRUE(sub.client.subscribe("dht11/alerts/#", 1));
+    ASSERT_TRUE(sensor.client.publish("dht11/cellar/humidity", "91", 1));
+    auto m = sub.client.waitForMessageOn("dht11/alerts/cellar/humidity", 2s);
+    ASSERT_TRUE(m) << broker.log();
+    EXPECT_EQ(json::parse(m->payload)["state"], "raised");
+}
+
+TEST(AlertsIntegration, WarehouseHeartbeatDeadmanFiresWithoutTraffic) {
+    BrokerProcess broker("");
+    // The warehouse heartbeat rule with a 1 s deadman instead of 90 s.
+    broker.updateConfig(ownRulesConfig(broker, R"({"rules":[{"name":"warehouse-heartbeat","topic":"entrepot/heartbeat/{zone}",
+        "deadman":"1s","alert_topic":"entrepot/alerts/{zone}/heartbeat","on_clear":"empty",
+        "message":"no heartbeat from zone {zone}"}]})"));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected sub(broker, "supervisor"), zone(broker, "zone-nord");
+    ASSERT_TRUE(sub.client.subscribe("entrepot/alerts/#", 1));
+    ASSERT_TRUE(zone.client.publish("entrepot/heartbeat/nord", "ok", 1));
+    EXPECT_FALSE(sub.client.waitForMessage(700ms)) << "not silent long enough yet";
+    auto alert = sub.client.waitForMessage(2s);  // nobody publishes: only ticks can fire this
+    ASSERT_TRUE(alert) << broker.log();
+    auto a = json::parse(alert->payload);
+    EXPECT_EQ(alert->topic, "entrepot/alerts/nord/heartbeat");
+    EXPECT_EQ(a["level"], "deadman");
+    EXPECT_EQ(a["state"], "raised");
+    EXPECT_EQ(a["message"], "no heartbeat from zone nord");
+    EXPECT_FALSE(sub.client.waitForMessage(1500ms)) << "raised once";
+
+    ASSERT_TRUE(zone.client.publish("entrepot/heartbeat/nord", "ok", 1));
+    auto clear = sub.client.waitForMessage(2s);
+    ASSERT_TRUE(clear);
+    EXPECT_EQ(json::parse(clear->payload)["state"], "cleared");
+    auto empty = sub.client.waitForMessage(2s);
+    ASSERT_TRUE(empty);
+    EXPECT_TRUE(empty->payload.empty()) << "the retained alert is deleted";
+    Connected late(broker, "late");
+    ASSERT_TRUE(late.client.subscribe("entrepot/alerts/#", 1));
+    EXPECT_FALSE(late.client.waitForMessage(500ms)) << "nothing retained once the zone is back";
+}
+
+TEST(AlertsIntegration, DeadmanWithoutTicksFiresOnTheNextMessage) {
+    // Mosquitto 2.0.11 sends no tick with per_listener_settings true: timers run from message callbacks.
+    BrokerProcess broker("");
+    broker.updateConfig("per_listener_settings true\n" +
+                        ownRulesConfig(broker, R"({"rules":[{"name":"hb","topic":"hb/{zone}","deadman":"1s","alert_topic":"alerts/{zone}"}]})"));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected sub(broker, "sup"), zone(broker, "z");
+    ASSERT_TRUE(sub.client.subscribe("alerts/#", 1));
+    ASSERT_TRUE(zone.client.publish("hb/nord", "ok", 1));
+    std::this_thread::sleep_for(1500ms);
+    ASSERT_TRUE(zone.client.publish("other/topic", "x", 1));
+    auto alert = sub.client.waitForMessage(2s);
+    ASSERT_TRUE(alert) << broker.log();
+    EXPECT_EQ(json::parse(alert->payload)["level"], "deadman");
+}
+
+TEST(AlertsIntegration, DupRetransmissionCountsOnce) {
+    BrokerProcess broker(dht11Config());
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected sub(broker, "alert-watcher");
+    ASSERT_TRUE(sub.client.subscribe("dht11/alerts/#", 1));
+    RawMqtt sensor(broker.port());
+    ASSERT_TRUE(sensor.connect("dht11-raw"));
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "4.5", 1, false));
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "4", 2, false));
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "3.5", 3, false));
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "3", 4, false));
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "3", 4, true)) << "the PUBACK was lost: same packet, DUP set";
+    EXPECT_TRUE(alertsWithin(sub.client, "dht11/alerts/#", 500ms).empty()) << "the retransmission is not a 5th reading";
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "2.5", 5, false));
+    EXPECT_EQ(alertsWithin(sub.client, "dht11/alerts/#", 500ms).size(), 1u) << broker.log();
+}
+
+TEST(AlertsIntegration, StateSurvivesABrokerRestart) {
+    BrokerProcess broker("");
+    broker.updateConfig(dht11Config("plugin_opt_state_file " + (broker.dir() / "alerts.state").string() +
+                                    "\nplugin_opt_state_interval 100ms\n"));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    {
+        Connected sensor(broker, "s");
+        for (const char* v : {"4.5", "4", "3"}) ASSERT_TRUE(sensor.client.publish(kDht11Topic, v, 1));
+        ASSERT_TRUE(sensor.client.publish("dht11/cellar/humidity", "95", 1));
+    }
+    // Written by the worker within state_interval, without waiting for shutdown.
+    bool written = false;
+    for (int i = 0; i < 100 && !written; ++i) {
+        std::ifstream in(broker.dir() / "alerts.state");
+        std::stringstream text;
+        text << in.rdbuf();
+        written = text.str().find("\"device\":\"cellar\"") != std::string::npos && text.str().find("\"samples\"") != std::string::npos &&
+                  text.str().find("\"device\":\"kitchen\"") != std::string::npos;
+        if (!written) std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(written);
+
+    ASSERT_EQ(broker.stop(), 0);
+    ASSERT_TRUE(broker.restart()) << broker.log();
+    EXPECT_TRUE(broker.waitForLog("restored 2 device(s)")) << broker.log();
+    Connected sub(broker, "watcher"), sensor(broker, "s");
+    ASSERT_TRUE(sub.client.subscribe("dht11/alerts/+/temperature", 1));
+    ASSERT_TRUE(sensor.client.publish(kDht11Topic, "2.5", 1));
+    EXPECT_TRUE(alertsWithin(sub.client, "dht11/alerts/#", 500ms).empty()) << "4th reading";
+    ASSERT_TRUE(sensor.client.publish(kDht11Topic, "2", 1));
+    auto raised = alertsWithin(sub.client, "dht11/alerts/#", 500ms);
+    ASSERT_EQ(raised.size(), 1u) << "debounce state survived the restart";
+    EXPECT_EQ(raised[0]["samples"], 5);
+
+    // The broker runs without its own persistence here, so only the plugin remembers this alert.
+    ASSERT_TRUE(sub.client.subscribe("dht11/alerts/cellar/humidity", 1));
+    ASSERT_TRUE(sensor.client.publish("dht11/cellar/humidity", "50", 1));
+    auto cleared = sub.client.waitForMessageOn("dht11/alerts/cellar/humidity", 2s);
+    ASSERT_TRUE(cleared) << "the active humidity alert survived and now clears";
+    EXPECT_EQ(json::parse(cleared->payload)["state"], "cleared");
+}
+
+TEST(AlertsIntegration, BadRulesFileStopsTheBrokerWithItsLocation) {
+    BrokerProcess broker("");
+    broker.updateConfig(ownRulesConfig(broker, R"({"rules":[{"name":"r","topic":"s/{id}","alert_topic":"a/{id}",
+        "levels":[{"name":"warning","above":"30"}]}]})"));
+    EXPECT_FALSE(broker.start());
+    auto status = broker.waitExit(10s);
+    ASSERT_TRUE(status);
+    EXPECT_NE(*status, 0);
+    EXPECT_TRUE(broker.waitForLog("rules.json: rules[0].levels[0].above: must be a number", 2s)) << broker.log();
+}
+
+TEST(AlertsIntegration, BadOptionStopsTheBrokerNamingIt) {
+    BrokerProcess broker(dht11Config("plugin_opt_max_devices lots\n"));
+    EXPECT_FALSE(broker.start());
+    ASSERT_TRUE(broker.waitExit(10s));
+    EXPECT_TRUE(broker.waitForLog("alerts: plugin_opt_max_devices:", 2s)) << broker.log();
+}
+
+TEST(AlertsIntegration, ReloadSwapsRulesKeepsStateAndRefusesABadFile) {
+    BrokerProcess broker("");
+    const std::string v1 = R"({"rules":[{"name":"t","topic":"s/{id}","alert_topic":"a/{id}","levels":[{"name":"w","above":30}]}]})";
+    broker.updateConfig(ownRulesConfig(broker, v1));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected sub(broker, "sub"), pub(broker, "pub");
+    ASSERT_TRUE(sub.client.subscribe("a/#", 1));
+    ASSERT_TRUE(pub.client.publish("s/x", "31", 1));
+    ASSERT_EQ(alertsWithin(sub.client, "a/#", 500ms).size(), 1u);
+
+    // Same rule and level names, new threshold: the active alert is kept, the new clear applies.
+    broker.writeFile("rules.json", R"({"rules":[{"name":"t","topic":"s/{id}","alert_topic":"a/{id}","levels":[{"name":"w","above":50,"clear":40}]}]})");
+    broker.reload();
+    ASSERT_TRUE(broker.waitForLog("alerts: reloaded 1 rule(s)")) << broker.log();
+    EXPECT_TRUE(broker.waitForLog("kept state of 1 device(s)")) << broker.log();
+    ASSERT_TRUE(pub.client.publish("s/x", "45", 1));
+    EXPECT_TRUE(alertsWithin(sub.client, "a/#", 500ms).empty()) << "still active: 45 is above the new clear level";
+
+    broker.writeFile("rules.json", R"({"rules":[{"name":"t","topic":"s/{id}","alert_topic":"a/{id}","levels":[{"name":"w","above":"x"}]}]})");
+    broker.reload();
+    ASSERT_TRUE(broker.waitForLog("alerts: reload refused, keeping the previous rules")) << broker.log();
+    EXPECT_TRUE(broker.waitForLog("rules[0].levels[0].above: must be a number")) << broker.log();
+    ASSERT_TRUE(pub.client.publish("s/x", "39", 1));
+    auto cleared = alertsWithin(sub.client, "a/#", 500ms);
+    ASSERT_EQ(cleared.size(), 1u) << "the previous (second) rules still apply";
+    EXPECT_EQ(cleared[0]["state"], "cleared");
+}
+
+TEST(AlertsIntegration, PublishesRetainedMetrics) {
+    BrokerProcess broker(dht11Config("plugin_opt_metrics_interval 200ms\nplugin_opt_instance home\n"));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected pub(broker, "sensor");
+    ASSERT_TRUE(pub.client.publish(kDht11Topic, "20", 1));
+    ASSERT_TRUE(pub.client.publish(kDht11Topic, "warm", 1));
+    ASSERT_TRUE(pub.client.publish("dht11/cellar/humidity", "95", 1));
+    Connected sub(broker, "metrics-reader");
+    ASSERT_TRUE(sub.client.subscribe("$SYS/plugins/alerts/home/#", 0));
+    std::map<std::string, std::string> seen;
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           (seen["rules/dht11-temperature/invalid"] != "1" || seen["rules/dht11-humidity/active"] != "1")) {
+        if (auto m = sub.client.waitForMessage(500ms)) seen[m->topic.substr(std::string("$SYS/plugins/alerts/home/").size())] = m->payload;
+    }
+    EXPECT_EQ(seen["rules/dht11-temperature/evaluated"], "2");
+    EXPECT_EQ(seen["rules/dht11-temperature/invalid"], "1");
+    EXPECT_EQ(seen["rules/dht11-temperature/devices"], "1");
+    EXPECT_EQ(seen["rules/dht11-humidity/raised"], "1");
+    EXPECT_EQ(seen["rules/dht11-humidity/active"], "1");
+    EXPECT_EQ(seen["devices_tracked"], "2");
+}
