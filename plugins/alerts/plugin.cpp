@@ -8,6 +8,7 @@
 #include <mosquitto_plugin.h>
 
 #include "broker_glue.hpp"
+#include "plugin_lifecycle.hpp"
 #include "config.hpp"
 #include "engine.hpp"
 #include "guard.hpp"
@@ -165,11 +166,7 @@ int onReloadCallback(int, void*, void* user_data) {
     });
 }
 
-struct Registration {
-    int event;
-    MOSQ_FUNC_generic_callback callback;
-};
-constexpr Registration kCallbacks[] = {
+constexpr broker::CallbackRegistration kCallbacks[] = {
     {MOSQ_EVT_MESSAGE, onMessageCallback},
     {MOSQ_EVT_TICK, onTickCallback},
     {MOSQ_EVT_RELOAD, onReloadCallback},
@@ -186,40 +183,12 @@ MQS_PLUGIN_EXPORT int mosquitto_plugin_version(int supported_version_count, cons
 
 MQS_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** user_data,
                                             struct mosquitto_opt* options, int option_count) {
-    std::unique_ptr<AlertsPlugin> plugin;
-    try {
-        plugin = std::make_unique<AlertsPlugin>();
-        plugin->identifier = identifier;
-        plugin->init_options = mqs::broker::toRawOptions(options, option_count);
-        plugin->init(plugin->init_options);
-    } catch (const std::exception& e) {
-        // The broker only prints "Plugin returned N when initialising": say what is wrong first.
-        if (plugin) plugin->logger.error(e.what());
-        else mosquitto_log_printf(MOSQ_LOG_ERR, "alerts: %s", e.what());
-        return MOSQ_ERR_INVAL;
-    }
-    for (const auto& r : mqs::alerts::kCallbacks) {
-        int rc = mosquitto_callback_register(identifier, r.event, r.callback, nullptr, plugin.get());
-        if (rc != MOSQ_ERR_SUCCESS) {
-            plugin->logger.error(std::string("cannot register callback: ") + mosquitto_strerror(rc));
-            for (const auto& u : mqs::alerts::kCallbacks) mosquitto_callback_unregister(identifier, u.event, u.callback, nullptr);
-            return rc;
-        }
-    }
-    *user_data = plugin.release();
-    return MOSQ_ERR_SUCCESS;
+    return mqs::broker::startPlugin<AlertsPlugin>(mqs::alerts::kPluginName, identifier, user_data, options, option_count,
+                                                  mqs::alerts::kCallbacks,
+                                                  [](AlertsPlugin& plugin) { plugin.init(plugin.init_options); });
 }
 
 MQS_PLUGIN_EXPORT int mosquitto_plugin_cleanup(void* user_data, struct mosquitto_opt*, int) {
-    auto* plugin = static_cast<AlertsPlugin*>(user_data);
-    if (plugin == nullptr) return MOSQ_ERR_SUCCESS;
-    for (const auto& r : mqs::alerts::kCallbacks) {
-        mosquitto_callback_unregister(plugin->identifier, r.event, r.callback, nullptr);
-    }
-    mqs::guardCallback(plugin->logger, "cleanup", MOSQ_ERR_SUCCESS, [&] {
-        plugin->shutdown();
-        return MOSQ_ERR_SUCCESS;
-    });
-    delete plugin;
-    return MOSQ_ERR_SUCCESS;
+    return mqs::broker::stopPlugin<AlertsPlugin>(user_data, mqs::alerts::kCallbacks,
+                                                 [](AlertsPlugin& plugin) { plugin.shutdown(); });
 }

@@ -8,6 +8,7 @@
 #include <mosquitto_plugin.h>
 
 #include "broker_glue.hpp"
+#include "plugin_lifecycle.hpp"
 #include "config.hpp"
 #include "dead_letter.hpp"
 #include "guard.hpp"
@@ -32,7 +33,7 @@ struct ValidatePlugin {
     IntervalTimer metrics_timer{std::chrono::milliseconds(0)};
     TickWatch tick_watch;
     Verdict verdict;  // reused for every message
-    Metric* dead_letter_publish_failed = nullptr;
+    Metric& dead_letter_publish_failed = metrics.get("dead_letters/publish_failed");
 
     // Loads options and rules; throws ConfigError or RulesError. Used at init and on reload.
     void load(const RawOptions& options) {
@@ -95,7 +96,7 @@ struct ValidatePlugin {
             int rc = mosquitto_broker_publish_copy(nullptr, verdict.dead_letter_topic.c_str(), static_cast<int>(envelope.size()),
                                                    envelope.data(), verdict.deciding_rule->dead_letter_qos, false, nullptr);
             if (rc != MOSQ_ERR_SUCCESS) {
-                dead_letter_publish_failed->add();
+                dead_letter_publish_failed.add();
                 rejections.warning("dead-letter-publish", "could not publish dead letter to " + quoteForLog(verdict.dead_letter_topic) +
                                                               ": " + mosquitto_strerror(rc));
             }
@@ -153,11 +154,7 @@ int onDisconnectCallback(int, void* event_data, void* user_data) {
     });
 }
 
-struct Registration {
-    int event;
-    MOSQ_FUNC_generic_callback callback;
-};
-constexpr Registration kCallbacks[] = {
+constexpr broker::CallbackRegistration kCallbacks[] = {
     {MOSQ_EVT_MESSAGE, onMessageCallback},
     {MOSQ_EVT_TICK, onTickCallback},
     {MOSQ_EVT_RELOAD, onReloadCallback},
@@ -175,35 +172,11 @@ MQS_PLUGIN_EXPORT int mosquitto_plugin_version(int supported_version_count, cons
 
 MQS_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** user_data,
                                             struct mosquitto_opt* options, int option_count) {
-    auto plugin = std::make_unique<ValidatePlugin>();
-    plugin->identifier = identifier;
-    plugin->init_options = mqs::broker::toRawOptions(options, option_count);
-    try {
-        plugin->load(plugin->init_options);
-    } catch (const std::exception& e) {
-        // The broker only prints "Plugin returned N when initialising": say what is wrong first.
-        plugin->logger.error(e.what());
-        return MOSQ_ERR_INVAL;
-    }
-    plugin->dead_letter_publish_failed = &plugin->metrics.get("dead_letters/publish_failed");
-    for (const auto& r : mqs::validate::kCallbacks) {
-        int rc = mosquitto_callback_register(identifier, r.event, r.callback, nullptr, plugin.get());
-        if (rc != MOSQ_ERR_SUCCESS) {
-            plugin->logger.error(std::string("cannot register callback: ") + mosquitto_strerror(rc));
-            for (const auto& u : mqs::validate::kCallbacks) mosquitto_callback_unregister(identifier, u.event, u.callback, nullptr);
-            return rc;
-        }
-    }
-    *user_data = plugin.release();
-    return MOSQ_ERR_SUCCESS;
+    return mqs::broker::startPlugin<ValidatePlugin>(
+        mqs::validate::kPluginName, identifier, user_data, options, option_count, mqs::validate::kCallbacks,
+        [](ValidatePlugin& plugin) { plugin.load(plugin.init_options); });
 }
 
 MQS_PLUGIN_EXPORT int mosquitto_plugin_cleanup(void* user_data, struct mosquitto_opt*, int) {
-    auto* plugin = static_cast<ValidatePlugin*>(user_data);
-    if (plugin == nullptr) return MOSQ_ERR_SUCCESS;
-    for (const auto& r : mqs::validate::kCallbacks) {
-        mosquitto_callback_unregister(plugin->identifier, r.event, r.callback, nullptr);
-    }
-    delete plugin;
-    return MOSQ_ERR_SUCCESS;
+    return mqs::broker::stopPlugin<ValidatePlugin>(user_data, mqs::validate::kCallbacks, [](ValidatePlugin&) {});
 }

@@ -1,0 +1,24 @@
+// Callback registration shared by the plugin adapters; see plugin_lifecycle.hpp.
+#include "plugin_lifecycle.hpp"
+
+namespace mqs::broker {
+
+int registerCallbacks(mosquitto_plugin_id_t* identifier, std::span<const CallbackRegistration> callbacks,
+                      void* user_data, const Logger& logger) {
+    for (size_t i = 0; i < callbacks.size(); ++i) {
+        int rc = mosquitto_callback_register(identifier, callbacks[i].event, callbacks[i].callback, nullptr, user_data);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            logger.error(std::string("cannot register callback for event ") + std::to_string(callbacks[i].event) + ": " +
+                         mosquitto_strerror(rc));
+            unregisterCallbacks(identifier, callbacks.first(i));
+            return rc;
+        }
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+void unregisterCallbacks(mosquitto_plugin_id_t* identifier, std::span<const CallbackRegistration> callbacks) {
+    for (const auto& c : callbacks) mosquitto_callback_unregister(identifier, c.event, c.callback, nullptr);
+}
+
+}  // namespace mqs::broker
