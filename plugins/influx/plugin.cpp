@@ -1,0 +1,173 @@
+// Broker adapter of mosquitto_influx.so: options at init and reload, callback registration, and the
+// translation of MOSQ_EVT_MESSAGE into Forwarder calls. Workers report back through a queue drained here.
+#include <memory>
+#include <string>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "broker_glue.hpp"
+#include "plugin_lifecycle.hpp"
+#include "config.hpp"
+#include "forwarder.hpp"
+#include "guard.hpp"
+#include "tick_watch.hpp"
+
+namespace mqs::influx {
+namespace {
+
+constexpr const char* kPluginName = "influx";
+
+// Everything one plugin instance owns; hangs off the broker's user_data pointer.
+struct InfluxPlugin {
+    mosquitto_plugin_id_t* identifier = nullptr;
+    Logger logger{kPluginName, broker::logSink()};
+    SystemClock clock;
+    MetricsRegistry metrics;
+    RawOptions init_options;  // Mosquitto 2.0 passes no options with MOSQ_EVT_RELOAD: reuse these
+    Config config;
+    std::unique_ptr<Forwarder> forwarder;
+    RateLimitedLog warnings{logger, clock};
+    IntervalTimer metrics_timer{std::chrono::milliseconds(0)};
+    TickWatch tick_watch;
+    std::string warning;  // reused for every message
+    std::map<std::string, std::string> last_errors;  // sink -> last published error text
+
+    std::string describeLoad(const Mapping& mapping) const {
+        std::string sinks;
+        for (const auto& s : mapping.sinks) sinks += (sinks.empty() ? "" : ", ") + s.name + " (" + s.url + ")";
+        return std::to_string(mapping.rules.size()) + " rule(s) from " + quoteForLog(config.rules_file) + ", sink(s) " + sinks +
+               ", precision " + precisionName(config.precision);
+    }
+
+    // Used at init; throws ConfigError, RulesError or SpoolError.
+    void load(const RawOptions& options) {
+        Config next = parseConfig(options);
+        auto mapping = std::make_shared<const Mapping>(loadMapping(next.rules_file));
+        forwarder = std::make_unique<Forwarder>(next, mapping, metrics, clock);
+        config = next;
+        metrics_timer = IntervalTimer(config.metrics_interval);
+        logger.info("forwarding " + describeLoad(*mapping));
+        for (auto* p : forwarder->pipelines()) {
+            if (p->recoveredRecords() > 0) {
+                logger.warning("sink '" + p->sink().name + "': replaying " + std::to_string(p->recoveredRecords()) +
+                               " batch(es) found in the spool");
+            }
+        }
+    }
+
+    void reload(const RawOptions& options) {
+        Config next = parseConfig(options);
+        auto mapping = std::make_shared<const Mapping>(loadMapping(next.rules_file));
+        if (forwarder->sameSinks(next, *mapping)) {
+            forwarder->replaceMapper(next, mapping);
+        } else {
+            // The old pipelines write what they hold to their spools first: the new ones replay it.
+            logger.warning("sinks or delivery options changed: restarting the sinks (their queues go through the spool)");
+            forwarder->stop();
+            drainReports();
+            try {
+                forwarder = std::make_unique<Forwarder>(next, mapping, metrics, clock);
+            } catch (...) {
+                forwarder = std::make_unique<Forwarder>(config, std::make_shared<const Mapping>(loadMapping(config.rules_file)),
+                                                        metrics, clock);
+                throw;
+            }
+        }
+        config = next;
+        metrics_timer = IntervalTimer(config.metrics_interval);
+        logger.info("reloaded: forwarding " + describeLoad(*mapping));
+    }
+
+    void drainReports() {
+        forwarder->reports().drain([&](Report&& r) {
+            logger.log(r.level, r.text);
+            if (r.last_error && last_errors[r.sink] != *r.last_error) {
+                last_errors[r.sink] = *r.last_error;
+                std::string topic = "$SYS/plugins/influx/" + config.instance + "/sinks/" + r.sink + "/last_error";
+                mosquitto_broker_publish_copy(nullptr, topic.c_str(), static_cast<int>(r.last_error->size()),
+                                              r.last_error->data(), 0, true, nullptr);
+            }
+        });
+    }
+
+    // Periodic work, driven by both TICK and MESSAGE (2.0.11 sends no tick with per_listener_settings).
+    void runTimers() {
+        drainReports();
+        if (metrics_timer.due(clock.now())) broker::publishMetrics(metrics, kPluginName, config.instance);
+    }
+
+    int onMessage(mosquitto_evt_message* event) {
+        runTimers();
+        if (tick_watch.shouldWarn(clock.now())) {
+            logger.warning("no MOSQ_EVT_TICK received for 5 s (Mosquitto 2.0.11 sends none with per_listener_settings true); worker reports and metrics are handled in message callbacks instead");
+        }
+        warning.clear();
+        Verdict v = forwarder->onMessage(event->topic, event->payload, event->payloadlen, warning);
+        if (!warning.empty()) warnings.warning(v == Verdict::Disconnect ? "full" : "mapping", warning);
+        // Any error code other than ACL_DENIED makes the broker drop the connection without a PUBACK.
+        return v == Verdict::Disconnect ? MOSQ_ERR_ADMINISTRATIVE_ACTION : MOSQ_ERR_SUCCESS;
+    }
+
+    int onReload() {
+        try {
+            reload(init_options);
+        } catch (const std::exception& e) {
+            logger.error(std::string("reload refused, keeping the previous configuration: ") + e.what());
+        }
+        // Any other code stops the broker from calling the next plugin's reload callback.
+        return MOSQ_ERR_PLUGIN_DEFER;
+    }
+};
+
+int onMessageCallback(int, void* event_data, void* user_data) {
+    auto* plugin = static_cast<InfluxPlugin*>(user_data);
+    // On an internal error the message passes: forwarding must never stop the broker's traffic.
+    return guardCallback(plugin->logger, "message", MOSQ_ERR_SUCCESS,
+                         [&] { return plugin->onMessage(static_cast<mosquitto_evt_message*>(event_data)); });
+}
+
+int onTickCallback(int, void*, void* user_data) {
+    auto* plugin = static_cast<InfluxPlugin*>(user_data);
+    return guardCallback(plugin->logger, "tick", MOSQ_ERR_SUCCESS, [&] {
+        plugin->tick_watch.onTick();
+        plugin->runTimers();
+        return MOSQ_ERR_SUCCESS;
+    });
+}
+
+int onReloadCallback(int, void*, void* user_data) {
+    auto* plugin = static_cast<InfluxPlugin*>(user_data);
+    return guardCallback(plugin->logger, "reload", MOSQ_ERR_PLUGIN_DEFER, [&] { return plugin->onReload(); });
+}
+
+constexpr broker::CallbackRegistration kCallbacks[] = {
+    {MOSQ_EVT_MESSAGE, onMessageCallback},
+    {MOSQ_EVT_TICK, onTickCallback},
+    {MOSQ_EVT_RELOAD, onReloadCallback},
+};
+
+}  // namespace
+}  // namespace mqs::influx
+
+using mqs::influx::InfluxPlugin;
+
+MQS_PLUGIN_EXPORT int mosquitto_plugin_version(int supported_version_count, const int* supported_versions) {
+    return mqs::broker::negotiatePluginVersion(supported_version_count, supported_versions);
+}
+
+MQS_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** user_data,
+                                            struct mosquitto_opt* options, int option_count) {
+    return mqs::broker::startPlugin<InfluxPlugin>("influx", identifier, user_data, options, option_count,
+                                                  mqs::influx::kCallbacks,
+                                                  [](InfluxPlugin& plugin) { plugin.load(plugin.init_options); });
+}
+
+MQS_PLUGIN_EXPORT int mosquitto_plugin_cleanup(void* user_data, struct mosquitto_opt*, int) {
+    return mqs::broker::stopPlugin<InfluxPlugin>(user_data, mqs::influx::kCallbacks, [](InfluxPlugin& plugin) {
+        // Queued points go to the spool; they are replayed at the next start.
+        plugin.forwarder->stop();
+        plugin.drainReports();
+    });
+}

@@ -1,0 +1,169 @@
+// Rules file loading (with located errors) and message mapping, table-driven, including the
+// warehouse example from conf/influx and hostile payloads.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "mapper.hpp"
+#include "rules.hpp"
+
+using namespace mqs;
+using namespace mqs::influx;
+
+namespace {
+
+const std::string kSink = R"({"name":"s","type":"influxdb2","url":"http://127.0.0.1:1","bucket":"b"})";
+
+std::string rulesWith(const std::string& rules) { return R"({"sinks":[)" + kSink + R"(],"rules":[)" + rules + "]}"; }
+
+struct MapCase {
+    const char* name;
+    std::string rule;
+    std::string topic;
+    std::string payload;
+    MapResult result;
+    std::string line;       // expected line when Mapped
+    const char* counter;    // metric bumped (when not Mapped), or nullptr
+};
+
+std::ostream& operator<<(std::ostream& os, const MapCase& c) { return os << c.name; }
+
+class Mapping : public ::testing::TestWithParam<MapCase> {};
+
+const std::string kAll = R"({"name":"r","topic":"t/{zone}","measurement":"m","tags":{"zone":"{zone}"},
+                             "timestamp":{"path":"ts","unit":"auto","when_missing":"receive"}})";
+const std::string kTyped = R"({"name":"r","topic":"t/{zone}","measurement":"m",
+    "fields":{"i":{"path":"i","type":"integer"},"u":{"path":"u","type":"unsigned"},"b":{"path":"b","type":"boolean"},
+              "s":{"path":"s","type":"string"},"f":{"path":"f","type":"float"},"deep":"a.b[1]"},
+    "timestamp":{"path":"ts","unit":"s"}})";
+const std::string kReceive = R"({"name":"r","topic":"t/{zone}","measurement":"{zone}_m","tags":{"site":"paris","id":{"path":"id"}}})";
+const std::string kRfc = R"({"name":"r","topic":"t/{zone}","measurement":"m","timestamp":{"path":"time","unit":"rfc3339"}})";
+
+// Receive time in the tests: FakeClock-like constant 2025-11-22T00:00:00Z.
+constexpr int64_t kReceiveNs = 1'763'769'600'000'000'000;
+
+TEST_P(Mapping, Table) {
+    const auto& c = GetParam();
+    MetricsRegistry metrics;
+    auto mapping = std::make_shared<const influx::Mapping>(parseMapping(rulesWith(c.rule), "rules.json"));
+    Mapper mapper(mapping, Precision::Ns, MapperLimits{.max_payload_bytes = 4096, .max_fields = 50, .max_line_bytes = 2048}, metrics);
+    std::string line, reason;
+    MapResult r = mapper.map(c.topic, c.payload.data(), c.payload.size(), kReceiveNs, line, reason);
+    EXPECT_EQ(r, c.result) << reason;
+    if (c.result == MapResult::Mapped) {
+        EXPECT_EQ(line, c.line) << reason;
+    }
+    if (c.counter) {
+        EXPECT_EQ(metrics.get(c.counter).value(), 1) << reason;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, Mapping,
+    ::testing::Values(
+        MapCase{"default_fields_numbers_are_floats", kAll, "t/nord", R"({"ts":1732200000,"temp":20,"hum":44.5,"on":true,"name":"x","arr":[1]})",
+                MapResult::Mapped, "m,zone=nord hum=44.5,on=true,temp=20 1732200000000000000", nullptr},
+        MapCase{"plain_number_becomes_value", kAll, "t/sud", "23.1", MapResult::Mapped,
+                "m,zone=sud value=23.1 1763769600000000000", nullptr},
+        MapCase{"plain_number_with_spaces", kAll, "t/sud", " 42\n", MapResult::Mapped, "m,zone=sud value=42 1763769600000000000", nullptr},
+        MapCase{"plain_nan_is_skipped", kAll, "t/sud", "nan", MapResult::Skipped, "", "mapping/nonfinite_skipped"},
+        MapCase{"not_json_not_number", kAll, "t/sud", "hello", MapResult::Skipped, "", "mapping/invalid_payload"},
+        MapCase{"json_array_is_invalid", kAll, "t/sud", "[1,2]", MapResult::Skipped, "", "mapping/invalid_payload"},
+        MapCase{"object_without_numbers", kAll, "t/sud", R"({"a":"x"})", MapResult::Skipped, "", "mapping/no_field"},
+        MapCase{"unmatched_topic", kAll, "other/x", "1", MapResult::Unmatched, "", "mapping/unmatched"},
+        MapCase{"too_large", kAll, "t/a", std::string(5000, ' ') + "1", MapResult::Skipped, "", "mapping/too_large"},
+        MapCase{"typed_fields", kTyped, "t/a", R"({"ts":1732200000,"i":3.0,"u":"17","b":"true","s":12.5,"f":"2.5","a":{"b":[0,9]}})",
+                MapResult::Mapped, "m b=true,deep=9,f=2.5,i=3i,s=\"12.5\",u=17u 1732200000000000000", nullptr},
+        MapCase{"uncoercible_field_counted_point_kept", kTyped, "t/a", R"({"ts":1732200000,"i":3.5,"f":1})", MapResult::Mapped,
+                "m f=1 1732200000000000000", nullptr},
+        MapCase{"negative_unsigned_refused", kTyped, "t/a", R"({"ts":1732200000,"u":-1})", MapResult::Skipped, "", "mapping/coerce_failed"},
+        MapCase{"missing_timestamp_skips", kTyped, "t/a", R"({"f":1})", MapResult::Skipped, "", "mapping/bad_timestamp"},
+        MapCase{"bad_timestamp_skips", kTyped, "t/a", R"({"ts":"soon","f":1})", MapResult::Skipped, "", "mapping/bad_timestamp"},
+        MapCase{"receive_time_and_payload_tag", kReceive, "t/est", R"({"id":"dev 1","v":1})", MapResult::Mapped,
+                "est_m,id=dev\\ 1,site=paris v=1 1763769600000000000", nullptr},
+        MapCase{"capture_with_specials_escaped", kReceive, "t/a b,c", R"({"v":1})", MapResult::Mapped,
+                "a\\ b\\,c_m,site=paris v=1 1763769600000000000", nullptr},
+        MapCase{"rfc3339_timestamp", kRfc, "t/a", R"({"time":"2024-11-21T14:40:00.5Z","v":2})", MapResult::Mapped,
+                "m v=2 1732200000500000000", nullptr},
+        MapCase{"timestamp_excluded_from_fields", kRfc, "t/a", R"({"time":"2024-11-21T14:40:00Z","v":1,"w":false})",
+                MapResult::Mapped, "m v=1,w=false 1732200000000000000", nullptr}));
+
+TEST(MappingWarehouse, ExampleRulesProduceTheDocumentedLines) {
+    MetricsRegistry metrics;
+    auto mapping = std::make_shared<const influx::Mapping>(loadMapping(std::string(CONF_DIR) + "/influx/warehouse-rules.json"));
+    ASSERT_EQ(mapping->sinks.size(), 1u);
+    EXPECT_EQ(mapping->sinks[0].org, "ares");
+    EXPECT_EQ(mapping->sinks[0].bucket, "entrepot");
+    EXPECT_EQ(mapping->sinks[0].token, "dev-token");
+    Mapper mapper(mapping, Precision::Ms, MapperLimits{}, metrics);
+    std::string line, reason;
+    const std::string reading = R"({"timestamp":1732200000,"temp":23.1,"hum":44.0,"alert_level":0,"version":1})";
+    ASSERT_EQ(mapper.map("entrepot/nord/s1/v1", reading.data(), reading.size(), kReceiveNs, line, reason), MapResult::Mapped);
+    EXPECT_EQ(line, "entrepot,sensor=s1,zone=nord alert_level=0i,hum=44,temp=23.1,version=1i 1732200000000");
+    const std::string heartbeat = R"({"uptime":3600})";
+    ASSERT_EQ(mapper.map("entrepot/heartbeat/sud", heartbeat.data(), heartbeat.size(), kReceiveNs, line, reason), MapResult::Mapped);
+    EXPECT_EQ(line, "entrepot_heartbeat,zone=sud uptime=3600 1763769600000");
+    ASSERT_EQ(mapper.map("entrepot/heartbeat/sud", "1", 1, kReceiveNs, line, reason), MapResult::Mapped);
+    EXPECT_EQ(line, "entrepot_heartbeat,zone=sud value=1 1763769600000");
+}
+
+TEST(MappingHostile, TenThousandFieldsAreCountedNotWritten) {
+    MetricsRegistry metrics;
+    auto mapping = std::make_shared<const influx::Mapping>(parseMapping(rulesWith(kAll), "rules.json"));
+    Mapper mapper(mapping, Precision::Ns, MapperLimits{.max_payload_bytes = 1 << 20}, metrics);
+    std::string payload = "{";
+    for (int i = 0; i < 10000; ++i) payload += (i ? "," : "") + ("\"f" + std::to_string(i) + "\":" + std::to_string(i));
+    payload += "}";
+    std::string line, reason;
+    EXPECT_EQ(mapper.map("t/a", payload.data(), payload.size(), kReceiveNs, line, reason), MapResult::Skipped);
+    EXPECT_EQ(metrics.get("mapping/too_many_fields").value(), 1);
+    const std::string deep = std::string(100, '[') + std::string(100, ']');
+    EXPECT_EQ(mapper.map("t/a", deep.data(), deep.size(), kReceiveNs, line, reason), MapResult::Skipped);
+    const std::string bad_utf8 = "{\"v\":1,\"s\":\"\xff\"}";
+    EXPECT_EQ(mapper.map("t/a", bad_utf8.data(), bad_utf8.size(), kReceiveNs, line, reason), MapResult::Skipped);
+}
+
+struct RulesErrorCase {
+    const char* name;
+    std::string text;
+    std::string expected;
+};
+
+std::ostream& operator<<(std::ostream& os, const RulesErrorCase& c) { return os << c.name; }
+
+class RulesErrors : public ::testing::TestWithParam<RulesErrorCase> {};
+
+TEST_P(RulesErrors, NameTheLocation) {
+    try {
+        parseMapping(GetParam().text, "rules.json");
+        FAIL() << "accepted";
+    } catch (const RulesError& e) {
+        EXPECT_NE(std::string(e.what()).find(GetParam().expected), std::string::npos) << e.what();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, RulesErrors,
+    ::testing::Values(
+        RulesErrorCase{"not_json", "{", "rules.json: not valid JSON"},
+        RulesErrorCase{"no_sinks", R"({"rules":[]})", "rules.json: sinks: is required"},
+        RulesErrorCase{"bad_sink_type", R"({"sinks":[{"name":"a","type":"influxdb3","url":"http://x"}],"rules":[]})",
+                       "sinks[0].type: 'influxdb3' is not one of"},
+        RulesErrorCase{"v1_needs_database", R"({"sinks":[{"name":"a","type":"influxdb1","url":"http://x"}],"rules":[]})",
+                       "sinks[0].database: is required"},
+        RulesErrorCase{"token_on_v1", R"({"sinks":[{"name":"a","type":"influxdb1","url":"http://x","database":"d","token":"t"}],"rules":[]})",
+                       "sinks[0].token: only applies to type influxdb2"},
+        RulesErrorCase{"bad_url", R"({"sinks":[{"name":"a","type":"influxdb2","url":"x","bucket":"b"}],"rules":[]})",
+                       "sinks[0].url: 'x' must start with http"},
+        RulesErrorCase{"bad_sink_name", R"({"sinks":[{"name":"../x","type":"influxdb2","url":"http://x","bucket":"b"}],"rules":[]})",
+                       "sinks[0].name"},
+        RulesErrorCase{"no_rules", rulesWith("").c_str(), "rules.json: rules: is required"},
+        RulesErrorCase{"unknown_capture", rulesWith(R"({"name":"r","topic":"a/{x}","measurement":"{y}"})"), "rules[0].measurement"},
+        RulesErrorCase{"bad_type", rulesWith(R"({"name":"r","topic":"a","measurement":"m","fields":{"v":{"path":"v","type":"double"}}})"),
+                       "rules[0].fields.v.type: 'double' is not one of"},
+        RulesErrorCase{"bad_unit", rulesWith(R"({"name":"r","topic":"a","measurement":"m","timestamp":{"path":"t","unit":"n"}})"),
+                       "rules[0].timestamp.unit: 'n' is not one of"},
+        RulesErrorCase{"unknown_key", rulesWith(R"({"name":"r","topic":"a","measurement":"m","tag":{}})"), "rules[0].tag: unknown key"},
+        RulesErrorCase{"bad_path", rulesWith(R"({"name":"r","topic":"a","measurement":"m","fields":{"v":"a[x"}})"), "rules[0].fields.v"}));
+
+}  // namespace

@@ -1,0 +1,198 @@
+// A sink's pipeline end to end against the scripted server: batching, outage with spooling and
+// in-order replay, shutdown into the spool and replay by the next instance, spool-full refusal, quarantine.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "pipeline.hpp"
+#include "scripted_http_server.hpp"
+
+using namespace mqs;
+using namespace mqs::influx;
+using namespace mqs::influx::testing;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+template <typename Pred>
+bool waitFor(Pred pred, std::chrono::milliseconds timeout = 10s) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(5ms);
+    }
+    return pred();
+}
+
+class PipelineTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("influx-pipe-" + std::to_string(::getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    PipelineOptions options() {
+        PipelineOptions o;
+        o.queue_lines = 1000;
+        o.batch_lines = 50;
+        o.flush_interval = 20ms;
+        o.memory_bytes = 1 << 20;
+        o.spool = SpoolOptions{.dir = dir_ / "s", .max_bytes = 1 << 20, .segment_bytes = 4096, .fsync = FsyncPolicy::Never};
+        o.retry_initial = 20ms;
+        o.retry_max = 100ms;
+        return o;
+    }
+    SinkConfig sink(const std::string& url) {
+        SinkConfig s;
+        s.name = "s";
+        s.kind = SinkKind::V2;
+        s.url = url;
+        s.bucket = "b";
+        s.connect_timeout = 500ms;
+        s.request_timeout = 1000ms;
+        return s;
+    }
+    std::unique_ptr<SinkPipeline> make(const std::string& url, PipelineOptions o) {
+        auto sc = sink(url);
+        auto p = std::make_unique<SinkPipeline>(
+            sc, o, [sc](const std::atomic<bool>* abort) { return makeCurlTransport(sc, Precision::Ns, abort); }, metrics_, reports_,
+            clock_);
+        p->start();
+        return p;
+    }
+    static std::string line(int i) { return "m,k=v n=" + std::to_string(i) + " " + std::to_string(1000 + i); }
+    // Lines the server accepted (2xx), in arrival order.
+    static std::vector<std::string> accepted(const std::vector<HttpRequest>& reqs, const std::vector<bool>& ok) {
+        std::vector<std::string> out;
+        for (size_t i = 0; i < reqs.size(); ++i) {
+            if (ok[i]) {
+                for (auto& l : bodyLines(reqs[i].body)) out.push_back(l);
+            }
+        }
+        return out;
+    }
+
+    fs::path dir_;
+    MetricsRegistry metrics_;
+    ReportQueue reports_{10000};
+    SystemClock clock_;
+};
+
+// Answers 503 while `down`, recording which requests succeeded.
+struct Switchable {
+    std::atomic<bool> down{false};
+    std::mutex mutex;
+    std::vector<bool> ok;
+    ScriptedResponse operator()(const HttpRequest&) {
+        bool d = down.load();
+        std::lock_guard lock(mutex);
+        ok.push_back(!d);
+        return d ? ScriptedResponse{.status = 503} : ScriptedResponse{.status = 204};
+    }
+};
+
+TEST_F(PipelineTest, OutageSpoolsAndReplaysEveryPointOnceInOrder) {
+    auto state = std::make_shared<Switchable>();
+    ScriptedHttpServer server([state](const HttpRequest& r) { return (*state)(r); });
+    auto p = make(server.url(), options());
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(p->offer(line(i)));
+    ASSERT_TRUE(waitFor([&] { return metrics_.get("sinks/s/written").value() == 100; }));
+
+    state->down = true;
+    for (int i = 100; i < 600; ++i) {
+        ASSERT_TRUE(p->offer(line(i)));
+        if (i % 50 == 0) std::this_thread::sleep_for(2ms);
+    }
+    ASSERT_TRUE(waitFor([&] { return metrics_.get("sinks/s/spooled_bytes").value() > 0 && metrics_.get("sinks/s/retried").value() >= 2; }));
+    EXPECT_GT(metrics_.get("sinks/s/spooled_batches").value(), 1) << "batches are spooled while the server is down";
+    state->down = false;
+    ASSERT_TRUE(waitFor([&] { return metrics_.get("sinks/s/written").value() == 600; }))
+        << metrics_.get("sinks/s/written").value();
+    EXPECT_TRUE(waitFor([&] { return metrics_.get("sinks/s/spooled_bytes").value() == 0; }));
+    p->stop();
+    std::vector<bool> ok;
+    {
+        std::lock_guard lock(state->mutex);
+        ok = state->ok;
+    }
+    auto lines = accepted(server.requests(), ok);
+    ASSERT_EQ(lines.size(), 600u) << "exactly once";
+    for (int i = 0; i < 600; ++i) ASSERT_EQ(lines[static_cast<size_t>(i)], line(i)) << "in order";
+    EXPECT_EQ(metrics_.get("sinks/s/oldest_unsent_age_ms").value(), 0);
+}
+
+TEST_F(PipelineTest, ShutdownSpoolsAndTheNextInstanceReplays) {
+    {
+        // Nobody listens: every attempt fails with a network error.
+        int port;
+        { ScriptedHttpServer gone([](const HttpRequest&) { return ScriptedResponse{}; }); port = gone.port(); }
+        auto p = make("http://127.0.0.1:" + std::to_string(port), options());
+        for (int i = 0; i < 300; ++i) ASSERT_TRUE(p->offer(line(i)));
+        p->stop();
+        EXPECT_EQ(metrics_.get("sinks/s/lost_at_shutdown").value(), 0);
+    }
+    ScriptedHttpServer server([](const HttpRequest&) { return ScriptedResponse{.status = 204}; });
+    MetricsRegistry fresh;
+    auto sc = sink(server.url());
+    SinkPipeline p(sc, options(), [sc](const std::atomic<bool>* a) { return makeCurlTransport(sc, Precision::Ns, a); }, fresh, reports_, clock_);
+    EXPECT_GT(p.recoveredRecords(), 0u);
+    p.start();
+    ASSERT_TRUE(waitFor([&] { return fresh.get("sinks/s/written").value() == 300; })) << fresh.get("sinks/s/written").value();
+    std::vector<std::string> lines;
+    for (const auto& r : server.requests()) {
+        for (auto& l : bodyLines(r.body)) lines.push_back(l);
+    }
+    ASSERT_EQ(lines.size(), 300u);
+    for (int i = 0; i < 300; ++i) EXPECT_EQ(lines[static_cast<size_t>(i)], line(i));
+}
+
+TEST_F(PipelineTest, FullSpoolAndMemoryMakeOfferFail) {
+    int port;
+    { ScriptedHttpServer gone([](const HttpRequest&) { return ScriptedResponse{}; }); port = gone.port(); }
+    auto o = options();
+    o.queue_lines = 20;
+    o.memory_bytes = 2048;
+    o.spool.max_bytes = 8192;
+    auto p = make("http://127.0.0.1:" + std::to_string(port), o);
+    int accepted = 0;
+    bool spool_full = false, refused_after_full = false;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (int i = 0; !refused_after_full && std::chrono::steady_clock::now() < deadline; ++i) {
+        if (p->offer(line(i))) {
+            ++accepted;
+            continue;
+        }
+        // A refusal only counts once the spool has said it is full (before that the intake is just behind).
+        reports_.drain([&](Report&& r) { spool_full = spool_full || r.text.find("spool is full") != std::string::npos; });
+        refused_after_full = spool_full;
+        std::this_thread::sleep_for(1ms);
+    }
+    EXPECT_TRUE(refused_after_full) << "a bounded pipeline refuses instead of growing";
+    EXPECT_LE(metrics_.get("sinks/s/spooled_bytes").value(), 8192);
+    EXPECT_LE(metrics_.get("sinks/s/memory_bytes").value(), 2048);
+    EXPECT_GT(accepted, 100);
+}
+
+TEST_F(PipelineTest, RejectedLinesAreQuarantinedWithTheServerMessage) {
+    ScriptedHttpServer server([](const HttpRequest& req) {
+        if (req.body.find("n=13 ") != std::string::npos) return ScriptedResponse{.status = 400, .body = R"({"error":"unable to parse: bad"})"};
+        return ScriptedResponse{.status = 204};
+    });
+    auto p = make(server.url(), options());
+    for (int i = 0; i < 40; ++i) p->offer(line(i));
+    ASSERT_TRUE(waitFor([&] { return metrics_.get("sinks/s/written").value() == 39 && metrics_.get("sinks/s/quarantined").value() == 1; }));
+    p->stop();
+    std::ifstream q(dir_ / "s" / "quarantine.lp");
+    std::stringstream text;
+    text << q.rdbuf();
+    EXPECT_NE(text.str().find("HTTP 400: unable to parse: bad\n" + line(13) + "\n"), std::string::npos) << text.str();
+}
+
+}  // namespace
