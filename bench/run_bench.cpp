@@ -1,0 +1,758 @@
+// Benchmark runner: starts the broker once per row (bare, each plugin, all plugins, dynsec)
+// with the same loadgen workload, repeats, and prints a Markdown table of medians.
+//
+// loadgen runs as a separate process so its CPU never mixes with the broker's; the broker's
+// CPU per message is read by loadgen from /proc/<broker pid>/stat around the message window.
+#include "bench_common.hpp"
+
+#include "broker_process.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifndef BENCH_BUILD_DIR
+#define BENCH_BUILD_DIR "."
+#endif
+#ifndef BENCH_SOURCE_DIR
+#define BENCH_SOURCE_DIR "."
+#endif
+#ifndef BENCH_LOADGEN_PATH
+#define BENCH_LOADGEN_PATH BENCH_BUILD_DIR "/bench/loadgen"
+#endif
+#ifndef MOSQUITTO_BINARY
+#define MOSQUITTO_BINARY "/usr/sbin/mosquitto"
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+using mqs::bench::CliArgs;
+using nlohmann::json;
+
+// One of our plugins. To add a row, append an entry: the .so path is relative to the build
+// dir, option lines may use {source} and {build}; requiredFiles missing => row skipped.
+struct PluginSpec {
+    std::string name;
+    std::string library;
+    std::vector<std::string> options;
+    std::vector<std::string> requiredFiles;
+};
+
+const std::vector<PluginSpec>& ourPlugins() {
+    static const std::vector<PluginSpec> plugins = {
+        {"validate",
+         "plugins/validate/mosquitto_validate.so",
+         {"plugin_opt_rules_file {source}/conf/validate/warehouse-rules.json"},
+         {"{source}/conf/validate/warehouse-rules.json"}},
+        {"alerts",
+         "plugins/alerts/mosquitto_alerts.so",
+         {"plugin_opt_rules_file {source}/conf/alerts/warehouse-alerts.json"},
+         {"{source}/conf/alerts/warehouse-alerts.json"}},
+        // Future rows, same shape. influx needs an HTTP endpoint answering its writes before
+        // its row means anything (without one it only spools):
+        // {"influx", "plugins/influx/mosquitto_influx.so", {...}, {...}},
+        // {"hadiscovery", "plugins/hadiscovery/mosquitto_hadiscovery.so", {...}, {...}},
+        // {"dynacl", "plugins/dynacl/mosquitto_dynacl.so", {...}, {...}},
+    };
+    return plugins;
+}
+
+// Shared by every row:
+// - log_type without debug: the harness would otherwise log every PUBLISH; notices stay so
+//   "Outgoing messages are being dropped" is seen.
+// - set_tcp_nodelay: latency must not be the 40 ms delayed-ACK timer (loadgen sets it too).
+// - max_inflight_messages 0: with the default 20, mosquitto 2.0.11 starts queueing under
+//   bursts, charges queued messages twice to the inflight quota and ends up dropping QoS 1
+//   messages although the subscriber keeps up (fixed in 2.0.13). Unlimited inflight never
+//   queues for connected clients, so no row loses messages to that bug.
+constexpr const char* kCommonConfig = "log_type error\nlog_type warning\nlog_type notice\n"
+                                      "set_tcp_nodelay true\nmax_inflight_messages 0\n";
+
+constexpr const char* kDynsecUser = "bench";
+constexpr const char* kDynsecPassword = "bench-pass";
+
+struct Row {
+    std::string name;
+    std::string config;
+    std::vector<std::string> loadgenArgs;
+    std::string skipReason;
+};
+
+struct Cell {
+    bool ok = false;
+    std::string error;
+    double msgsPerS = 0;
+    double cpuUsPerMsg = 0;
+    // Flat phase, from perf counters; 0 = not measured.
+    double userInstrPerMsg = 0;
+    double userCyclesPerMsg = 0;
+    double totalCyclesPerMsg = 0;
+    double p99Us = -1; // -1 = no paced phase
+    long peakRssKb = 0;
+    std::uint64_t lost = 0;
+    std::uint64_t delivered = 0;
+    double brokerCoreShare = 0; // CPU seconds per wall second during the flat phase
+    double loadgenCoreShare = 0;
+    bool brokerDropped = false;
+    json raw;
+};
+
+struct ChildResult {
+    int exitCode = -1;
+    bool timedOut = false;
+    std::string out;
+};
+
+std::string expand(std::string text, const std::string& source, const std::string& build) {
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{source}", source}, {"{build}", build}}) {
+        for (size_t pos = text.find(key); pos != std::string::npos; pos = text.find(key, pos + value.size())) {
+            text.replace(pos, key.size(), value);
+        }
+    }
+    return text;
+}
+
+// fork/exec with stdout captured; stderr passed through (verbose) or discarded. The child is
+// killed if it outlives the timeout, so a wedged loadgen cannot hang the whole run.
+ChildResult runChild(const std::vector<std::string>& argv, double timeoutS, bool showStderr) {
+    ChildResult result;
+    int pipeFds[2];
+    if (pipe2(pipeFds, O_CLOEXEC) != 0) {
+        result.out = std::string("pipe: ") + std::strerror(errno);
+        return result;
+    }
+    std::vector<char*> cargv;
+    std::vector<std::string> copy = argv;
+    for (auto& a : copy) {
+        cargv.push_back(a.data());
+    }
+    cargv.push_back(nullptr);
+    const int nullFd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    const pid_t child = fork();
+    if (child < 0) {
+        result.out = std::string("fork: ") + std::strerror(errno);
+        close(pipeFds[0]);
+        close(pipeFds[1]);
+        close(nullFd);
+        return result;
+    }
+    if (child == 0) {
+        dup2(nullFd, STDIN_FILENO);
+        dup2(pipeFds[1], STDOUT_FILENO);
+        if (!showStderr) {
+            dup2(nullFd, STDERR_FILENO);
+        }
+        execvp(cargv[0], cargv.data());
+        _exit(127);
+    }
+    close(pipeFds[1]);
+    close(nullFd);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeoutS * 1000));
+    char buf[4096];
+    while (true) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            result.timedOut = true;
+            kill(child, SIGKILL);
+            break;
+        }
+        pollfd pfd{pipeFds[0], POLLIN, 0};
+        int n = poll(&pfd, 1, static_cast<int>(std::min<long>(left.count(), 1000)));
+        if (n < 0 && errno != EINTR) {
+            break;
+        }
+        if (n > 0) {
+            ssize_t got = read(pipeFds[0], buf, sizeof buf);
+            if (got <= 0) {
+                break; // EOF: the child closed stdout (normally by exiting)
+            }
+            result.out.append(buf, static_cast<size_t>(got));
+        }
+    }
+    close(pipeFds[0]);
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return result;
+}
+
+// The lines of a broker log worth showing in a table cell: errors, on one line, no pipes.
+std::string brokerError(const std::string& log) {
+    std::istringstream in(log);
+    std::string line;
+    std::string out;
+    while (std::getline(in, line)) {
+        if (line.find("rror") != std::string::npos) {
+            auto colon = line.find(": ");
+            out += (out.empty() ? "" : "; ") + (colon != std::string::npos && colon < 12 ? line.substr(colon + 2) : line);
+        }
+    }
+    if (out.empty()) {
+        out = "no error in the log (timeout?)";
+    }
+    std::replace(out.begin(), out.end(), '|', '/');
+    return out.size() > 300 ? out.substr(0, 300) + "..." : out;
+}
+
+std::optional<json> lastJsonLine(const std::string& out) {
+    std::istringstream in(out);
+    std::string line;
+    std::optional<json> found;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.front() == '{') {
+            try {
+                found = json::parse(line);
+            } catch (const json::exception&) {
+            }
+        }
+    }
+    return found;
+}
+
+std::string readFirstLine(const std::string& path, const std::string& prefix) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(prefix, 0) == 0) {
+            auto colon = line.find(':');
+            return colon == std::string::npos ? line : line.substr(line.find_first_not_of(" \t", colon + 1));
+        }
+    }
+    return "unknown";
+}
+
+std::string mosquittoBinary() {
+    const char* env = std::getenv("MQS_MOSQUITTO_BINARY");
+    return env != nullptr && *env != '\0' ? env : MOSQUITTO_BINARY;
+}
+
+std::string mosquittoVersion() {
+    auto r = runChild({mosquittoBinary(), "-h"}, 5, false);
+    std::istringstream in(r.out);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("mosquitto version", 0) == 0) {
+            return line.substr(std::strlen("mosquitto version "));
+        }
+    }
+    return "unknown";
+}
+
+std::string loadAverage() {
+    std::ifstream in("/proc/loadavg");
+    std::string a;
+    std::string b;
+    std::string c;
+    in >> a >> b >> c;
+    return a + " " + b + " " + c;
+}
+
+double loadAverage1() {
+    std::ifstream in("/proc/loadavg");
+    double v = 0;
+    in >> v;
+    return v;
+}
+
+// Dynamic-security config with a few roles, a group and several clients. mosquitto_ctrl
+// creates the file and hashes the admin password (PBKDF2-SHA512); the other clients reuse
+// that hash, salt and iteration count, so they all share kDynsecPassword.
+std::string writeDynsecConfig(const fs::path& dir, std::string& error) {
+    const fs::path file = dir / "dynamic-security.json";
+    auto r = runChild({"mosquitto_ctrl", "dynsec", "init", file.string(), "bench-admin", kDynsecPassword}, 20, false);
+    if (r.exitCode != 0 || !fs::exists(file)) {
+        error = "mosquitto_ctrl dynsec init failed (exit " + std::to_string(r.exitCode) + ")";
+        return {};
+    }
+    json cfg;
+    try {
+        std::ifstream in(file);
+        cfg = json::parse(in);
+    } catch (const json::exception& e) {
+        error = std::string("cannot parse dynsec init output: ") + e.what();
+        return {};
+    }
+    const json admin = cfg["clients"].at(0);
+    auto acl = [](const char* type, const char* topic, bool allow, int priority = 0) {
+        return json{{"acltype", type}, {"topic", topic}, {"allow", allow}, {"priority", priority}};
+    };
+    cfg["roles"].push_back({{"rolename", "sensor-writer"},
+                            {"acls",
+                             {acl("publishClientSend", "entrepot/+/+/v1", true),
+                              acl("publishClientSend", "entrepot/+/+/config", false, 5)}}});
+    cfg["roles"].push_back({{"rolename", "dashboard-reader"},
+                            {"acls",
+                             {acl("subscribePattern", "entrepot/#", true), acl("subscribePattern", "ipwatch/#", true),
+                              acl("publishClientReceive", "entrepot/#", true),
+                              acl("publishClientReceive", "ipwatch/#", true)}}});
+    cfg["roles"].push_back({{"rolename", "ipwatch-agent"},
+                            {"acls", {acl("publishClientSend", "ipwatch/device/+/status", true)}}});
+    cfg["roles"].push_back({{"rolename", "no-sys"},
+                            {"acls",
+                             {acl("subscribePattern", "$SYS/#", false, 10),
+                              acl("publishClientReceive", "$SYS/#", false, 10)}}});
+    auto client = [&admin](const char* user, std::vector<const char*> roles) {
+        json c{{"username", user}, {"textName", std::string("bench: ") + user},
+               {"password", admin["password"]}, {"salt", admin["salt"]}, {"iterations", admin["iterations"]},
+               {"roles", json::array()}};
+        for (const char* role : roles) {
+            c["roles"].push_back({{"rolename", role}});
+        }
+        return c;
+    };
+    // The load clients log in as kDynsecUser: publish and subscribe rights come through the
+    // "warehouse" group, "no-sys" is a direct role, so both lookup paths are exercised.
+    cfg["clients"].push_back(client(kDynsecUser, {"no-sys"}));
+    cfg["clients"].push_back(client("sensor-nord", {"sensor-writer"}));
+    cfg["clients"].push_back(client("dashboard", {"dashboard-reader", "no-sys"}));
+    cfg["clients"].push_back(client("ipwatch", {"ipwatch-agent"}));
+    cfg["groups"] = json::array({{{"groupname", "warehouse"},
+                                  {"roles", {{{"rolename", "sensor-writer"}}, {{"rolename", "dashboard-reader"}}}},
+                                  {"clients", {{{"username", kDynsecUser}}, {{"username", "sensor-nord"}}}}}});
+    std::ofstream out(file, std::ios::trunc);
+    out << cfg.dump(1, '\t') << "\n";
+    if (!out) {
+        error = "cannot write " + file.string();
+        return {};
+    }
+    return file.string();
+}
+
+std::vector<Row> buildRows(const CliArgs& args, const fs::path& workDir) {
+    const std::string source = args.str("source-dir");
+    const std::string build = args.str("build-dir");
+    std::vector<Row> rows;
+    rows.push_back({"bare", kCommonConfig, {}, ""});
+
+    std::string allConfig = kCommonConfig;
+    std::vector<std::string> available;
+    for (const auto& p : ourPlugins()) {
+        Row row{p.name, kCommonConfig, {}, ""};
+        const fs::path lib = fs::path(build) / p.library;
+        if (!fs::exists(lib)) {
+            row.skipReason = "not built: " + lib.string();
+        }
+        for (const auto& req : p.requiredFiles) {
+            const std::string path = expand(req, source, build);
+            if (row.skipReason.empty() && !fs::exists(path)) {
+                row.skipReason = "missing " + path;
+            }
+        }
+        std::string block = "plugin " + lib.string() + "\n";
+        for (const auto& opt : p.options) {
+            block += expand(opt, source, build) + "\n";
+        }
+        row.config += block;
+        if (row.skipReason.empty()) {
+            // In mosquitto 2.0 plugin_opt_* lines bind to the preceding "plugin" line, so the
+            // blocks simply concatenate.
+            allConfig += block;
+            available.push_back(p.name);
+        }
+        rows.push_back(row);
+    }
+    Row all{"all-ours", allConfig, {}, ""};
+    if (available.size() < 2) {
+        all.skipReason = available.empty() ? "none of our plugins is available"
+                                           : "only " + available.front() + " is available (same as its row)";
+    }
+    rows.push_back(all);
+
+    Row dynsec{"dynsec", "", {"--username", kDynsecUser, "--password", kDynsecPassword}, ""};
+    const std::string dynsecLib = args.str("dynsec-plugin");
+    if (!fs::exists(dynsecLib)) {
+        dynsec.skipReason = "not installed: " + dynsecLib;
+    } else {
+        std::string error;
+        const std::string file = writeDynsecConfig(workDir, error);
+        if (file.empty()) {
+            dynsec.skipReason = error;
+        } else {
+            dynsec.config = std::string(kCommonConfig) + "allow_anonymous false\nplugin " + dynsecLib +
+                            "\nplugin_opt_config_file " + file + "\n";
+        }
+    }
+    rows.push_back(dynsec);
+
+    // --rows keeps the table order but limits which rows run.
+    const auto wanted = mqs::bench::splitList(args.str("rows"));
+    for (const auto& name : wanted) {
+        if (std::none_of(rows.begin(), rows.end(), [&name](const Row& r) { return r.name == name; })) {
+            std::string known;
+            for (const auto& r : rows) {
+                known += (known.empty() ? "" : ",") + r.name;
+            }
+            throw std::runtime_error("unknown row '" + name + "' (rows: " + known + ")");
+        }
+    }
+    if (!wanted.empty()) {
+        std::vector<Row> picked;
+        for (auto& r : rows) {
+            if (std::find(wanted.begin(), wanted.end(), r.name) != wanted.end()) {
+                picked.push_back(std::move(r));
+            }
+        }
+        rows = std::move(picked);
+    }
+    return rows;
+}
+
+std::vector<std::string> workloadArgs(const CliArgs& args) {
+    // The same window at every QoS: the rows' brokers have no inflight cap (kCommonConfig).
+    return {"--publishers", args.str("publishers"), "--subscribers", args.str("subscribers"),
+            "--idle",       args.str("idle"),       "--sensors",     args.str("sensors"),
+            "--payload",    args.str("payload"),    "--window",      args.str("window"),
+            "--quiet"};
+}
+
+Cell runCell(const CliArgs& args, const Row& row, int qos, bool verbose) {
+    Cell cell;
+    mqs::testing::BrokerProcess broker(row.config, "bench-" + row.name);
+    if (!broker.start()) {
+        cell.error = "broker did not start: " + brokerError(broker.log());
+        return cell;
+    }
+    const double seconds = args.number("seconds");
+    const double latencySeconds = args.number("latency-seconds");
+    std::vector<std::string> base = {args.str("loadgen"), "--port", std::to_string(broker.port()),
+                                     "--broker-pid", std::to_string(broker.pid()), "--qos", std::to_string(qos)};
+    const auto wl = workloadArgs(args);
+    base.insert(base.end(), wl.begin(), wl.end());
+    base.insert(base.end(), row.loadgenArgs.begin(), row.loadgenArgs.end());
+
+    auto runPhase = [&](std::vector<std::string> extra, double duration) -> std::optional<json> {
+        std::vector<std::string> argv = base;
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        auto r = runChild(argv, duration + 40, verbose);
+        auto j = lastJsonLine(r.out);
+        if (!j) {
+            cell.error = r.timedOut ? "loadgen timed out" : "loadgen printed no JSON (exit " + std::to_string(r.exitCode) + ")";
+            return std::nullopt;
+        }
+        if (r.exitCode != 0 || !j->value("ok", false)) {
+            cell.error = "loadgen: " + j->value("error", std::string("exit ") + std::to_string(r.exitCode));
+            return std::nullopt;
+        }
+        return j;
+    };
+
+    // Phase 1, flat out: msgs/s and broker CPU per delivered message.
+    auto flat = runPhase({"--duration", args.str("seconds")}, seconds);
+    std::optional<json> paced;
+    // Phase 2, paced: end-to-end latency at a rate every row can sustain.
+    if (flat && latencySeconds > 0) {
+        paced = runPhase({"--duration", args.str("latency-seconds"), "--rate", args.str("rate")}, latencySeconds);
+    }
+    cell.peakRssKb = broker.peakRssKb();
+    cell.brokerDropped = broker.countInLog("Outgoing messages are being dropped") > 0;
+    broker.stop();
+    if (!flat || (latencySeconds > 0 && !paced)) {
+        return cell;
+    }
+    cell.ok = true;
+    cell.msgsPerS = flat->value("msgs_per_s", 0.0);
+    cell.cpuUsPerMsg = flat->value("broker_cpu_us_per_msg", 0.0);
+    cell.delivered = flat->value("delivered", std::uint64_t{0});
+    if (const double elapsed = flat->value("elapsed_s", 0.0); elapsed > 0) {
+        const double brokerCpu = (*flat)["broker_cpu_sched_s"].is_number() ? (*flat)["broker_cpu_sched_s"].get<double>()
+                                                                           : flat->value("broker_cpu_s", 0.0);
+        cell.brokerCoreShare = brokerCpu / elapsed;
+        cell.loadgenCoreShare = flat->value("loadgen_cpu_s", 0.0) / (elapsed + flat->value("drain_s", 0.0));
+    }
+    cell.lost = flat->value("lost", std::uint64_t{0}) + (paced ? paced->value("lost", std::uint64_t{0}) : 0);
+    cell.p99Us = paced ? (*paced)["latency_us"].value("p99", 0.0) : -1.0;
+    if ((*flat)["broker_user_instructions_per_msg"].is_number()) {
+        cell.userInstrPerMsg = (*flat)["broker_user_instructions_per_msg"].get<double>();
+    }
+    if ((*flat)["broker_user_cycles_per_msg"].is_number() && (*flat)["broker_kernel_cycles_per_msg"].is_number()) {
+        cell.userCyclesPerMsg = (*flat)["broker_user_cycles_per_msg"].get<double>();
+        cell.totalCyclesPerMsg = cell.userCyclesPerMsg + (*flat)["broker_kernel_cycles_per_msg"].get<double>();
+    }
+    cell.raw = {{"flat", *flat}, {"paced", paced ? *paced : json()}};
+    return cell;
+}
+
+std::string fmt(const char* format, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, format, v);
+    return buf;
+}
+
+std::string thousands(double v) {
+    std::string digits = std::to_string(static_cast<long long>(std::llround(v)));
+    std::string out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) {
+            out += ',';
+        }
+        out += digits[i];
+    }
+    return out;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CliArgs args("run_bench",
+                 "Runs the broker once per row (bare, each of our plugins, all of them, dynamic-security)\n"
+                 "under the same loadgen workload, repeats, and prints a Markdown table of medians.",
+                 {
+                     {"build-dir", BENCH_BUILD_DIR, "build tree holding the plugin .so files"},
+                     {"source-dir", BENCH_SOURCE_DIR, "source tree (for conf/ rule files)"},
+                     {"loadgen", BENCH_LOADGEN_PATH, "loadgen executable"},
+                     {"dynsec-plugin", "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+                      "Mosquitto's dynamic-security plugin"},
+                     {"rows", "", "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynsec)"},
+                     {"qos", "0,1", "comma-separated QoS levels, one workload each"},
+                     {"reps", "3", "repetitions per row and QoS; the table shows medians"},
+                     {"seconds", "3", "flat-out phase per cell (msgs/s, CPU/msg)"},
+                     {"latency-seconds", "2", "paced phase per cell (p99 latency); 0 skips it"},
+                     {"rate", "5000", "paced phase publish rate, msgs/s"},
+                     {"publishers", "4", "loadgen publishers"},
+                     {"subscribers", "1", "loadgen subscribers"},
+                     {"idle", "50", "loadgen idle connections"},
+                     {"window", "500", "loadgen flat-out window (undelivered messages per subscriber)"},
+                     {"sensors", "10", "sensors per zone (3 zones)"},
+                     {"payload", "warehouse", "warehouse | ipwatch"},
+                     {"json-out", "", "also write every raw loadgen result to this file"},
+                     {"verbose", "", "show loadgen's own output", true},
+                     {"keep", "", "keep the scratch dir (dynsec JSON) for inspection; MQS_KEEP_BROKER_DIRS=1 "
+                                  "keeps the broker dirs", true},
+                 });
+    if (!args.parse(argc, argv)) {
+        return 1;
+    }
+    if (args.helpRequested()) {
+        args.printUsage();
+        return 0;
+    }
+
+    std::vector<int> qosLevels;
+    int reps = 0;
+    try {
+        for (const auto& q : mqs::bench::splitList(args.str("qos"))) {
+            qosLevels.push_back(std::stoi(q));
+        }
+        reps = static_cast<int>(args.integer("reps"));
+        if (args.number("seconds") <= 0 || args.number("rate") <= 0 || args.number("latency-seconds") < 0) {
+            throw std::runtime_error("--seconds and --rate must be > 0");
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "run_bench: %s\n", e.what());
+        return 1;
+    }
+    if (reps < 1 || qosLevels.empty()) {
+        std::fprintf(stderr, "run_bench: need --reps >= 1 and at least one QoS\n");
+        return 1;
+    }
+    if (!fs::exists(args.str("loadgen"))) {
+        std::fprintf(stderr, "run_bench: loadgen not found at %s (build target loadgen or pass --loadgen)\n",
+                     args.str("loadgen").c_str());
+        return 1;
+    }
+    const bool verbose = args.flag("verbose");
+
+    // Scratch dir for the dynsec JSON; the brokers get their own dirs from BrokerProcess.
+    std::string workTemplate = (fs::temp_directory_path() / "mqs-bench-XXXXXX").string();
+    if (mkdtemp(workTemplate.data()) == nullptr) {
+        std::fprintf(stderr, "run_bench: mkdtemp failed: %s\n", std::strerror(errno));
+        return 1;
+    }
+    const fs::path workDir = workTemplate;
+    std::vector<Row> rows;
+    try {
+        rows = buildRows(args, workDir);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "run_bench: %s\n", e.what());
+        fs::remove_all(workDir);
+        return 1;
+    }
+    if (rows.empty()) {
+        std::fprintf(stderr, "run_bench: --rows selected nothing\n");
+        fs::remove_all(workDir);
+        return 1;
+    }
+
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const std::string loadStart = loadAverage();
+    size_t activeRows = 0;
+    for (const auto& r : rows) {
+        activeRows += r.skipReason.empty() ? 1 : 0;
+        if (!r.skipReason.empty()) {
+            std::fprintf(stderr, "run_bench: row %s skipped: %s\n", r.name.c_str(), r.skipReason.c_str());
+        }
+    }
+    const double estimate = static_cast<double>(activeRows * qosLevels.size() * static_cast<size_t>(reps)) *
+                            (args.number("seconds") + args.number("latency-seconds") + 0.6);
+    std::fprintf(stderr, "run_bench: %zu rows x %zu QoS x %d reps, about %.0f s; load average %s on %ld cores\n",
+                 activeRows, qosLevels.size(), reps, estimate, loadStart.c_str(), cores);
+    if (loadAverage1() > 0.5 * static_cast<double>(cores)) {
+        std::fprintf(stderr, "run_bench: warning: the machine is busy; expect noisy figures\n");
+    }
+
+    // cells[qos][row] = one Cell per repetition. Reps are the outer loop so slow drifts of
+    // the machine (other jobs, thermal) spread over all rows instead of biasing one.
+    std::map<int, std::map<std::string, std::vector<Cell>>> cells;
+    bool anyError = false;
+    for (int rep = 1; rep <= reps; ++rep) {
+        for (int qos : qosLevels) {
+            for (const auto& row : rows) {
+                if (!row.skipReason.empty()) {
+                    continue;
+                }
+                Cell cell = runCell(args, row, qos, verbose);
+                if (cell.ok) {
+                    std::fprintf(stderr,
+                                 "  [rep %d/%d] qos%d %-10s %9.0f msg/s %7.2f us/msg p99 %7.0f us lost %llu "
+                                 "(cores busy: broker %.0f%%, loadgen %.0f%%)%s\n",
+                                 rep, reps, qos, row.name.c_str(), cell.msgsPerS, cell.cpuUsPerMsg, cell.p99Us,
+                                 static_cast<unsigned long long>(cell.lost), 100 * cell.brokerCoreShare,
+                                 100 * cell.loadgenCoreShare,
+                                 cell.brokerDropped ? " (broker dropped messages)" : "");
+                } else {
+                    anyError = true;
+                    std::fprintf(stderr, "  [rep %d/%d] qos%d %-10s FAILED: %s\n", rep, reps, qos, row.name.c_str(),
+                                 cell.error.c_str());
+                }
+                cells[qos][row.name].push_back(std::move(cell));
+            }
+        }
+    }
+    if (args.flag("keep")) {
+        std::fprintf(stderr, "run_bench: kept %s\n", workDir.c_str());
+    } else {
+        fs::remove_all(workDir);
+    }
+
+    // Report: a short header (machine, workload, command) then the table.
+    char date[64];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M %Z", std::localtime(&now));
+    std::printf("### Benchmark run %s\n\n", date);
+    std::printf("- machine: %ld cores, %s; load average %s at start, %s at end\n", cores,
+                readFirstLine("/proc/cpuinfo", "model name").c_str(), loadStart.c_str(), loadAverage().c_str());
+    std::printf("- broker: mosquitto %s (%s), stock settings plus set_tcp_nodelay true, max_inflight_messages 0 "
+                "and log_type error/warning/notice/information; loadgen sets TCP_NODELAY too\n",
+                mosquittoVersion().c_str(), mosquittoBinary().c_str());
+    std::printf("- workload: %s publishers, %s subscriber(s), %s idle connections, %lld topics (%s payload); "
+                "flat out %s s per cell for msgs/s and CPU, then paced at %s msg/s for %s s for latency\n",
+                args.str("publishers").c_str(), args.str("subscribers").c_str(), args.str("idle").c_str(),
+                3 * args.integer("sensors"), args.str("payload").c_str(), args.str("seconds").c_str(),
+                args.str("rate").c_str(), args.str("latency-seconds").c_str());
+    std::printf("- %d repetition(s), medians shown; msgs/s, CPU and instructions from the flat-out phase, "
+                "latency from the paced one. CPU µs/msg: broker CPU time (all threads) per delivered message; "
+                "spread = min-max over repetitions; × bare = median of per-repetition ratios to the bare "
+                "broker. user kinstr/kcycles per msg: the broker's user-space instructions and cycles per "
+                "message (perf counters); plugins run there. est. × bare = 1 + (row's user cycles - bare's) "
+                "/ bare's user+kernel cycles, per repetition: the plugin's own cost relative to the whole "
+                "bare broker, without the kernel-side noise that other load on the machine causes\n",
+                reps);
+    std::printf("- command: `bench/run_bench%s%s`\n\n", args.commandLine().empty() ? "" : " ",
+                args.commandLine().c_str());
+
+    std::printf("| Row | QoS | msgs/s | CPU µs/msg | CPU spread | × bare | user kinstr/msg | user kcycles/msg "
+                "| est. × bare | p99 latency ms | peak RSS MB | lost |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    constexpr const char* kEmptyCells = " | | | | | | | | | |\n";
+    json raw = json::array();
+    for (int qos : qosLevels) {
+        const auto& byRow = cells[qos];
+        const auto bareIt = byRow.find("bare");
+        for (const auto& row : rows) {
+            if (!row.skipReason.empty()) {
+                std::printf("| %s | %d | skipped: %s%s", row.name.c_str(), qos, row.skipReason.c_str(), kEmptyCells);
+                continue;
+            }
+            const auto& runs = byRow.at(row.name);
+            std::vector<double> msgs;
+            std::vector<double> cpu;
+            std::vector<double> instr;
+            std::vector<double> cycles;
+            std::vector<double> p99;
+            std::vector<double> rss;
+            std::vector<double> cpuRatios;
+            std::vector<double> estRatios;
+            std::uint64_t lost = 0;
+            std::string error;
+            bool dropped = false;
+            for (size_t i = 0; i < runs.size(); ++i) {
+                const Cell& c = runs[i];
+                raw.push_back({{"row", row.name}, {"qos", qos}, {"rep", i + 1}, {"ok", c.ok}, {"error", c.error},
+                               {"peak_rss_kb", c.peakRssKb}, {"loadgen", c.raw}});
+                if (!c.ok) {
+                    error = c.error;
+                    continue;
+                }
+                msgs.push_back(c.msgsPerS);
+                cpu.push_back(c.cpuUsPerMsg);
+                if (c.userInstrPerMsg > 0) {
+                    instr.push_back(c.userInstrPerMsg / 1000.0);
+                }
+                if (c.userCyclesPerMsg > 0) {
+                    cycles.push_back(c.userCyclesPerMsg / 1000.0);
+                }
+                if (c.p99Us >= 0) {
+                    p99.push_back(c.p99Us / 1000.0);
+                }
+                rss.push_back(static_cast<double>(c.peakRssKb) / 1024.0);
+                lost += c.lost;
+                dropped = dropped || c.brokerDropped;
+                // Pair with the bare run of the same repetition: the two ran seconds apart.
+                if (bareIt != byRow.end() && i < bareIt->second.size() && bareIt->second[i].ok) {
+                    const Cell& bare = bareIt->second[i];
+                    if (bare.cpuUsPerMsg > 0) {
+                        cpuRatios.push_back(c.cpuUsPerMsg / bare.cpuUsPerMsg);
+                    }
+                    if (bare.totalCyclesPerMsg > 0 && c.userCyclesPerMsg > 0) {
+                        estRatios.push_back(1.0 + (c.userCyclesPerMsg - bare.userCyclesPerMsg) / bare.totalCyclesPerMsg);
+                    }
+                }
+            }
+            if (cpu.empty()) {
+                std::replace(error.begin(), error.end(), '|', '/');
+                std::replace(error.begin(), error.end(), '\n', ' ');
+                std::printf("| %s | %d | failed: %s%s", row.name.c_str(), qos, error.c_str(), kEmptyCells);
+                continue;
+            }
+            auto medianOr = [](const std::vector<double>& v, const char* format) {
+                return v.empty() ? std::string("-") : fmt(format, mqs::bench::median(v));
+            };
+            std::printf("| %s | %d | %s | %.2f | %.2f-%.2f | %s | %s | %s | %s | %s | %.1f | %llu%s |\n",
+                        row.name.c_str(),
+                        qos, thousands(mqs::bench::median(msgs)).c_str(), mqs::bench::median(cpu),
+                        mqs::bench::minOf(cpu), mqs::bench::maxOf(cpu), medianOr(cpuRatios, "%.2f").c_str(),
+                        medianOr(instr, "%.2f").c_str(), medianOr(cycles, "%.2f").c_str(),
+                        medianOr(estRatios, "%.3f").c_str(),
+                        medianOr(p99, "%.2f").c_str(), mqs::bench::median(rss), static_cast<unsigned long long>(lost),
+                        dropped ? " (broker dropped)" : "");
+        }
+    }
+    std::fflush(stdout);
+
+    if (!args.str("json-out").empty()) {
+        std::ofstream out(args.str("json-out"));
+        out << raw.dump(1) << "\n";
+    }
+    return anyError ? 2 : 0;
+}

@@ -1,0 +1,152 @@
+// Smoke test for the bench tools: loadgen against a bare broker for about a second, then
+// run_bench with a tiny workload (bare + dynsec rows), checking exit codes, rates, loss, rows.
+#include "broker_process.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct CommandResult {
+    int exitCode = -1;
+    std::string output; // stdout and stderr interleaved, for failure messages
+};
+
+CommandResult runCommand(const std::vector<std::string>& argv) {
+    std::string cmd;
+    for (const auto& arg : argv) {
+        cmd += "'" + arg + "' ";
+    }
+    cmd += "2>&1";
+    CommandResult result;
+    FILE* pipe = popen(cmd.c_str(), "r");
+    if (pipe == nullptr) {
+        return result;
+    }
+    char buf[4096];
+    size_t got = 0;
+    while ((got = fread(buf, 1, sizeof buf, pipe)) > 0) {
+        result.output.append(buf, got);
+    }
+    const int status = pclose(pipe);
+    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+}
+
+nlohmann::json lastJson(const std::string& output) {
+    std::istringstream in(output);
+    nlohmann::json found;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.front() == '{') {
+            found = nlohmann::json::parse(line, nullptr, false);
+        }
+    }
+    return found;
+}
+
+std::vector<std::string> cells(const std::string& line) {
+    std::vector<std::string> out;
+    std::istringstream in(line);
+    std::string cell;
+    std::getline(in, cell, '|'); // text before the first pipe
+    while (std::getline(in, cell, '|')) {
+        const auto b = cell.find_first_not_of(' ');
+        const auto e = cell.find_last_not_of(' ');
+        out.push_back(b == std::string::npos ? "" : cell.substr(b, e - b + 1));
+    }
+    return out;
+}
+
+double number(std::string text) {
+    std::erase(text, ',');
+    return std::stod(text);
+}
+
+TEST(BenchSmoke, LoadgenAgainstBareBroker) {
+    // Same common lines as run_bench's rows (see kCommonConfig there for why).
+    mqs::testing::BrokerProcess broker(
+        "log_type error\nlog_type warning\nset_tcp_nodelay true\nmax_inflight_messages 0\n", "bench-smoke");
+    ASSERT_TRUE(broker.start()) << broker.log();
+    const std::vector<std::string> base = {LOADGEN_PATH, "--port", std::to_string(broker.port()), "--broker-pid",
+                                           std::to_string(broker.pid()), "--idle", "5"};
+
+    auto flat = base;
+    flat.insert(flat.end(), {"--qos", "1", "--duration", "1"});
+    const auto r1 = runCommand(flat);
+    ASSERT_EQ(r1.exitCode, 0) << r1.output;
+    const auto j1 = lastJson(r1.output);
+    ASSERT_TRUE(j1.is_object()) << r1.output;
+    EXPECT_TRUE(j1["ok"].get<bool>()) << r1.output;
+    EXPECT_GT(j1["msgs_per_s"].get<double>(), 0.0) << r1.output;
+    EXPECT_GT(j1["delivered"].get<std::uint64_t>(), 0u) << r1.output;
+    EXPECT_EQ(j1["lost"].get<std::uint64_t>(), 0u) << r1.output;
+    EXPECT_GT(j1["broker_peak_rss_kb"].get<long>(), 0) << r1.output;
+    EXPECT_GE(j1["broker_cpu_s"].get<double>(), 0.0) << r1.output;
+    EXPECT_NE(r1.output.find("loadgen: flat qos1"), std::string::npos) << "human line missing:\n" << r1.output;
+
+    auto paced = base;
+    paced.insert(paced.end(), {"--qos", "0", "--duration", "0.5", "--rate", "2000", "--payload", "ipwatch"});
+    const auto r2 = runCommand(paced);
+    ASSERT_EQ(r2.exitCode, 0) << r2.output;
+    const auto j2 = lastJson(r2.output);
+    ASSERT_TRUE(j2.is_object()) << r2.output;
+    EXPECT_EQ(j2["mode"], "paced");
+    EXPECT_GT(j2["latency_us"]["samples"].get<std::uint64_t>(), 0u) << r2.output;
+    EXPECT_GT(j2["latency_us"]["p99"].get<double>(), 0.0) << r2.output;
+}
+
+TEST(BenchSmoke, RunnerPrintsTableWithBareAndDynsecRows) {
+    const auto r = runCommand({RUN_BENCH_PATH, "--reps", "1", "--seconds", "1", "--latency-seconds", "0.5",
+                               "--rows", "bare,dynsec", "--idle", "5"});
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+
+    std::vector<std::string> header;
+    std::map<std::string, std::vector<std::string>> rows; // "name/qos" -> cells
+    std::istringstream in(r.output);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("| Row |", 0) == 0) {
+            header = cells(line);
+        } else if (line.rfind("| ", 0) == 0) {
+            const auto c = cells(line);
+            ASSERT_EQ(c.size(), header.size()) << line;
+            rows[c[0] + "/" + c[1]] = c;
+        }
+    }
+    ASSERT_FALSE(header.empty()) << "no table in:\n" << r.output;
+    auto column = [&header](const std::string& name) {
+        const auto it = std::find(header.begin(), header.end(), name);
+        return static_cast<size_t>(it - header.begin());
+    };
+    const size_t msgsCol = column("msgs/s");
+    const size_t cpuCol = column("CPU µs/msg");
+    const size_t ratioCol = column("× bare");
+    const size_t lostCol = column("lost");
+    ASSERT_LT(lostCol, header.size()) << "columns: " << r.output;
+    ASSERT_LT(ratioCol, header.size());
+
+    for (const char* key : {"bare/0", "bare/1", "dynsec/0", "dynsec/1"}) {
+        ASSERT_TRUE(rows.count(key)) << "no row " << key << " in:\n" << r.output;
+        const auto& c = rows[key];
+        if (c[msgsCol].rfind("skipped", 0) == 0 && std::string(key).rfind("dynsec", 0) == 0) {
+            continue; // dynamic-security plugin or mosquitto_ctrl not installed here
+        }
+        ASSERT_NO_THROW(number(c[msgsCol])) << key << ": " << c[msgsCol];
+        EXPECT_GT(number(c[msgsCol]), 0.0) << key;
+        EXPECT_GT(number(c[cpuCol]), 0.0) << key;
+        if (std::string(key).ends_with("/1")) {
+            EXPECT_EQ(c[lostCol], "0") << key << " lost messages at QoS 1\n" << r.output;
+        }
+    }
+    EXPECT_EQ(rows["bare/0"][ratioCol], "1.00");
+}
+
+} // namespace
