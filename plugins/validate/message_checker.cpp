@@ -25,20 +25,23 @@ MessageChecker::MessageChecker(const Config& config, std::shared_ptr<const RuleS
       messages_rejected_(metrics.get("messages/rejected")),
       tracked_clients_(metrics.get("clients/tracked")),
       tracking_full_(metrics.get("clients/tracking_full")) {
-    for (const auto& rule : rules_->rules) metricsFor(rule);
-    if (rules_->default_rule) metricsFor(*rules_->default_rule);
+    for (const auto& rule : rules_->rules) rule_metrics_.push_back(makeMetrics(rule));
+    if (rules_->default_rule) rule_metrics_.push_back(makeMetrics(*rules_->default_rule));
     metrics.get("rules/count").set(static_cast<int64_t>(rules_->rules.size()));
 }
 
-MessageChecker::RuleMetrics& MessageChecker::metricsFor(const Rule& rule) {
-    auto it = rule_metrics_.find(&rule);
-    if (it != rule_metrics_.end()) return it->second;
+MessageChecker::RuleMetrics MessageChecker::makeMetrics(const Rule& rule) {
     const std::string p = "rules/" + rule.name + "/";
-    RuleMetrics m{&metrics_.get(p + "matched"),       &metrics_.get(p + "passed"),
-                  &metrics_.get(p + "failed"),        &metrics_.get(p + "dropped"),
-                  &metrics_.get(p + "dead_lettered"), &metrics_.get(p + "shadow_failed"),
-                  &metrics_.get(p + "disconnected")};
-    return rule_metrics_.emplace(&rule, m).first->second;
+    return RuleMetrics{&metrics_.get(p + "matched"),       &metrics_.get(p + "passed"),
+                       &metrics_.get(p + "failed"),        &metrics_.get(p + "dropped"),
+                       &metrics_.get(p + "dead_lettered"), &metrics_.get(p + "shadow_failed"),
+                       &metrics_.get(p + "disconnected")};
+}
+
+MessageChecker::RuleMetrics& MessageChecker::metricsFor(const Rule& rule) {
+    const auto& rules = rules_->rules;
+    if (!rules.empty() && &rule >= &rules.front() && &rule <= &rules.back()) return rule_metrics_[static_cast<size_t>(&rule - &rules.front())];
+    return rule_metrics_.back();  // the default rule
 }
 
 void MessageChecker::forgetClient(std::string_view client_id) {

@@ -81,6 +81,7 @@ private:
 
     bool evaluateRule(const Rule& rule, const Message& message, std::vector<CheckFailure>* failures);
     bool parseJsonOnce(const Message& message, std::string& error);
+    RuleMetrics makeMetrics(const Rule& rule);
     RuleMetrics& metricsFor(const Rule& rule);
     bool recordFailureAndCheckDisconnect(const Rule& rule, std::string_view client_id);
 
@@ -89,7 +90,8 @@ private:
     MetricsRegistry& metrics_;
     const Clock& clock_;
     JsonPayloadParser parser_;
-    std::unordered_map<const Rule*, RuleMetrics> rule_metrics_;
+    // Indexed like rules_->rules, the default rule last: no lookup on the hot path.
+    std::vector<RuleMetrics> rule_metrics_;
     // Only clients that failed a rule with disconnect_after are here; capped, see kMaxTrackedClients.
     std::unordered_map<std::string, std::vector<FailureWindow>> failure_windows_;
     Clock::TimePoint last_sweep_{};

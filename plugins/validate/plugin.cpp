@@ -50,8 +50,8 @@ struct ValidatePlugin {
     }
 
     // Periodic work, driven by both TICK and MESSAGE (2.0.11 sends no tick with per_listener_settings).
-    void runTimers() {
-        if (metrics_timer.due(clock.now())) broker::publishMetrics(metrics, kPluginName, config.instance);
+    void runTimers(Clock::TimePoint now) {
+        if (metrics_timer.due(now)) broker::publishMetrics(metrics, kPluginName, config.instance);
     }
 
     void logRejection(const Message& message, const Verdict& v, bool shadow) {
@@ -70,8 +70,9 @@ struct ValidatePlugin {
     }
 
     int onMessage(mosquitto_evt_message* event) {
-        runTimers();
-        if (tick_watch.shouldWarn(clock.now())) {
+        const auto now = clock.now();
+        runTimers(now);
+        if (tick_watch.shouldWarn(now)) {
             logger.warning("no MOSQ_EVT_TICK received for 5 s (Mosquitto 2.0.11 sends none with per_listener_settings true); metrics are published from message callbacks instead");
         }
         Message message;
@@ -134,7 +135,7 @@ int onTickCallback(int, void*, void* user_data) {
     auto* plugin = static_cast<ValidatePlugin*>(user_data);
     return guardCallback(plugin->logger, "tick", MOSQ_ERR_SUCCESS, [&] {
         plugin->tick_watch.onTick();
-        plugin->runTimers();
+        plugin->runTimers(plugin->clock.now());
         return MOSQ_ERR_SUCCESS;
     });
 }
