@@ -10,5 +10,6 @@ BUILD_DIR=build bash scripts/build.sh -DWARNINGS_AS_ERRORS=ON -DWITH_SANITIZERS=
 (cd build && ctest --output-on-failure --timeout 600 -j2)
 
 # Sanitizers cover the logic libraries; the plugin modules run inside the uninstrumented broker binary.
-BUILD_DIR=build-asan bash scripts/build.sh -DWARNINGS_AS_ERRORS=ON -DWITH_SANITIZERS=ON -DWITH_BENCH=OFF
+BUILD_DIR=build-asan bash scripts/build.sh -DWARNINGS_AS_ERRORS=ON -DWITH_SANITIZERS=ON -DWITH_BENCH=OFF \
+  -DWITH_INTEGRATION_TESTS=OFF
 (cd build-asan && ctest --output-on-failure --timeout 600 -j2 -L 'unit|conformance')
