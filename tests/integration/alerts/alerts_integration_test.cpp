@@ -102,7 +102,11 @@ std::vector<json> alertsWithin(MqttTestClient& client, const std::string& filter
     return out;
 }
 
-const char* kDht11Topic = "dht11/kitchen/temperature";
+// The reference DHT11 board publishes both values on one topic.
+const char* kDht11Topic = "dht11/sensor/data";
+std::string reading(const char* temperature, const char* humidity = "50") {
+    return std::string("{\"temperature\":") + temperature + ",\"humidity\":" + humidity + "}";
+}
 
 }  // namespace
 
@@ -118,38 +122,38 @@ TEST(AlertsIntegration, LoadsTheShippedExamples) {
 TEST(AlertsIntegration, Dht11ScenarioEndToEnd) {
     BrokerProcess broker(dht11Config());
     ASSERT_TRUE(broker.start()) << broker.log();
-    Connected sub(broker, "alert-watcher"), sensor(broker, "dht11-kitchen");
+    Connected sub(broker, "alert-watcher"), sensor(broker, "dht11-sensor");
     ASSERT_TRUE(sub.client.subscribe("dht11/alerts/#", 1));
     ASSERT_TRUE(sub.client.subscribe(kDht11Topic, 1));
 
-    for (const char* v : {"4.5", "4", "3.5", "3"}) ASSERT_TRUE(sensor.client.publish(kDht11Topic, v, 1));
+    for (const char* v : {"4.5", "4", "3.5", "3"}) ASSERT_TRUE(sensor.client.publish(kDht11Topic, reading(v), 1));
     for (int i = 0; i < 4; ++i) EXPECT_TRUE(sub.client.waitForMessageOn(kDht11Topic)) << "readings are never dropped";
     EXPECT_TRUE(alertsWithin(sub.client, "dht11/alerts/#", 500ms).empty()) << "4 readings below 5: nothing yet";
 
-    ASSERT_TRUE(sensor.client.publish(kDht11Topic, "2.5", 1));
+    ASSERT_TRUE(sensor.client.publish(kDht11Topic, reading("2.5"), 1));
     auto warning = alertsWithin(sub.client, "dht11/alerts/#", 500ms);
     ASSERT_EQ(warning.size(), 1u) << broker.log();
     EXPECT_EQ(warning[0]["state"], "raised");
     EXPECT_EQ(warning[0]["level"], "warning");
     EXPECT_EQ(warning[0]["samples"], 5);
-    EXPECT_EQ(warning[0]["device"], "kitchen");
-    EXPECT_EQ(warning[0]["message"], "kitchen: temperature 2.5 °C (warning raised)");
+    EXPECT_EQ(warning[0]["device"], "sensor");
+    EXPECT_EQ(warning[0]["message"], "sensor: temperature 2.5 °C (warning raised)");
 
-    ASSERT_TRUE(sensor.client.publish(kDht11Topic, "-1", 1));
+    ASSERT_TRUE(sensor.client.publish(kDht11Topic, reading("-1"), 1));
     auto critical = alertsWithin(sub.client, "dht11/alerts/#", 500ms);
     ASSERT_EQ(critical.size(), 1u);
     EXPECT_EQ(critical[0]["state"], "escalated");
     EXPECT_EQ(critical[0]["level"], "critical");
     EXPECT_EQ(critical[0]["previous"], "warning");
 
-    ASSERT_TRUE(sensor.client.publish(kDht11Topic, "7", 1));
+    ASSERT_TRUE(sensor.client.publish(kDht11Topic, reading("7"), 1));
     auto cleared = alertsWithin(sub.client, "dht11/alerts/#", 500ms);
     ASSERT_EQ(cleared.size(), 1u);
     EXPECT_EQ(cleared[0]["state"], "cleared");
 
     // A late subscriber sees the truth: the retained clear.
     Connected late(broker, "late");
-    ASSERT_TRUE(late.client.subscribe("dht11/alerts/kitchen/temperature", 1));
+    ASSERT_TRUE(late.client.subscribe("dht11/alerts/sensor/temperature", 1));
     auto retained = late.client.waitForMessage(2s);
     ASSERT_TRUE(retained);
     EXPECT_TRUE(retained->retain);
@@ -161,7 +165,7 @@ TEST(AlertsIntegration, HumidityAboveNinetyWarnsOnItsOwnTopic) {
     ASSERT_TRUE(broker.start()) << broker.log();
     Connected sub(broker, "w"), sensor(broker, "s");
     ASSERT_TRUE(sub.client.subscribe("dht11/alerts/#", 1));
-    ASSERT_TRUE(sensor.client.publish("dht11/cellar/humidity", "91", 1));
+    ASSERT_TRUE(sensor.client.publish("dht11/cellar/data", reading("20", "91"), 1));
     auto m = sub.client.waitForMessageOn("dht11/alerts/cellar/humidity", 2s);
     ASSERT_TRUE(m) << broker.log();
     EXPECT_EQ(json::parse(m->payload)["state"], "raised");
@@ -222,13 +226,13 @@ TEST(AlertsIntegration, DupRetransmissionCountsOnce) {
     ASSERT_TRUE(sub.client.subscribe("dht11/alerts/#", 1));
     RawMqtt sensor(broker.port());
     ASSERT_TRUE(sensor.connect("dht11-raw"));
-    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "4.5", 1, false));
-    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "4", 2, false));
-    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "3.5", 3, false));
-    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "3", 4, false));
-    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "3", 4, true)) << "the PUBACK was lost: same packet, DUP set";
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("4.5"), 1, false));
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("4"), 2, false));
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("3.5"), 3, false));
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("3"), 4, false));
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("3"), 4, true)) << "the PUBACK was lost: same packet, DUP set";
     EXPECT_TRUE(alertsWithin(sub.client, "dht11/alerts/#", 500ms).empty()) << "the retransmission is not a 5th reading";
-    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, "2.5", 5, false));
+    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("2.5"), 5, false));
     EXPECT_EQ(alertsWithin(sub.client, "dht11/alerts/#", 500ms).size(), 1u) << broker.log();
 }
 
@@ -239,8 +243,8 @@ TEST(AlertsIntegration, StateSurvivesABrokerRestart) {
     ASSERT_TRUE(broker.start()) << broker.log();
     {
         Connected sensor(broker, "s");
-        for (const char* v : {"4.5", "4", "3"}) ASSERT_TRUE(sensor.client.publish(kDht11Topic, v, 1));
-        ASSERT_TRUE(sensor.client.publish("dht11/cellar/humidity", "95", 1));
+        for (const char* v : {"4.5", "4", "3"}) ASSERT_TRUE(sensor.client.publish(kDht11Topic, reading(v), 1));
+        ASSERT_TRUE(sensor.client.publish("dht11/cellar/data", reading("20", "95"), 1));
     }
     // Written by the worker within state_interval, without waiting for shutdown.
     bool written = false;
@@ -249,26 +253,27 @@ TEST(AlertsIntegration, StateSurvivesABrokerRestart) {
         std::stringstream text;
         text << in.rdbuf();
         written = text.str().find("\"device\":\"cellar\"") != std::string::npos && text.str().find("\"samples\"") != std::string::npos &&
-                  text.str().find("\"device\":\"kitchen\"") != std::string::npos;
+                  text.str().find("\"device\":\"sensor\"") != std::string::npos;
         if (!written) std::this_thread::sleep_for(50ms);
     }
     ASSERT_TRUE(written);
 
     ASSERT_EQ(broker.stop(), 0);
     ASSERT_TRUE(broker.restart()) << broker.log();
-    EXPECT_TRUE(broker.waitForLog("restored 2 device(s)")) << broker.log();
+    // Both rules track both boards: 2 rules x 2 devices.
+    EXPECT_TRUE(broker.waitForLog("restored 4 device(s)")) << broker.log();
     Connected sub(broker, "watcher"), sensor(broker, "s");
     ASSERT_TRUE(sub.client.subscribe("dht11/alerts/+/temperature", 1));
-    ASSERT_TRUE(sensor.client.publish(kDht11Topic, "2.5", 1));
+    ASSERT_TRUE(sensor.client.publish(kDht11Topic, reading("2.5"), 1));
     EXPECT_TRUE(alertsWithin(sub.client, "dht11/alerts/#", 500ms).empty()) << "4th reading";
-    ASSERT_TRUE(sensor.client.publish(kDht11Topic, "2", 1));
+    ASSERT_TRUE(sensor.client.publish(kDht11Topic, reading("2"), 1));
     auto raised = alertsWithin(sub.client, "dht11/alerts/#", 500ms);
     ASSERT_EQ(raised.size(), 1u) << "debounce state survived the restart";
     EXPECT_EQ(raised[0]["samples"], 5);
 
     // The broker runs without its own persistence here, so only the plugin remembers this alert.
     ASSERT_TRUE(sub.client.subscribe("dht11/alerts/cellar/humidity", 1));
-    ASSERT_TRUE(sensor.client.publish("dht11/cellar/humidity", "50", 1));
+    ASSERT_TRUE(sensor.client.publish("dht11/cellar/data", reading("20", "50"), 1));
     auto cleared = sub.client.waitForMessageOn("dht11/alerts/cellar/humidity", 2s);
     ASSERT_TRUE(cleared) << "the active humidity alert survived and now clears";
     EXPECT_EQ(json::parse(cleared->payload)["state"], "cleared");
@@ -324,9 +329,9 @@ TEST(AlertsIntegration, PublishesRetainedMetrics) {
     BrokerProcess broker(dht11Config("plugin_opt_metrics_interval 200ms\nplugin_opt_instance home\n"));
     ASSERT_TRUE(broker.start()) << broker.log();
     Connected pub(broker, "sensor");
-    ASSERT_TRUE(pub.client.publish(kDht11Topic, "20", 1));
-    ASSERT_TRUE(pub.client.publish(kDht11Topic, "warm", 1));
-    ASSERT_TRUE(pub.client.publish("dht11/cellar/humidity", "95", 1));
+    ASSERT_TRUE(pub.client.publish(kDht11Topic, reading("20"), 1));
+    ASSERT_TRUE(pub.client.publish(kDht11Topic, reading("\"warm\""), 1));
+    ASSERT_TRUE(pub.client.publish("dht11/cellar/data", reading("20", "95"), 1));
     Connected sub(broker, "metrics-reader");
     ASSERT_TRUE(sub.client.subscribe("$SYS/plugins/alerts/home/#", 0));
     std::map<std::string, std::string> seen;
@@ -335,10 +340,12 @@ TEST(AlertsIntegration, PublishesRetainedMetrics) {
            (seen["rules/dht11-temperature/invalid"] != "1" || seen["rules/dht11-humidity/active"] != "1")) {
         if (auto m = sub.client.waitForMessage(500ms)) seen[m->topic.substr(std::string("$SYS/plugins/alerts/home/").size())] = m->payload;
     }
-    EXPECT_EQ(seen["rules/dht11-temperature/evaluated"], "2");
+    // Both rules read every message on dht11/<device>/data: the sensor board and the cellar board.
+    EXPECT_EQ(seen["rules/dht11-temperature/evaluated"], "3");
     EXPECT_EQ(seen["rules/dht11-temperature/invalid"], "1");
-    EXPECT_EQ(seen["rules/dht11-temperature/devices"], "1");
+    EXPECT_EQ(seen["rules/dht11-temperature/devices"], "2");
+    EXPECT_EQ(seen["rules/dht11-humidity/evaluated"], "3");
     EXPECT_EQ(seen["rules/dht11-humidity/raised"], "1");
     EXPECT_EQ(seen["rules/dht11-humidity/active"], "1");
-    EXPECT_EQ(seen["devices_tracked"], "2");
+    EXPECT_EQ(seen["devices_tracked"], "4");
 }
