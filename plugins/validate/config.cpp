@@ -21,7 +21,7 @@ const OptionTable& optionTable() {
                .max = 256ll * 1024 * 1024});
         t.add({.key = "max_json_depth", .type = OptionType::Integer, .default_value = "64",
                .description = "Deeper JSON nesting fails the `json` check (protects the broker's stack).", .min = 1,
-               .max = 1024});
+               .max = 256});  // the schema engine's own nesting guard
         t.add({.key = "max_errors", .type = OptionType::Integer, .default_value = "10",
                .description = "Errors listed per failing rule in logs and dead letters.", .min = 1, .max = 1000});
         t.add({.key = "dead_letter_payload_limit", .type = OptionType::Size, .default_value = "1MiB",
