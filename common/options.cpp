@@ -128,6 +128,20 @@ std::string OptionTable::markdown() const {
     return out;
 }
 
+OptionSpec instanceOption(const std::string& plugin) {
+    return {.key = "instance", .type = OptionType::String, .default_value = plugin,
+            .description = "Name of this instance in metric topics `$SYS/plugins/" + plugin + "/<instance>/...`.",
+            .check = [](const std::string& v) -> std::string {
+                if (v.empty() || v.find_first_of("/+#") != std::string::npos) return "must be non-empty and contain no '/', '+' or '#'";
+                return {};
+            }};
+}
+
+OptionSpec metricsIntervalOption() {
+    return {.key = "metrics_interval", .type = OptionType::Duration, .default_value = "10s",
+            .description = "How often changed metrics are published; `0` disables them.", .min = 0};
+}
+
 bool OptionValues::has(const std::string& key) const { return values_.count(key) > 0; }
 
 const std::string& OptionValues::raw(const std::string& key) const {

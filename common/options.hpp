@@ -72,6 +72,11 @@ private:
     std::vector<OptionSpec> specs_;
 };
 
+// Options every plugin declares the same way: its metrics instance name (one topic level) and how
+// often changed metrics are published. Their docs rows are therefore identical across plugins.
+OptionSpec instanceOption(const std::string& plugin);
+OptionSpec metricsIntervalOption();
+
 // Value parsers, exposed for rules files that use the same notations. Return nullopt on bad text.
 std::optional<int64_t> parseInteger(const std::string& text);
 std::optional<bool> parseBool(const std::string& text);

@@ -16,14 +16,8 @@ const OptionTable& optionTable() {
         t.add({.key = "rules_file", .type = OptionType::Path, .default_value = std::nullopt,
                .description = "JSON rules file (see Rules file). Re-read on SIGHUP; a bad file is refused and the old rules kept.",
                .required = true});
-        t.add({.key = "instance", .type = OptionType::String, .default_value = "alerts",
-               .description = "Name of this instance in metric topics `$SYS/plugins/alerts/<instance>/...`.",
-               .check = [](const std::string& v) -> std::string {
-                   if (v.empty() || v.find_first_of("/+#") != std::string::npos) return "must be non-empty and contain no '/', '+' or '#'";
-                   return {};
-               }});
-        t.add({.key = "metrics_interval", .type = OptionType::Duration, .default_value = "10s",
-               .description = "How often changed metrics are published; `0` disables them.", .min = 0});
+        t.add(instanceOption("alerts"));
+        t.add(metricsIntervalOption());
         t.add({.key = "state_file", .type = OptionType::String, .default_value = std::nullopt,
                .description = "Snapshot of active alerts and debounce state, loaded at start and rewritten by a worker thread; unset: nothing is persisted.",
                .check = [](const std::string& v) -> std::string {

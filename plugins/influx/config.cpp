@@ -13,12 +13,7 @@ const OptionTable& optionTable() {
         t.add({.key = "spool_dir", .type = OptionType::String, .default_value = "/var/lib/mosquitto/influx",
                .description = "Directory of the on-disk spools, one sub-directory per sink; created if missing.",
                .check = [](const std::string& v) -> std::string { return v.empty() ? "must not be empty" : ""; }});
-        t.add({.key = "instance", .type = OptionType::String, .default_value = "influx",
-               .description = "Name of this instance in metric topics `$SYS/plugins/influx/<instance>/...`.",
-               .check = [](const std::string& v) -> std::string {
-                   if (v.empty() || v.find_first_of("/+#") != std::string::npos) return "must be non-empty and contain no '/', '+' or '#'";
-                   return {};
-               }});
+        t.add(instanceOption("influx"));
         t.add({.key = "precision", .type = OptionType::Enum, .default_value = "ns",
                .description = "Timestamp precision of the lines and of the write URL. Checked here because InfluxDB 1.6.7 reads an unknown precision as `ns`.",
                .choices = {"ns", "us", "ms", "s"}});
@@ -66,8 +61,7 @@ const OptionTable& optionTable() {
         t.add({.key = "quarantine_max_bytes", .type = OptionType::Size, .default_value = "64MiB",
                .description = "Size limit of each sink's `quarantine.lp` file of lines the server rejected.", .min = 0,
                .max = INT64_MAX});
-        t.add({.key = "metrics_interval", .type = OptionType::Duration, .default_value = "10s",
-               .description = "How often changed metrics are published; `0` disables them.", .min = 0});
+        t.add(metricsIntervalOption());
         return t;
     }();
     return table;

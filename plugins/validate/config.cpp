@@ -8,14 +8,8 @@ const OptionTable& optionTable() {
         OptionTable t;
         t.add({.key = "rules_file", .type = OptionType::Path, .default_value = std::nullopt,
                .description = "JSON rules file (see Rules file). Re-read on SIGHUP.", .required = true});
-        t.add({.key = "instance", .type = OptionType::String, .default_value = "validate",
-               .description = "Name of this instance in metric topics `$SYS/plugins/validate/<instance>/...`.",
-               .check = [](const std::string& v) -> std::string {
-                   if (v.empty() || v.find_first_of("/+#") != std::string::npos) return "must be non-empty and contain no '/', '+' or '#'";
-                   return {};
-               }});
-        t.add({.key = "metrics_interval", .type = OptionType::Duration, .default_value = "10s",
-               .description = "How often changed metrics are published; `0` disables them.", .min = 0});
+        t.add(instanceOption("validate"));
+        t.add(metricsIntervalOption());
         t.add({.key = "max_json_bytes", .type = OptionType::Size, .default_value = "1MiB",
                .description = "Larger payloads on a rule that needs JSON fail without being parsed.", .min = 1,
                .max = 256ll * 1024 * 1024});
