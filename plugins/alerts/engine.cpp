@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <functional>
 
@@ -22,6 +23,35 @@ uint64_t fnv1a(std::string_view data, uint64_t seed) {
 }
 
 namespace {
+
+uint64_t mix64(uint64_t h, uint64_t v) {
+    for (int i = 0; i < 8; ++i, v >>= 8) {
+        h ^= v & 0xff;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+// Hash of a JSON value for retransmission detection, without serialising scalars (the hot case:
+// a timestamp field). Arrays and objects are hashed by their minified text.
+uint64_t hashJsonValue(simdjson::dom::element e, uint64_t seed) {
+    using T = simdjson::dom::element_type;
+    const uint64_t h = mix64(seed, static_cast<uint64_t>(e.type()));
+    switch (e.type()) {
+        case T::INT64: return mix64(h, static_cast<uint64_t>(e.get_int64().value_unsafe()));
+        case T::UINT64: return mix64(h, e.get_uint64().value_unsafe());
+        case T::DOUBLE: {
+            double v = e.get_double().value_unsafe();
+            uint64_t bits;
+            std::memcpy(&bits, &v, sizeof bits);
+            return mix64(h, bits);
+        }
+        case T::BOOL: return mix64(h, e.get_bool().value_unsafe() ? 1 : 0);
+        case T::NULL_VALUE: return h;
+        case T::STRING: return fnv1a(e.get_string().value_unsafe(), h);
+        default: return fnv1a(simdjson::minify(e), h);
+    }
+}
 
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
@@ -199,8 +229,51 @@ void AlertEngine::setActive(Device& d, RuleRuntime& rt, bool before) {
 }
 
 size_t AlertEngine::onMessage(std::string_view topic, const void* payload, size_t length) {
-    const int64_t now = nowMs();
+    return onMessage(topic, payload, length, clock_.now());
+}
+
+const std::vector<AlertEngine::Route>& AlertEngine::routesFor(std::string_view topic, int64_t now, size_t& matched) {
+    const size_t hash = TopicCache<std::vector<Route>>::hashOf(topic);
+    if (const auto* cached = route_cache_.find(topic, hash)) {
+        bool valid = true;
+        for (const Route& r : *cached) valid = valid && (devices_[r.slot].flags & kLive) && devices_[r.slot].generation == r.generation;
+        if (valid) {
+            matched = cached->size();
+            return *cached;
+        }
+    }
+    // First message on this topic (or one of its devices expired): match every rule, find or create the devices.
+    routes_.clear();
+    matched = 0;
+    bool complete = true;
+    for (uint32_t ri = 0; ri < rules_->rules.size(); ++ri) {
+        const Rule& rule = rules_->rules[ri];
+        captures_.clear();
+        if (!rule.matches(topic, &captures_)) continue;
+        ++matched;
+        key_ = deviceKey(rule, topic, captures_);
+        bool created = false;
+        uint32_t slot = findOrCreate(ri, key_, now, created);
+        if (slot == UINT32_MAX) {
+            complete = false;  // device cap reached: try again on the next message
+            continue;
+        }
+        routes_.push_back(Route{slot, devices_[slot].generation, created});
+    }
+    if (complete) {
+        auto& entry = route_cache_.store(topic, hash);
+        entry.assign(routes_.begin(), routes_.end());
+        for (Route& r : entry) r.created = false;
+    }
+    return routes_;
+}
+
+size_t AlertEngine::onMessage(std::string_view topic, const void* payload, size_t length, Clock::TimePoint at) {
+    const int64_t now = duration_cast<milliseconds>(at.time_since_epoch()).count();
     size_t matched = 0;
+    const std::vector<Route>& routes = routesFor(topic, now, matched);
+    if (routes.empty()) return matched;
+
     bool parsed = false, parse_ok = false;
     simdjson::dom::element root;
     std::string parse_error;
@@ -215,16 +288,11 @@ size_t AlertEngine::onMessage(std::string_view topic, const void* payload, size_
     };
     const std::string_view payload_view(static_cast<const char*>(payload), length);
 
-    for (uint32_t ri = 0; ri < rules_->rules.size(); ++ri) {
-        const Rule& rule = rules_->rules[ri];
-        captures_.clear();
-        if (!rule.matches(topic, &captures_)) continue;
-        ++matched;
-        RuleRuntime& rt = runtime_[ri];
-        key_ = deviceKey(rule, topic, captures_);
-        bool created = false;
-        uint32_t slot = findOrCreate(ri, key_, now, created);
-        if (slot == UINT32_MAX) continue;
+    for (const Route& route : routes) {
+        const uint32_t slot = route.slot;
+        const bool created = route.created;
+        const Rule& rule = rules_->rules[devices_[slot].rule];
+        RuleRuntime& rt = runtime_[devices_[slot].rule];
 
         // Retransmission rule (docs/alerts.md): same dedup field value as the last accepted sample,
         // or the same topic+payload within the duplicate window.
@@ -232,7 +300,7 @@ size_t AlertEngine::onMessage(std::string_view topic, const void* payload, size_
         bool by_field = false;
         if (rule.dedup_field && ensureParsed()) {
             if (auto field = rule.dedup_field->resolve(root)) {
-                hash = fnv1a(simdjson::minify(*field), 0x5eedf1e1dull);
+                hash = hashJsonValue(*field, 0x5eedf1e1dull);
                 by_field = true;
             }
         }
@@ -504,8 +572,10 @@ void AlertEngine::compactTimers() {
     std::make_heap(timers_.begin(), timers_.end(), std::greater<Timer>());
 }
 
-void AlertEngine::onTimers() {
-    const int64_t now = nowMs();
+void AlertEngine::onTimers() { onTimers(clock_.now()); }
+
+void AlertEngine::onTimers(Clock::TimePoint at) {
+    const int64_t now = duration_cast<milliseconds>(at.time_since_epoch()).count();
     size_t fired = 0;
     while (!timers_.empty() && timers_.front().at <= now && fired < limits_.max_timers_per_call) {
         std::pop_heap(timers_.begin(), timers_.end(), std::greater<Timer>());

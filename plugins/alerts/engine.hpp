@@ -17,6 +17,7 @@
 #include "metrics.hpp"
 #include "rules.hpp"
 #include "state_store.hpp"
+#include "topic_cache.hpp"
 
 namespace mqs::alerts {
 
@@ -44,8 +45,11 @@ public:
 
     // One incoming message; alerts it causes are appended to outbox(). Returns how many rules matched.
     size_t onMessage(std::string_view topic, const void* payload, size_t length);
+    // Same, with the time the caller already read (one clock read per broker callback).
+    size_t onMessage(std::string_view topic, const void* payload, size_t length, Clock::TimePoint now);
     // Fires due timers (deadman, `for` durations, renotify, idle expiry). Call often (tick and message).
     void onTimers();
+    void onTimers(Clock::TimePoint now);
 
     std::vector<AlertMessage>& outbox() { return outbox_; }
 
@@ -105,9 +109,17 @@ private:
         Metric* invalid;
         Metric* duplicates;
     };
+    // A device a topic feeds: cached per topic, valid while the slot keeps its generation.
+    struct Route {
+        uint32_t slot;
+        uint32_t generation;
+        bool created;  // this message created the device (never true in the cache)
+    };
     enum class Transition { Raised, Escalated, DeEscalated, Cleared, Active };
 
     int64_t nowMs() const;
+    // The devices this topic feeds, in rule order, from the cache or by matching every rule.
+    const std::vector<Route>& routesFor(std::string_view topic, int64_t now, size_t& matched);
     int64_t toWallMs(int64_t steady_ms) const;
     int64_t fromWallMs(int64_t wall_ms) const;
     std::string deviceKey(const Rule& rule, std::string_view topic, const Captures& captures) const;
@@ -151,6 +163,8 @@ private:
     std::vector<DeviceRecord> removed_;  // tombstones for the snapshot
     std::vector<AlertMessage> outbox_;
     bool track_changes_ = false;
+    TopicCache<std::vector<Route>> route_cache_;
+    std::vector<Route> routes_;  // this message's routes when not cached
     Captures captures_;  // reused per message
     std::string key_;    // reused per message
     Metric& devices_tracked_;

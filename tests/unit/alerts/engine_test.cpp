@@ -327,6 +327,22 @@ TEST_F(EngineTest, DeviceCapIsCountedAndIdleDevicesExpire) {
     EXPECT_EQ(states(send("s/c", "40")), "raised") << "room again";
 }
 
+TEST_F(EngineTest, ATopicSeenBeforeFindsItsOwnDeviceAfterExpiryAndSlotReuse) {
+    load(R"({"rules":[{"name":"r","topic":"s/{id}","alert_topic":"a/{id}","levels":[{"name":"w","above":30}]}]})",
+         EngineLimits{.idle_expiry = 1h});
+    send("s/a", "1");  // a's route is now cached
+    advance(1h);
+    ASSERT_EQ(engine_->deviceCount(), 0u);
+    auto b = send("s/b", "31");  // b takes the slot a had
+    ASSERT_EQ(states(b), "raised");
+    EXPECT_EQ(b[0]["device"], "b");
+    auto a = send("s/a", "31");
+    ASSERT_EQ(states(a), "raised") << "the stale cached route must not feed b";
+    EXPECT_EQ(a[0]["device"], "a");
+    EXPECT_EQ(engine_->deviceCount(), 2u);
+    EXPECT_EQ(states(send("s/b", "31")), "-") << "b still active, not re-raised";
+}
+
 TEST_F(EngineTest, StateSurvivesARestartThroughRecords) {
     load(kDht11);
     for (const char* v : {"4", "3", "2"}) send("dht11/a/temperature", v);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "topic.hpp"
+#include "topic_cache.hpp"
 
 using namespace mqs;
 
@@ -72,4 +73,19 @@ TEST(OutputTemplate, RendersAndRejectsUnknownNames) {
     EXPECT_EQ(t.render(c), "alerts/sud/t1");
     EXPECT_THROW(OutputTemplate::parse("alerts/{room}", {"zone"}), std::invalid_argument);
     EXPECT_THROW(OutputTemplate::parse("alerts/{zone", {"zone"}), std::invalid_argument);
+}
+
+TEST(TopicCache, FindsWhatWasStoredAndEvictsOnCollision) {
+    TopicCache<int> cache(1);  // one slot: every topic collides
+    const auto ha = TopicCache<int>::hashOf("a/b"), hb = TopicCache<int>::hashOf("a/c");
+    EXPECT_EQ(cache.find("a/b", ha), nullptr);
+    cache.store("a/b", ha) = 7;
+    ASSERT_NE(cache.find("a/b", ha), nullptr);
+    EXPECT_EQ(*cache.find("a/b", ha), 7);
+    cache.store("a/c", hb) = 8;
+    EXPECT_EQ(cache.find("a/b", ha), nullptr) << "evicted";
+    EXPECT_EQ(*cache.find("a/c", hb), 8);
+    EXPECT_EQ(cache.find("a/c", ha), nullptr) << "same slot, other hash";
+    cache.clear();
+    EXPECT_EQ(cache.find("a/c", hb), nullptr);
 }
