@@ -27,6 +27,7 @@ struct InfluxPlugin {
     MetricsRegistry metrics;
     RawOptions init_options;  // Mosquitto 2.0 passes no options with MOSQ_EVT_RELOAD: reuse these
     Config config;
+    std::shared_ptr<const Mapping> active_mapping;  // a reload that fails half-way restarts the sinks from it
     std::unique_ptr<Forwarder> forwarder;
     RateLimitedLog warnings{logger, clock};
     IntervalTimer metrics_timer{std::chrono::milliseconds(0)};
@@ -47,6 +48,7 @@ struct InfluxPlugin {
         auto mapping = std::make_shared<const Mapping>(loadMapping(next.rules_file));
         forwarder = std::make_unique<Forwarder>(next, mapping, metrics, clock);
         config = next;
+        active_mapping = mapping;
         metrics_timer = IntervalTimer(config.metrics_interval);
         logger.info("forwarding " + describeLoad(*mapping));
         for (auto* p : forwarder->pipelines()) {
@@ -67,15 +69,17 @@ struct InfluxPlugin {
             logger.warning("sinks or delivery options changed: restarting the sinks (their queues go through the spool)");
             forwarder->stop();
             drainReports();
+            clearLastErrors();  // restarted sinks have not failed yet
             try {
                 forwarder = std::make_unique<Forwarder>(next, mapping, metrics, clock);
             } catch (...) {
-                forwarder = std::make_unique<Forwarder>(config, std::make_shared<const Mapping>(loadMapping(config.rules_file)),
-                                                        metrics, clock);
+                // Not from the rules file: on disk it is the refused one.
+                forwarder = std::make_unique<Forwarder>(config, active_mapping, metrics, clock);
                 throw;
             }
         }
         config = next;
+        active_mapping = mapping;
         metrics_timer = IntervalTimer(config.metrics_interval);
         logger.info("reloaded: forwarding " + describeLoad(*mapping));
     }
@@ -90,6 +94,15 @@ struct InfluxPlugin {
                                               r.last_error->data(), 0, true, nullptr);
             }
         });
+    }
+
+    void clearLastErrors() {
+        for (auto& [sink, text] : last_errors) {
+            if (text.empty()) continue;
+            text.clear();
+            std::string topic = "$SYS/plugins/influx/" + config.instance + "/sinks/" + sink + "/last_error";
+            mosquitto_broker_publish_copy(nullptr, topic.c_str(), 0, "", 0, true, nullptr);
+        }
     }
 
     // Periodic work, driven by both TICK and MESSAGE (2.0.11 sends no tick with per_listener_settings).
