@@ -42,6 +42,12 @@ public:
     // Moves up to `max_items` items to `fn` without holding the lock while fn runs. Returns the count.
     template <typename Fn>
     size_t drain(Fn&& fn, size_t max_items = SIZE_MAX) {
+        {
+            // Checked before constructing `taken`: a std::deque allocates even when empty, and the
+            // broker thread calls this for every message.
+            std::lock_guard lock(mutex_);
+            if (items_.empty()) return 0;
+        }
         std::deque<T> taken;
         {
             std::lock_guard lock(mutex_);

@@ -22,6 +22,8 @@ public:
     std::optional<simdjson::dom::element> resolve(simdjson::dom::element root) const;
     const std::string& text() const { return text_; }
     bool isRoot() const { return steps_.empty(); }
+    // The key when the path is one top-level member ("temp"), so a flat scan (flat_json.hpp) can answer it.
+    const std::string* topLevelKey() const { return steps_.size() == 1 ? std::get_if<std::string>(&steps_[0]) : nullptr; }
 
 private:
     std::string text_;
