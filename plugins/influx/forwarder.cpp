@@ -86,8 +86,7 @@ Verdict Forwarder::onMessage(std::string_view topic, const void* payload, size_t
     if (mapper_->map(topic, payload, length, receive_ns, line_, warning) != MapResult::Mapped) return Verdict::Pass;
     bool refused = false;
     for (size_t i = 0; i < pipelines_.size(); ++i) {
-        // Each sink gets an exact-size copy; line_ keeps its buffer for the next message.
-        if (pipelines_[i]->offer(std::string(line_))) continue;
+        if (pipelines_[i]->offer(line_)) continue;
         if (config_.spool_full_policy == SpoolFullPolicy::Drop) {
             dropped_[i]->add();
             warning = "sink '" + pipelines_[i]->sink().name + "' is full (queue, memory and spool): point dropped";

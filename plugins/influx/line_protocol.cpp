@@ -105,6 +105,16 @@ void appendUint(std::string& out, uint64_t v) {
 
 }  // namespace
 
+void appendFieldValue(std::string& out, const FieldValue& value) {
+    switch (value.index()) {
+        case 0: appendFloat(out, std::get<double>(value)); break;
+        case 1: appendInt(out, std::get<int64_t>(value)); out += 'i'; break;
+        case 2: appendUint(out, std::get<uint64_t>(value)); out += 'u'; break;
+        case 3: out += std::get<bool>(value) ? "true" : "false"; break;
+        case 4: appendQuotedString(out, std::get<std::string>(value)); break;
+    }
+}
+
 void LineBuilder::reset(std::string_view measurement, bool keys_sorted) {
     measurement_.assign(measurement);
     keys_sorted_ = keys_sorted;
@@ -126,15 +136,11 @@ void LineBuilder::field(std::string_view key, FieldValue value) {
     ++field_count_;
 }
 
-bool LineBuilder::finish(std::string& out, bool with_timestamp, int64_t timestamp, EncodeStats& stats) {
-    // Sorted keys: InfluxDB sorts tags itself otherwise (extra work per point) and compression is better.
-    auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+void LineBuilder::appendSeries(std::string& out, EncodeStats& stats) {
     if (!keys_sorted_) {
-        std::sort(tags_.begin(), tags_.begin() + static_cast<std::ptrdiff_t>(tag_count_), by_key);
-        std::sort(fields_.begin(), fields_.begin() + static_cast<std::ptrdiff_t>(field_count_), by_key);
+        std::sort(tags_.begin(), tags_.begin() + static_cast<std::ptrdiff_t>(tag_count_),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
     }
-
-    const size_t start = out.size();
     appendEscapedKey(out, measurement_, KeyKind::Measurement, stats);
     for (size_t i = 0; i < tag_count_; ++i) {
         const auto& [key, value] = tags_[i];
@@ -149,6 +155,17 @@ bool LineBuilder::finish(std::string& out, bool with_timestamp, int64_t timestam
         out += '=';
         appendEscapedKey(out, value, KeyKind::TagOrFieldKey, stats);
     }
+}
+
+bool LineBuilder::finish(std::string& out, bool with_timestamp, int64_t timestamp, EncodeStats& stats) {
+    // Sorted keys: InfluxDB sorts tags itself otherwise (extra work per point) and compression is better.
+    auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+    if (!keys_sorted_) {
+        std::sort(fields_.begin(), fields_.begin() + static_cast<std::ptrdiff_t>(field_count_), by_key);
+    }
+
+    const size_t start = out.size();
+    appendSeries(out, stats);
     bool first = true;
     for (size_t i = 0; i < field_count_; ++i) {
         const auto& [key, value] = fields_[i];
@@ -165,13 +182,7 @@ bool LineBuilder::finish(std::string& out, bool with_timestamp, int64_t timestam
         first = false;
         appendEscapedKey(out, key, KeyKind::TagOrFieldKey, stats);
         out += '=';
-        switch (value.index()) {
-            case 0: appendFloat(out, std::get<double>(value)); break;
-            case 1: appendInt(out, std::get<int64_t>(value)); out += 'i'; break;
-            case 2: appendUint(out, std::get<uint64_t>(value)); out += 'u'; break;
-            case 3: out += std::get<bool>(value) ? "true" : "false"; break;
-            case 4: appendQuotedString(out, std::get<std::string>(value)); break;
-        }
+        appendFieldValue(out, value);
     }
     if (first) {
         out.resize(start);

@@ -38,6 +38,9 @@ void appendQuotedString(std::string& out, std::string_view text);
 // Shortest text that parses back to the same double ("20", "20.1", "1e+20").
 void appendFloat(std::string& out, double value);
 
+// Appends a field value: shortest float, 12i, 12u, true/false or a quoted string.
+void appendFieldValue(std::string& out, const FieldValue& value);
+
 // Builds one line. Thread: one builder per thread; reuse it across messages to keep its buffers.
 class LineBuilder {
 public:
@@ -47,6 +50,8 @@ public:
     void tag(std::string_view key, std::string_view value);
     void field(std::string_view key, FieldValue value);
     size_t fieldCount() const { return fields_.size(); }
+    // Appends the series part only: measurement and tags, escaped (what finish() writes first).
+    void appendSeries(std::string& out, EncodeStats& stats);
     // Appends the line (without '\n') to `out`, keys sorted. Returns false, appending nothing,
     // when no field is left (non-finite floats are dropped and counted in `stats`).
     bool finish(std::string& out, bool with_timestamp, int64_t timestamp, EncodeStats& stats);

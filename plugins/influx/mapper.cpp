@@ -129,6 +129,38 @@ std::optional<std::string> tagText(element v) {
     }
 }
 
+std::string cannotWrite(std::string_view key, std::optional<FieldType> type, element value) {
+    return "field '" + std::string(key) + "' cannot be written as " + (type ? fieldTypeName(*type) : "a field") + ": " +
+           simdjson::minify(value).substr(0, 60);
+}
+
+void appendTimestamp(std::string& out, int64_t t) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, t);
+    (void)ec;
+    out.append(buf, end);
+}
+
+// How the flat path writes a member as a field of this type: numbers as the publisher wrote them
+// (the same value as the shortest form; the scanner passes only plain decimals), booleans and
+// strings as they are. Nothing when the general path must decide: coercions, refusals, and -0,
+// which the general path writes as 0.
+struct FlatValue {
+    std::string_view suffix;  // "", "i" or "u" after the text
+    bool quoted = false;
+};
+std::optional<FlatValue> flatValue(const FlatJsonMember& m, std::optional<FieldType> type) {
+    using K = FlatJsonMember::Kind;
+    if (m.isNumber() && m.text != "-0") {
+        if (!type || *type == FieldType::Float) return FlatValue{"", false};
+        if (m.kind == K::Integer && *type == FieldType::Integer) return FlatValue{"i", false};
+        if (m.kind == K::Integer && *type == FieldType::Unsigned && m.text[0] != '-') return FlatValue{"u", false};
+    }
+    if ((m.kind == K::True || m.kind == K::False) && (!type || *type == FieldType::Boolean)) return FlatValue{"", false};
+    if (m.kind == K::String && (!type || *type == FieldType::String)) return FlatValue{"", true};
+    return std::nullopt;
+}
+
 std::optional<FieldType> pinned(const Rule& rule, std::string_view key) {
     auto it = rule.types.find(key);
     if (it == rule.types.end()) return std::nullopt;
@@ -147,7 +179,17 @@ Mapper::Mapper(std::shared_ptr<const Mapping> mapping, Precision precision, Mapp
                 metrics.get("mapping/too_many_fields"), metrics.get("mapping/no_field"),
                 metrics.get("mapping/bad_timestamp"),   metrics.get("mapping/coerce_failed"),
                 metrics.get("mapping/missing_field"),   metrics.get("mapping/nonfinite_skipped"),
-                metrics.get("mapping/control_replaced"), metrics.get("mapping/backslash_replaced")} {}
+                metrics.get("mapping/control_replaced"), metrics.get("mapping/backslash_replaced")} {
+    for (const auto& rule : mapping_->rules) {
+        std::vector<EscapedKey> keys;
+        for (const auto& f : rule.fields) {
+            EscapedKey k;
+            appendEscapedKey(k.text, f.key, KeyKind::TagOrFieldKey, k.stats);
+            keys.push_back(std::move(k));
+        }
+        field_keys_.push_back(std::move(keys));
+    }
+}
 
 bool Mapper::addValue(std::string_view key, element value, std::optional<FieldType> type, std::string& reason) {
     if (value.type() == element_type::NULL_VALUE) {
@@ -156,8 +198,7 @@ bool Mapper::addValue(std::string_view key, element value, std::optional<FieldTy
     }
     if (!coerce(value, type, value_)) {
         counters_.coerce_failed.add();
-        reason = "field '" + std::string(key) + "' cannot be written as " + (type ? fieldTypeName(*type) : "a field") +
-                 ": " + simdjson::minify(value).substr(0, 60);
+        reason = cannotWrite(key, type, value);
         return false;
     }
     builder_.field(key, std::move(value_));
@@ -232,18 +273,138 @@ bool Mapper::timestampFrom(const Rule& rule, element root, bool is_object, int64
 MapResult Mapper::map(std::string_view topic, const void* payload, size_t length, int64_t receive_ns, std::string& line,
                       std::string& reason) {
     line.clear();
-    const Rule* rule = nullptr;
-    // Captures are not cleared: set() reuses their buffers, and a match overwrites every name its rule uses.
-    for (const auto& r : mapping_->rules) {
-        if (r.topic.match(topic, &captures_)) {
-            rule = &r;
-            break;
-        }
+    const size_t hash = TopicCache<Series>::hashOf(topic);
+    Series* series = series_.find(topic, hash);
+    bool captured = false;  // captures_ holds this topic's captures
+    if (series == nullptr) {
+        series = &learnTopic(topic, hash);
+        captured = true;
     }
-    if (rule == nullptr) {
+    if (series->rule == kNoRule) {
         counters_.unmatched.add();
         return MapResult::Unmatched;
     }
+    const Rule& rule = mapping_->rules[series->rule];
+    if (series->fast) {
+        MapResult r = mapFlat(rule, *series, payload, length, receive_ns, line, reason);
+        if (r != MapResult::Unmatched) return r;  // Unmatched here: declined, the general path decides
+    }
+    if (!captured) rule.topic.match(topic, &captures_);
+    return mapGeneral(rule, topic, payload, length, receive_ns, line, reason);
+}
+
+Mapper::Series& Mapper::learnTopic(std::string_view topic, size_t hash) {
+    // Captures are not cleared: set() reuses their buffers, and a match overwrites every name its rule uses.
+    uint32_t found = kNoRule;
+    for (uint32_t i = 0; i < mapping_->rules.size(); ++i) {
+        if (mapping_->rules[i].topic.match(topic, &captures_)) {
+            found = i;
+            break;
+        }
+    }
+    Series& series = series_.store(topic, hash);
+    series.rule = found;
+    series.fast = false;
+    if (found == kNoRule) return series;
+    const Rule& rule = mapping_->rules[found];
+    captures_.set("topic", topic);
+    // The flat path: explicit fields and timestamp at top-level keys, tags from the topic only.
+    bool flat = !rule.all_fields;
+    for (const auto& tag : rule.tags) flat = flat && tag.text;
+    for (const auto& f : rule.fields) flat = flat && f.path.topLevelKey();
+    if (rule.timestamp.from_payload) flat = flat && rule.timestamp.path.topLevelKey();
+    series.fast = flat;
+    if (series.fast) {
+        // Measurement and tags depend on the topic alone: escape them once per topic, not per message.
+        builder_.reset(rule.measurement.render(captures_), true);
+        for (const auto& tag : rule.tags) builder_.tag(tag.key, tag.text->render(captures_));
+        series.prefix.clear();
+        series.prefix_stats = EncodeStats{};
+        builder_.appendSeries(series.prefix, series.prefix_stats);
+    }
+    return series;
+}
+
+MapResult Mapper::mapFlat(const Rule& rule, const Series& series, const void* payload, size_t length, int64_t receive_ns,
+                          std::string& line, std::string& reason) {
+    // Declines (Unmatched) whenever the general path might decide differently: the payload is not a
+    // flat object, or a value needs a coercion this path does not do. The general path is the reference.
+    if (length > limits_.max_payload_bytes || rule.fields.size() > limits_.max_fields) return MapResult::Unmatched;
+    if (!flat_.scan(std::string_view(static_cast<const char*>(payload), length))) return MapResult::Unmatched;
+    const std::vector<EscapedKey>& keys = field_keys_[series.rule];
+    EncodeStats stats = series.prefix_stats;
+    line.assign(series.prefix);
+    bool first = true;
+    size_t missing = 0;
+    for (size_t i = 0; i < rule.fields.size(); ++i) {
+        const FieldSpec& f = rule.fields[i];
+        const FlatJsonMember* m = flat_.find(*f.path.topLevelKey());
+        if (m == nullptr || m->kind == FlatJsonMember::Kind::Null) {
+            ++missing;
+            continue;
+        }
+        const std::optional<FlatValue> value = flatValue(*m, f.type);
+        if (!value) {
+            line.clear();
+            return MapResult::Unmatched;  // a coercion or a refusal: the general path counts and explains it
+        }
+        if (keys[i].text.empty()) {
+            ++stats.empty_fields_skipped;
+            continue;
+        }
+        line += first ? ' ' : ',';
+        first = false;
+        line += keys[i].text;
+        stats.control_replaced += keys[i].stats.control_replaced;
+        stats.backslash_replaced += keys[i].stats.backslash_replaced;
+        line += '=';
+        if (value->quoted) {
+            appendQuotedString(line, m->text);
+        } else {
+            line += m->text;
+            line += value->suffix;
+        }
+    }
+    int64_t ts_ns = receive_ns;
+    if (rule.timestamp.from_payload) {
+        const FlatJsonMember* m = flat_.find(*rule.timestamp.path.topLevelKey());
+        std::optional<int64_t> ns;
+        if (m && m->kind == FlatJsonMember::Kind::Integer) ns = epochToNanos(m->integer(), rule.timestamp.unit);
+        else if (m && m->kind == FlatJsonMember::Kind::Decimal) ns = epochToNanos(m->number(), rule.timestamp.unit);
+        else if ((!m || m->kind == FlatJsonMember::Kind::Null) && rule.timestamp.receive_when_missing) ns = receive_ns;
+        if (!ns) {
+            line.clear();
+            return MapResult::Unmatched;  // RFC 3339 text, or a timestamp problem the general path reports
+        }
+        ts_ns = *ns;
+    }
+    if (missing) counters_.missing_field.add(static_cast<int64_t>(missing));
+    countEncoding(stats);
+    auto skip = [&](Metric& counter, const char* why) {
+        line.clear();
+        counter.add();
+        reason = "rule '" + rule.name + "': " + why;
+        return MapResult::Skipped;
+    };
+    if (first) return skip(counters_.no_field, "no field to write");
+    line += ' ';
+    appendTimestamp(line, toPrecision(ts_ns, precision_));
+    if (line.size() > limits_.max_line_bytes) return skip(counters_.too_large, "line longer than max_line_bytes");
+    counters_.mapped.add();
+    return MapResult::Mapped;
+}
+
+void Mapper::countEncoding(const EncodeStats& stats) {
+    counters_.nonfinite.add(static_cast<int64_t>(stats.nonfinite_skipped));
+    if (stats.control_replaced) counters_.control_replaced.add(static_cast<int64_t>(stats.control_replaced));
+    if (stats.backslash_replaced) counters_.backslash_replaced.add(static_cast<int64_t>(stats.backslash_replaced));
+}
+
+// The general path: any rule, any payload (plain numbers, all-fields mode, payload tags).
+MapResult Mapper::mapGeneral(const Rule& rule_ref, std::string_view topic, const void* payload, size_t length,
+                             int64_t receive_ns, std::string& line, std::string& reason) {
+    line.clear();
+    const Rule* rule = &rule_ref;
     auto skip = [&](Metric& counter, std::string why) {
         counter.add();
         reason = "rule '" + rule->name + "': " + std::move(why);
@@ -325,9 +486,7 @@ MapResult Mapper::map(std::string_view topic, const void* payload, size_t length
 
     EncodeStats stats;
     const bool has_field = builder_.finish(line, true, toPrecision(ts_ns, precision_), stats);
-    counters_.nonfinite.add(static_cast<int64_t>(stats.nonfinite_skipped));
-    if (stats.control_replaced) counters_.control_replaced.add(static_cast<int64_t>(stats.control_replaced));
-    if (stats.backslash_replaced) counters_.backslash_replaced.add(static_cast<int64_t>(stats.backslash_replaced));
+    countEncoding(stats);
     if (!has_field) {
         return skip(counters_.no_field, field_reason.empty() ? "no field to write" : "no field to write; " + field_reason);
     }

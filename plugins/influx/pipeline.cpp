@@ -55,8 +55,8 @@ void SinkPipeline::start() {
     sender_ = std::thread([this] { senderLoop(); });
 }
 
-bool SinkPipeline::offer(std::string line) {
-    if (!input_.tryPush(std::move(line))) return false;
+bool SinkPipeline::offer(std::string_view line) {
+    if (!input_.tryPush(line)) return false;
     counters_.queued.add();
     return true;
 }
@@ -137,6 +137,8 @@ bool SinkPipeline::placeLocked(const std::shared_ptr<Batch>& batch) {
 void SinkPipeline::intakeLoop() {
     auto open = std::make_shared<Batch>();
     std::shared_ptr<Batch> waiting;  // sealed but neither memory nor spool could take it
+    Batch incoming;                  // lines taken from the broker thread; those before `next` are batched
+    size_t next = 0;
     Clock::TimePoint deadline{};
     const auto poll_interval =
         std::clamp(options_.flush_interval / 4, std::chrono::milliseconds(1), std::chrono::milliseconds(10));
@@ -168,15 +170,19 @@ void SinkPipeline::intakeLoop() {
                 continue;
             }
         }
-        // Poll instead of waiting on the queue's condition variable: a sleeping waiter would make every
-        // tryPush on the broker thread pay a futex wake-up (and this thread a context switch) per point.
+        // Poll instead of waiting on a condition variable: a sleeping waiter would make every
+        // push on the broker thread pay a futex wake-up (and this thread a context switch) per point.
         const int64_t now_ms = nowMs();
-        size_t taken = input_.drain(
-            [&](std::string&& l) {
-                if (open->lines() == 0) deadline = clock_.now() + options_.flush_interval;
-                open->add(l, now_ms);
-            },
-            options_.batch_lines - open->lines());
+        if (next == incoming.lines()) {
+            input_.takeAll(incoming);
+            next = 0;
+        }
+        size_t taken = 0;
+        while (next < incoming.lines() && open->lines() < options_.batch_lines && open->bytes() < options_.batch_bytes) {
+            if (open->lines() == 0) deadline = clock_.now() + options_.flush_interval;
+            open->add(incoming.line(next++), now_ms);
+            ++taken;
+        }
         if (taken == 0 && !stopping && open->lines() < options_.batch_lines) {
             auto nap = poll_interval;
             if (open->lines() > 0) {
@@ -186,7 +192,7 @@ void SinkPipeline::intakeLoop() {
         }
         const bool full = open->lines() >= options_.batch_lines || open->bytes() >= options_.batch_bytes;
         if (open->lines() > 0 && (full || clock_.now() >= deadline || stopping)) seal();
-        if (stopping && input_.size() == 0 && open->lines() == 0 && !waiting) return;
+        if (stopping && input_.size() == 0 && next == incoming.lines() && open->lines() == 0 && !waiting) return;
     }
 }
 

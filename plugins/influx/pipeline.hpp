@@ -18,6 +18,7 @@
 #include "bounded_queue.hpp"
 #include "clock.hpp"
 #include "delivery.hpp"
+#include "line_queue.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "rules.hpp"
@@ -62,7 +63,7 @@ public:
 
     void start();
     // Broker thread: never blocks beyond the queue's short lock. False when the queue is full.
-    bool offer(std::string line);
+    bool offer(std::string_view line);
     // Stops the sender (aborting a request in flight), turns everything still in memory into spool
     // records, and joins. Lines the spool cannot take are counted in lost_at_shutdown and reported.
     void stop();
@@ -88,7 +89,7 @@ private:
     TransportFactory transport_factory_;
     ReportQueue& reports_;
     const Clock& clock_;
-    BoundedQueue<std::string> input_;
+    LineQueue input_;
 
     std::mutex mutex_;  // guards everything below up to the threads
     std::condition_variable work_;

@@ -106,14 +106,15 @@ struct InfluxPlugin {
     }
 
     // Periodic work, driven by both TICK and MESSAGE (2.0.11 sends no tick with per_listener_settings).
-    void runTimers() {
+    void runTimers(Clock::TimePoint now) {
         drainReports();
-        if (metrics_timer.due(clock.now())) broker::publishMetrics(metrics, kPluginName, config.instance);
+        if (metrics_timer.due(now)) broker::publishMetrics(metrics, kPluginName, config.instance);
     }
 
     int onMessage(mosquitto_evt_message* event) {
-        runTimers();
-        if (tick_watch.shouldWarn(clock.now())) {
+        const auto now = clock.now();  // one steady-clock read per message
+        runTimers(now);
+        if (tick_watch.shouldWarn(now)) {
             logger.warning("no MOSQ_EVT_TICK received for 5 s (Mosquitto 2.0.11 sends none with per_listener_settings true); worker reports and metrics are handled in message callbacks instead");
         }
         warning.clear();
@@ -145,7 +146,7 @@ int onTickCallback(int, void*, void* user_data) {
     auto* plugin = static_cast<InfluxPlugin*>(user_data);
     return guardCallback(plugin->logger, "tick", MOSQ_ERR_SUCCESS, [&] {
         plugin->tick_watch.onTick();
-        plugin->runTimers();
+        plugin->runTimers(plugin->clock.now());
         return MOSQ_ERR_SUCCESS;
     });
 }

@@ -2,7 +2,10 @@
 // warehouse example from conf/influx and hostile payloads.
 #include <gtest/gtest.h>
 
+#include <charconv>
+#include <map>
 #include <memory>
+#include <random>
 
 #include "mapper.hpp"
 #include "rules.hpp"
@@ -37,6 +40,8 @@ const std::string kTyped = R"({"name":"r","topic":"t/{zone}","measurement":"m",
               "s":{"path":"s","type":"string"},"f":{"path":"f","type":"float"},"deep":"a.b[1]"},
     "timestamp":{"path":"ts","unit":"s"}})";
 const std::string kReceive = R"({"name":"r","topic":"t/{zone}","measurement":"{zone}_m","tags":{"site":"paris","id":{"path":"id"}}})";
+const std::string kExplicitEscaped = R"({"name":"r","topic":"t/{zone}","measurement":"m","tags":{"zone":"{zone}"},
+    "fields":{"a b":{"path":"v"},"n":{"path":"s","type":"float"}}})";
 const std::string kRfc = R"({"name":"r","topic":"t/{zone}","measurement":"m","timestamp":{"path":"time","unit":"rfc3339"}})";
 
 // Receive time in the tests: FakeClock-like constant 2025-11-22T00:00:00Z.
@@ -47,14 +52,17 @@ TEST_P(Mapping, Table) {
     MetricsRegistry metrics;
     auto mapping = std::make_shared<const influx::Mapping>(parseMapping(rulesWith(c.rule), "rules.json"));
     Mapper mapper(mapping, Precision::Ns, MapperLimits{.max_payload_bytes = 4096, .max_fields = 50, .max_line_bytes = 2048}, metrics);
-    std::string line, reason;
-    MapResult r = mapper.map(c.topic, c.payload.data(), c.payload.size(), kReceiveNs, line, reason);
-    EXPECT_EQ(r, c.result) << reason;
-    if (c.result == MapResult::Mapped) {
-        EXPECT_EQ(line, c.line) << reason;
-    }
-    if (c.counter) {
-        EXPECT_EQ(metrics.get(c.counter).value(), 1) << reason;
+    // Twice: the first message on a topic matches the rules, the second comes from the per-topic cache.
+    for (int round = 1; round <= 2; ++round) {
+        std::string line, reason;
+        MapResult r = mapper.map(c.topic, c.payload.data(), c.payload.size(), kReceiveNs, line, reason);
+        EXPECT_EQ(r, c.result) << "round " << round << ": " << reason;
+        if (c.result == MapResult::Mapped) {
+            EXPECT_EQ(line, c.line) << "round " << round << ": " << reason;
+        }
+        if (c.counter) {
+            EXPECT_EQ(metrics.get(c.counter).value(), round) << reason;
+        }
     }
 }
 
@@ -83,6 +91,12 @@ INSTANTIATE_TEST_SUITE_P(
                 "est_m,id=dev\\ 1,site=paris v=1 1763769600000000000", nullptr},
         MapCase{"capture_with_specials_escaped", kReceive, "t/a b,c", R"({"v":1})", MapResult::Mapped,
                 "a\\ b\\,c_m,site=paris v=1 1763769600000000000", nullptr},
+        MapCase{"explicit_fields_escape_cached_series_counts_every_time", kExplicitEscaped, "t/x\ny", R"({"v":1,"s":"2"})",
+                MapResult::Mapped, "m,zone=x\\ y a\\ b=1,n=2 1763769600000000000", "mapping/control_replaced"},
+        MapCase{"explicit_nan_string_skipped_and_counted", kExplicitEscaped, "t/a", R"({"v":1,"s":"nan"})", MapResult::Mapped,
+                "m,zone=a a\\ b=1 1763769600000000000", "mapping/nonfinite_skipped"},
+        MapCase{"explicit_fields_plain_number_payload", kExplicitEscaped, "t/a", "7", MapResult::Mapped,
+                "m,zone=a value=7 1763769600000000000", nullptr},
         MapCase{"rfc3339_timestamp", kRfc, "t/a", R"({"time":"2024-11-21T14:40:00.5Z","v":2})", MapResult::Mapped,
                 "m v=2 1732200000500000000", nullptr},
         MapCase{"timestamp_excluded_from_fields", kRfc, "t/a", R"({"time":"2024-11-21T14:40:00Z","v":1,"w":false})",
@@ -99,12 +113,85 @@ TEST(MappingWarehouse, ExampleRulesProduceTheDocumentedLines) {
     std::string line, reason;
     const std::string reading = R"({"timestamp":1732200000,"temp":23.1,"hum":44.0,"alert_level":0,"version":1})";
     ASSERT_EQ(mapper.map("entrepot/nord/s1/v1", reading.data(), reading.size(), kReceiveNs, line, reason), MapResult::Mapped);
-    EXPECT_EQ(line, "entrepot,sensor=s1,zone=nord alert_level=0i,hum=44,temp=23.1,version=1i 1732200000000");
+    EXPECT_EQ(line, "entrepot,sensor=s1,zone=nord alert_level=0i,hum=44.0,temp=23.1,version=1i 1732200000000");
     const std::string heartbeat = R"({"uptime":3600})";
     ASSERT_EQ(mapper.map("entrepot/heartbeat/sud", heartbeat.data(), heartbeat.size(), kReceiveNs, line, reason), MapResult::Mapped);
     EXPECT_EQ(line, "entrepot_heartbeat,zone=sud uptime=3600 1763769600000");
     ASSERT_EQ(mapper.map("entrepot/heartbeat/sud", "1", 1, kReceiveNs, line, reason), MapResult::Mapped);
     EXPECT_EQ(line, "entrepot_heartbeat,zone=sud value=1 1763769600000");
+}
+
+// The flat path (flat JSON, explicit top-level fields) and the general path must write the same
+// values and count the same things. A tag from an absent payload key forces the general path
+// without changing the line.
+std::map<std::string, std::string> fieldsOf(const std::string& line) {
+    std::map<std::string, std::string> out;
+    const size_t space = line.find(' ');
+    const std::string fields = line.substr(space + 1, line.rfind(' ') - space - 1);
+    size_t start = 0;
+    while (start < fields.size()) {
+        size_t comma = fields.find(',', start);
+        if (comma == std::string::npos) comma = fields.size();
+        const std::string kv = fields.substr(start, comma - start);
+        const size_t eq = kv.find('=');
+        std::string value = kv.substr(eq + 1);
+        const char last = value.empty() ? ' ' : value.back();
+        if (last != 'i' && last != 'u' && value != "true" && value != "false" && value[0] != '"') {
+            char buf[32];
+            value.assign(buf, std::to_chars(buf, buf + sizeof buf, std::stod(value)).ptr);  // a float: values, not spellings
+        }
+        out[kv.substr(0, eq)] = value;
+        start = comma + 1;
+    }
+    return out;
+}
+
+TEST(MappingPaths, FlatAndGeneralPathsAgree) {
+    const std::string fields = R"("fields":{"f":"f","i":{"path":"i","type":"integer"},"u":{"path":"u","type":"unsigned"},
+        "b":{"path":"b","type":"boolean"},"s":{"path":"s","type":"string"},"x":{"path":"x","type":"float"}},
+        "timestamp":{"path":"ts","unit":"auto","when_missing":"receive"})";
+    const std::string flat_rule = R"({"name":"r","topic":"t/{zone}","measurement":"m","tags":{"zone":"{zone}"},)" + fields + "}";
+    const std::string general_rule =
+        R"({"name":"r","topic":"t/{zone}","measurement":"m","tags":{"zone":"{zone}","zz":{"path":"absent"}},)" + fields + "}";
+    const char* values[] = {"0", "-0", "7", "-3", "2.5", "44.0", "-0.001", "123456789012345678", "1e5", "true", "false",
+                            "null", "\"x\"", "\"3\"", "\"true\"", "1.7976931348623157", "0.1"};
+    // Per key, mostly values its type takes as they are; now and then anything at all.
+    const std::vector<std::pair<std::string, std::vector<std::string>>> keys = {
+        {"f", {"7", "2.5", "-0.001", "44.0"}}, {"i", {"7", "-3", "0"}}, {"u", {"7", "0", "123456789012345678"}},
+        {"b", {"true", "false"}},            {"s", {"\"x\"", "\"a b\""}},  {"x", {"0.1", "44.0", "-2"}},
+        {"ts", {"1732200000", "1732200000123", "1732200000.5"}}};
+    std::mt19937 rng(7);
+    int spelled_differently = 0;  // proof that the flat path ran: it keeps "44.0", the general path writes "44"
+    for (int round = 0; round < 3000; ++round) {
+        std::string payload = "{";
+        for (const auto& [key, typical] : keys) {
+            if (rng() % 5 == 0) continue;
+            const std::string value = rng() % 8 == 0 ? values[rng() % std::size(values)] : typical[rng() % typical.size()];
+            payload += (payload.size() > 1 ? "," : "") + ("\"" + key + "\":" + value);
+        }
+        payload += "}";
+        std::string lines[2], reasons[2];
+        MapResult results[2];
+        int64_t counters[2][4];
+        for (int path = 0; path < 2; ++path) {
+            MetricsRegistry metrics;
+            auto mapping = std::make_shared<const influx::Mapping>(parseMapping(rulesWith(path ? general_rule : flat_rule), "r.json"));
+            Mapper mapper(mapping, Precision::Ns, MapperLimits{}, metrics);
+            results[path] = mapper.map("t/a", payload.data(), payload.size(), kReceiveNs, lines[path], reasons[path]);
+            counters[path][0] = metrics.get("mapping/missing_field").value();
+            counters[path][1] = metrics.get("mapping/coerce_failed").value();
+            counters[path][2] = metrics.get("mapping/no_field").value();
+            counters[path][3] = metrics.get("mapping/bad_timestamp").value();
+        }
+        ASSERT_EQ(results[0], results[1]) << payload << ": " << reasons[0] << " / " << reasons[1];
+        for (int c = 0; c < 4; ++c) ASSERT_EQ(counters[0][c], counters[1][c]) << payload << " counter " << c;
+        if (results[0] == MapResult::Mapped) {
+            ASSERT_EQ(fieldsOf(lines[0]), fieldsOf(lines[1])) << payload << "\n" << lines[0] << "\n" << lines[1];
+            ASSERT_EQ(lines[0].substr(lines[0].rfind(' ')), lines[1].substr(lines[1].rfind(' '))) << payload;
+            spelled_differently += lines[0] != lines[1];
+        }
+    }
+    EXPECT_GT(spelled_differently, 50);
 }
 
 TEST(MappingHostile, TenThousandFieldsAreCountedNotWritten) {

@@ -196,3 +196,31 @@ TEST_F(PipelineTest, RejectedLinesAreQuarantinedWithTheServerMessage) {
 }
 
 }  // namespace
+
+TEST(LineQueue, HandsOverEveryLineInOrderAndRefusesWhenFull) {
+    LineQueue queue(3);
+    EXPECT_TRUE(queue.tryPush("a x=1"));
+    EXPECT_TRUE(queue.tryPush("b s=\"two\nlines\""));  // string fields may hold newlines
+    EXPECT_TRUE(queue.tryPush("c x=3"));
+    EXPECT_FALSE(queue.tryPush("d x=4")) << "three lines at most";
+    EXPECT_EQ(queue.size(), 3u);
+    Batch taken;
+    taken.add("stale", 0);
+    ASSERT_EQ(queue.takeAll(taken), 3u);
+    EXPECT_EQ(taken.line(0), "a x=1");
+    EXPECT_EQ(taken.line(1), "b s=\"two\nlines\"");
+    EXPECT_EQ(taken.line(2), "c x=3");
+    EXPECT_EQ(queue.size(), 0u);
+    EXPECT_TRUE(queue.tryPush("d x=4")) << "room again";
+    ASSERT_EQ(queue.takeAll(taken), 1u);
+    EXPECT_EQ(taken.line(0), "d x=4") << "the reused buffer starts empty";
+    EXPECT_EQ(queue.takeAll(taken), 0u);
+}
+
+TEST(LineQueue, BoundsTheTextToo) {
+    LineQueue queue(1'000'000);
+    const std::string big(LineQueue::kMaxBytes / 4, 'x');
+    int pushed = 0;
+    while (queue.tryPush(big)) ++pushed;
+    EXPECT_EQ(pushed, 3) << "the fourth line and its newline would pass kMaxBytes";
+}
