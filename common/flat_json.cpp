@@ -22,7 +22,11 @@ public:
     explicit Cursor(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
 
     void skipSpace() {
-        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+        // Compact payloads have none: one compare in the common case.
+        while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
+               (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) {
+            ++p_;
+        }
     }
     bool atEnd() const { return p_ == end_; }
     bool take(char c) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "clock.hpp"
+#include "flat_json.hpp"
 #include "json_payload.hpp"
 #include "metrics.hpp"
 #include "rules.hpp"
@@ -152,6 +153,7 @@ private:
     const Clock& clock_;
     MetricsRegistry& metrics_;
     JsonPayloadParser parser_;
+    FlatJsonObject flat_;
     std::vector<RuleRuntime> runtime_;
     std::vector<Device> devices_;
     std::vector<uint32_t> free_slots_;
@@ -177,5 +179,10 @@ constexpr size_t AlertEngine::deviceStateBytes() { return sizeof(Device); }
 
 // FNV-1a 64: stable across builds, so retransmission hashes survive a restart.
 uint64_t fnv1a(std::string_view data, uint64_t seed = 1469598103934665603ull);
+// Hash of a JSON value for retransmission detection, without serialising scalars (the hot case: a
+// timestamp field); arrays and objects by their minified text. The flat form hashes the same
+// value to the same number, so a device's samples may come through either reader.
+uint64_t hashJsonValue(simdjson::dom::element value, uint64_t seed);
+uint64_t hashFlatValue(const FlatJsonMember& value, uint64_t seed);
 
 }  // namespace mqs::alerts

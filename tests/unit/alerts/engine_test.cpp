@@ -431,3 +431,27 @@ TEST_F(EngineTest, FlappingDevicesDoNotGrowTheTimerHeapWithoutBound) {
 TEST(AlertEngineLayout, DeviceStateIsCompact) {
     EXPECT_LE(AlertEngine::deviceStateBytes(), 160u);
 }
+
+TEST(RetransmissionHash, FlatAndDomReadersHashAValueAlike) {
+    JsonPayloadParser parser;
+    FlatJsonObject flat;
+    for (const std::string value : {"1732200000000", "-3", "23.1", "44.0", "\"abc\"", "\"\"", "true", "false", "null", "0"}) {
+        const std::string text = "{\"v\":" + value + "}";
+        simdjson::dom::element root;
+        std::string error;
+        ASSERT_TRUE(parser.parse(text.data(), text.size(), root, error)) << text;
+        ASSERT_TRUE(flat.scan(text)) << text;
+        EXPECT_EQ(hashJsonValue(root["v"].value_unsafe(), 42), hashFlatValue(*flat.find("v"), 42)) << text;
+    }
+}
+
+TEST_F(EngineTest, ARetransmissionIsCaughtWhicheverReaderReadsIt) {
+    load(R"({"rules":[{"name":"r","topic":"s/{id}","value":"t","dedup_field":"ts","alert_topic":"a/{id}",
+                       "levels":[{"name":"w","above":30,"count":2}]}]})");
+    EXPECT_EQ(states(send("s/x", R"({"ts":1,"t":31})")), "-");                    // flat
+    EXPECT_EQ(states(send("s/x", R"({"ts":1,"t":31,"extra":{"a":1}})")), "-");   // nested: simdjson, same ts
+    EXPECT_EQ(metric("rules/r/duplicates"), 1);
+    EXPECT_EQ(states(send("s/x", R"({"ts":2,"t":31,"extra":[1]})")), "raised") << "second sample counts";
+    EXPECT_EQ(states(send("s/x", R"({"ts":2,"t":31})")), "-");
+    EXPECT_EQ(metric("rules/r/duplicates"), 2);
+}
