@@ -81,9 +81,7 @@ void Forwarder::replaceMapper(const Config& config, std::shared_ptr<const Mappin
 }
 
 Verdict Forwarder::onMessage(std::string_view topic, const void* payload, size_t length, std::string& warning) {
-    const int64_t receive_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.wallNow().time_since_epoch()).count();
-    if (mapper_->map(topic, payload, length, receive_ns, line_, warning) != MapResult::Mapped) return Verdict::Pass;
+    if (mapper_->map(topic, payload, length, ReceiveTime(clock_), line_, warning) != MapResult::Mapped) return Verdict::Pass;
     bool refused = false;
     for (size_t i = 0; i < pipelines_.size(); ++i) {
         if (pipelines_[i]->offer(line_)) continue;

@@ -226,18 +226,18 @@ bool Mapper::addScalarPayload(const Rule& rule, std::string_view text, std::stri
     return false;
 }
 
-bool Mapper::timestampFrom(const Rule& rule, element root, bool is_object, int64_t receive_ns, int64_t& out,
+bool Mapper::timestampFrom(const Rule& rule, element root, bool is_object, ReceiveTime& receive, int64_t& out,
                            std::string& reason) {
     const TimestampSpec& ts = rule.timestamp;
     if (!ts.from_payload) {
-        out = receive_ns;
+        out = receive.ns();
         return true;
     }
     std::optional<element> v;
     if (is_object) v = ts.path.resolve(root);
     if (!v || v->type() == element_type::NULL_VALUE) {
         if (ts.receive_when_missing) {
-            out = receive_ns;
+            out = receive.ns();
             return true;
         }
         reason = "no timestamp at '" + ts.path.text() + "'";
@@ -270,7 +270,7 @@ bool Mapper::timestampFrom(const Rule& rule, element root, bool is_object, int64
     return true;
 }
 
-MapResult Mapper::map(std::string_view topic, const void* payload, size_t length, int64_t receive_ns, std::string& line,
+MapResult Mapper::map(std::string_view topic, const void* payload, size_t length, ReceiveTime receive, std::string& line,
                       std::string& reason) {
     line.clear();
     const size_t hash = TopicCache<Series>::hashOf(topic);
@@ -286,11 +286,11 @@ MapResult Mapper::map(std::string_view topic, const void* payload, size_t length
     }
     const Rule& rule = mapping_->rules[series->rule];
     if (series->fast) {
-        MapResult r = mapFlat(rule, *series, payload, length, receive_ns, line, reason);
+        MapResult r = mapFlat(rule, *series, payload, length, receive, line, reason);
         if (r != MapResult::Unmatched) return r;  // Unmatched here: declined, the general path decides
     }
     if (!captured) rule.topic.match(topic, &captures_);
-    return mapGeneral(rule, topic, payload, length, receive_ns, line, reason);
+    return mapGeneral(rule, topic, payload, length, receive, line, reason);
 }
 
 Mapper::Series& Mapper::learnTopic(std::string_view topic, size_t hash) {
@@ -325,7 +325,7 @@ Mapper::Series& Mapper::learnTopic(std::string_view topic, size_t hash) {
     return series;
 }
 
-MapResult Mapper::mapFlat(const Rule& rule, const Series& series, const void* payload, size_t length, int64_t receive_ns,
+MapResult Mapper::mapFlat(const Rule& rule, const Series& series, const void* payload, size_t length, ReceiveTime& receive,
                           std::string& line, std::string& reason) {
     // Declines (Unmatched) whenever the general path might decide differently: the payload is not a
     // flat object, or a value needs a coercion this path does not do. The general path is the reference.
@@ -365,13 +365,15 @@ MapResult Mapper::mapFlat(const Rule& rule, const Series& series, const void* pa
             line += value->suffix;
         }
     }
-    int64_t ts_ns = receive_ns;
-    if (rule.timestamp.from_payload) {
+    int64_t ts_ns = 0;
+    if (!rule.timestamp.from_payload) {
+        ts_ns = receive.ns();
+    } else {
         const FlatJsonMember* m = flat_.find(*rule.timestamp.path.topLevelKey());
         std::optional<int64_t> ns;
         if (m && m->kind == FlatJsonMember::Kind::Integer) ns = epochToNanos(m->integer(), rule.timestamp.unit);
         else if (m && m->kind == FlatJsonMember::Kind::Decimal) ns = epochToNanos(m->number(), rule.timestamp.unit);
-        else if ((!m || m->kind == FlatJsonMember::Kind::Null) && rule.timestamp.receive_when_missing) ns = receive_ns;
+        else if ((!m || m->kind == FlatJsonMember::Kind::Null) && rule.timestamp.receive_when_missing) ns = receive.ns();
         if (!ns) {
             line.clear();
             return MapResult::Unmatched;  // RFC 3339 text, or a timestamp problem the general path reports
@@ -402,7 +404,7 @@ void Mapper::countEncoding(const EncodeStats& stats) {
 
 // The general path: any rule, any payload (plain numbers, all-fields mode, payload tags).
 MapResult Mapper::mapGeneral(const Rule& rule_ref, std::string_view topic, const void* payload, size_t length,
-                             int64_t receive_ns, std::string& line, std::string& reason) {
+                             ReceiveTime& receive, std::string& line, std::string& reason) {
     line.clear();
     const Rule* rule = &rule_ref;
     auto skip = [&](Metric& counter, std::string why) {
@@ -482,7 +484,7 @@ MapResult Mapper::mapGeneral(const Rule& rule_ref, std::string_view topic, const
 
     int64_t ts_ns = 0;
     std::string ts_reason;
-    if (!timestampFrom(*rule, root, is_object, receive_ns, ts_ns, ts_reason)) return skip(counters_.bad_timestamp, ts_reason);
+    if (!timestampFrom(*rule, root, is_object, receive, ts_ns, ts_reason)) return skip(counters_.bad_timestamp, ts_reason);
 
     EncodeStats stats;
     const bool has_field = builder_.finish(line, true, toPrecision(ts_ns, precision_), stats);
