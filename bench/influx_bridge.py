@@ -6,8 +6,9 @@
 
 Subscribes to entrepot/+/+/v1 (QoS 1) and writes
   entrepot,sensor=<s>,zone=<z> alert_level=<i>i,hum=<f>,temp=<f>,version=<i>i <timestamp ms>
-the same lines as conf/influx/warehouse-rules.json with plugin_opt_precision ms. Prints the points
-written and the CPU seconds it used when it receives SIGTERM or SIGINT.
+the same lines as conf/influx/warehouse-rules.json with plugin_opt_precision ms. Prints
+{"subscribed": true} once the broker granted the subscription (bench/run_bench waits for it), and
+the points written and the CPU seconds it used when it receives SIGTERM or SIGINT.
 """
 import argparse
 import json
@@ -88,9 +89,18 @@ def main():
         if lines:
             post(lines)
 
-    client = mqtt.Client(client_id="influx-bridge-%d" % os.getpid())
+    client_id = "influx-bridge-%d" % os.getpid()
+    if hasattr(mqtt, "CallbackAPIVersion"):  # paho-mqtt 2.x; Debian 12 ships 1.6
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION1, client_id=client_id)
+    else:
+        client = mqtt.Client(client_id=client_id)
     client.on_message = on_message
     client.on_connect = lambda c, u, f, rc: c.subscribe("entrepot/+/+/v1", qos=1)
+
+    def on_subscribe(c, u, mid, granted_qos):
+        print(json.dumps({"subscribed": True}), flush=True)
+
+    client.on_subscribe = on_subscribe
     client.connect("127.0.0.1", args.mqtt_port)
     threading.Thread(target=flusher, daemon=True).start()
 
@@ -107,7 +117,7 @@ def main():
     if rest:
         post(rest)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"written": written[0], "cpu_s": usage.ru_utime + usage.ru_stime}))
+    print(json.dumps({"written": written[0], "cpu_s": usage.ru_utime + usage.ru_stime}), flush=True)
 
 
 if __name__ == "__main__":

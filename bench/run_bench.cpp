@@ -1,9 +1,12 @@
-// Benchmark runner: starts the broker once per row (bare, each plugin, all plugins, dynsec)
-// with the same loadgen workload, repeats, and prints a Markdown table of medians.
+// Benchmark runner: starts the broker once per row (bare, each plugin, all plugins, dynsec,
+// the Python bridge) with the same loadgen workload, repeats, and prints Markdown tables of medians.
 //
 // loadgen runs as a separate process so its CPU never mixes with the broker's; the broker's
 // CPU per message is read by loadgen from /proc/<broker pid>/stat around the message window.
+// Forwarding rows (influx, python-bridge) also start VictoriaMetrics per cell and count the
+// points that reached it after the flat-out phase.
 #include "bench_common.hpp"
+#include "bench_servers.hpp"
 
 #include "broker_process.hpp"
 
@@ -47,15 +50,20 @@ namespace {
 
 namespace fs = std::filesystem;
 using mqs::bench::CliArgs;
+using mqs::bench::VictoriaMetrics;
 using nlohmann::json;
 
 // One of our plugins. To add a row, append an entry: the .so path is relative to the build
-// dir, option lines may use {source} and {build}; requiredFiles missing => row skipped.
+// dir, option lines may use {source} and {build}, and {cell} for a scratch dir made per broker
+// run; requiredFiles missing => row skipped. needsVictoria: the runner starts VictoriaMetrics
+// for each broker run and writes {cell}/influx-rules.json (conf/influx/warehouse-rules.json with
+// every sink's url pointed at it) before the broker starts.
 struct PluginSpec {
     std::string name;
     std::string library;
     std::vector<std::string> options;
     std::vector<std::string> requiredFiles;
+    bool needsVictoria = false;
 };
 
 const std::vector<PluginSpec>& ourPlugins() {
@@ -68,9 +76,14 @@ const std::vector<PluginSpec>& ourPlugins() {
          "plugins/alerts/mosquitto_alerts.so",
          {"plugin_opt_rules_file {source}/conf/alerts/warehouse-alerts.json"},
          {"{source}/conf/alerts/warehouse-alerts.json"}},
-        // Future rows, same shape. influx needs an HTTP endpoint answering its writes before
-        // its row means anything (without one it only spools):
-        // {"influx", "plugins/influx/mosquitto_influx.so", {...}, {...}},
+        // The options of conf/influx/mosquitto-influx.conf, with the rules and spool per cell.
+        {"influx",
+         "plugins/influx/mosquitto_influx.so",
+         {"plugin_opt_rules_file {cell}/influx-rules.json", "plugin_opt_spool_dir {cell}/influx-spool",
+          "plugin_opt_precision ms", "plugin_opt_spool_full_policy disconnect", "plugin_opt_metrics_interval 10s"},
+         {"{source}/conf/influx/warehouse-rules.json"},
+         true},
+        // Future rows, same shape:
         // {"hadiscovery", "plugins/hadiscovery/mosquitto_hadiscovery.so", {...}, {...}},
         // {"dynacl", "plugins/dynacl/mosquitto_dynacl.so", {...}, {...}},
     };
@@ -91,11 +104,39 @@ constexpr const char* kCommonConfig = "log_type error\nlog_type warning\nlog_typ
 constexpr const char* kDynsecUser = "bench";
 constexpr const char* kDynsecPassword = "bench-pass";
 
+// The metric whose stored samples count the points written: the warehouse rule (and the
+// bridge) write one line per message with a temp field, which VictoriaMetrics stores as
+// entrepot_temp.
+constexpr const char* kPointMetric = "entrepot_temp";
+
 struct Row {
     std::string name;
     std::string config;
     std::vector<std::string> loadgenArgs;
     std::string skipReason;
+    bool victoria = false;     // start VictoriaMetrics per cell and count what reaches it
+    bool pythonBridge = false; // run bench/influx_bridge.py as an extra subscriber
+};
+
+// What the runner found on the machine, resolved once.
+struct Tools {
+    std::string victoria; // victoria-metrics binary, empty if none
+    std::string python;   // interpreter for the bridge
+    std::string bridgeScript;
+    fs::path workDir;     // scratch; cells get sub-dirs
+    bool keep = false;
+};
+
+// Forwarding rows only: what reached VictoriaMetrics from the flat-out phase.
+struct Forwarding {
+    bool measured = false;
+    std::uint64_t messages = 0;  // published in the flat-out phase (loadgen "sent")
+    std::uint64_t linesRead = 0; // line-protocol lines VictoriaMetrics parsed
+    std::optional<std::uint64_t> stored; // samples of kPointMetric stored: the points written
+    double lastPointAfterS = 0;  // after loadgen's exit, when the last line arrived
+    bool gaveUp = false;         // --flush-timeout passed while points were still arriving
+    double bridgeCpuS = -1;      // bridge CPU over the flat phase and its catch-up; -1: no bridge
+    json bridgeReport;           // the bridge's own final line ({"written", "cpu_s"})
 };
 
 struct Cell {
@@ -107,6 +148,7 @@ struct Cell {
     double userInstrPerMsg = 0;
     double userCyclesPerMsg = 0;
     double totalCyclesPerMsg = 0;
+    double totalInstrPerMsg = 0; // user + kernel
     double p99Us = -1; // -1 = no paced phase
     long peakRssKb = 0;
     std::uint64_t lost = 0;
@@ -114,6 +156,11 @@ struct Cell {
     double brokerCoreShare = 0; // CPU seconds per wall second during the flat phase
     double loadgenCoreShare = 0;
     bool brokerDropped = false;
+    // Every row: broker CPU from loadgen's exit until the broker is idle again and, in
+    // forwarding rows, the last point has arrived (loadgen's own figure stops at its drain).
+    double tailCpuS = 0;
+    json tailPolls = json::array(); // [seconds after loadgen's exit, broker CPU s since, lines read]
+    Forwarding fwd;
     json raw;
 };
 
@@ -339,16 +386,19 @@ std::string writeDynsecConfig(const fs::path& dir, std::string& error) {
     return file.string();
 }
 
-std::vector<Row> buildRows(const CliArgs& args, const fs::path& workDir) {
+std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
+    const fs::path& workDir = tools.workDir;
     const std::string source = args.str("source-dir");
     const std::string build = args.str("build-dir");
     std::vector<Row> rows;
     rows.push_back({"bare", kCommonConfig, {}, ""});
 
     std::string allConfig = kCommonConfig;
+    bool allVictoria = false;
     std::vector<std::string> available;
     for (const auto& p : ourPlugins()) {
         Row row{p.name, kCommonConfig, {}, ""};
+        row.victoria = p.needsVictoria;
         const fs::path lib = fs::path(build) / p.library;
         if (!fs::exists(lib)) {
             row.skipReason = "not built: " + lib.string();
@@ -359,6 +409,9 @@ std::vector<Row> buildRows(const CliArgs& args, const fs::path& workDir) {
                 row.skipReason = "missing " + path;
             }
         }
+        if (row.skipReason.empty() && p.needsVictoria && tools.victoria.empty()) {
+            row.skipReason = "victoria-metrics not found (Debian package victoria-metrics, or --victoria-metrics)";
+        }
         std::string block = "plugin " + lib.string() + "\n";
         for (const auto& opt : p.options) {
             block += expand(opt, source, build) + "\n";
@@ -368,11 +421,13 @@ std::vector<Row> buildRows(const CliArgs& args, const fs::path& workDir) {
             // In mosquitto 2.0 plugin_opt_* lines bind to the preceding "plugin" line, so the
             // blocks simply concatenate.
             allConfig += block;
+            allVictoria = allVictoria || p.needsVictoria;
             available.push_back(p.name);
         }
         rows.push_back(row);
     }
     Row all{"all-ours", allConfig, {}, ""};
+    all.victoria = allVictoria;
     if (available.size() < 2) {
         all.skipReason = available.empty() ? "none of our plugins is available"
                                            : "only " + available.front() + " is available (same as its row)";
@@ -394,6 +449,20 @@ std::vector<Row> buildRows(const CliArgs& args, const fs::path& workDir) {
         }
     }
     rows.push_back(dynsec);
+
+    // The seeds' approach to the influx row's job: the bare broker plus an external subscriber
+    // in Python writing the same lines to the same kind of server.
+    Row bridge{"python-bridge", kCommonConfig, {}, ""};
+    bridge.victoria = true;
+    bridge.pythonBridge = true;
+    if (tools.victoria.empty()) {
+        bridge.skipReason = "victoria-metrics not found (Debian package victoria-metrics, or --victoria-metrics)";
+    } else if (!fs::exists(tools.bridgeScript)) {
+        bridge.skipReason = "missing " + tools.bridgeScript;
+    } else if (runChild({tools.python, "-c", "import paho.mqtt.client"}, 20, false).exitCode != 0) {
+        bridge.skipReason = tools.python + " cannot import paho.mqtt (Debian package python3-paho-mqtt)";
+    }
+    rows.push_back(bridge);
 
     // --rows keeps the table order but limits which rows run.
     const auto wanted = mqs::bench::splitList(args.str("rows"));
@@ -426,12 +495,169 @@ std::vector<std::string> workloadArgs(const CliArgs& args) {
             "--quiet"};
 }
 
-Cell runCell(const CliArgs& args, const Row& row, int qos, bool verbose) {
+std::string readText(const fs::path& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string oneLine(std::string text, size_t maxBytes = 300) {
+    if (text.size() > maxBytes) {
+        text = "..." + text.substr(text.size() - maxBytes);
+    }
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    std::replace(text.begin(), text.end(), '|', '/');
+    return text;
+}
+
+// conf/influx/warehouse-rules.json with every sink's url pointed at the cell's VictoriaMetrics.
+bool writeInfluxRules(const std::string& source, const fs::path& file, const std::string& url, std::string& error) {
+    const fs::path conf = fs::path(source) / "conf/influx/warehouse-rules.json";
+    try {
+        std::ifstream in(conf);
+        json rules = json::parse(in);
+        for (auto& sink : rules.at("sinks")) {
+            sink["url"] = url;
+        }
+        std::ofstream out(file, std::ios::trunc);
+        out << rules.dump(2) << "\n";
+        if (!out) {
+            error = "cannot write " + file.string();
+            return false;
+        }
+    } catch (const std::exception& e) {
+        error = conf.string() + ": " + e.what();
+        return false;
+    }
+    return true;
+}
+
+// After the flat-out phase, for every row: polls until the broker is idle again (under 2 ms of
+// CPU per 100 ms poll: at QoS 1 even the bare broker works ~0.1 s after loadgen's exit, when its
+// clients go away) and, in forwarding rows, VictoriaMetrics has read as many lines as messages
+// were published, or no new line came for kSettle (the bridge may lose points at QoS 0), or
+// --flush-timeout passed. The tail CPU is taken at the last busy poll or the last arrival,
+// whichever is later, so the forwarder's last batches count and the idle wait after them does
+// not. Then waits for the stored count to catch up with the lines read (samples become
+// searchable about a second after they arrive).
+void waitAfterFlat(pid_t brokerPid, VictoriaMetrics* vm, pid_t bridgePid, double timeoutS, Cell& cell) {
+    using Clock = std::chrono::steady_clock;
+    constexpr auto kSettle = std::chrono::seconds(3);
+    constexpr auto kPoll = std::chrono::milliseconds(100);
+    constexpr double kIdleCpuS = 0.002;
+    Forwarding& fwd = cell.fwd;
+    const auto t0 = Clock::now();
+    // Without a server to wait for, only the broker's own tail: a few hundred ms at most.
+    const auto deadline = t0 + std::chrono::milliseconds(static_cast<long>((vm != nullptr ? timeoutS : 5.0) * 1000));
+    const double cpu0 = mqs::bench::processCpuSeconds(brokerPid).value_or(0);
+    double cpu = cpu0;
+    double cpuAtLastBusy = cpu0;
+    double cpuAtLastLine = cpu0;
+    std::uint64_t lines = vm != nullptr ? vm->influxLinesRead().value_or(0) : 0;
+    auto lastLine = t0;
+    cell.tailPolls.push_back({0.0, 0.0, lines});
+    while (true) {
+        std::this_thread::sleep_for(kPoll);
+        const double now = mqs::bench::processCpuSeconds(brokerPid).value_or(cpu);
+        const bool busy = now - cpu >= kIdleCpuS;
+        cpu = now;
+        if (busy) {
+            cpuAtLastBusy = cpu;
+        }
+        if (vm != nullptr) {
+            if (const std::uint64_t read = vm->influxLinesRead().value_or(lines); read > lines) {
+                lines = read;
+                lastLine = Clock::now();
+                cpuAtLastLine = cpu;
+            }
+        }
+        cell.tailPolls.push_back({std::chrono::duration<double>(Clock::now() - t0).count(), cpu - cpu0, lines});
+        const bool pointsDone = vm == nullptr || lines >= fwd.messages || Clock::now() - lastLine >= kSettle;
+        if (!busy && pointsDone) {
+            break;
+        }
+        if (Clock::now() >= deadline) {
+            fwd.gaveUp = vm != nullptr && !pointsDone;
+            break;
+        }
+    }
+    cell.tailCpuS = std::max(cpuAtLastBusy, cpuAtLastLine) - cpu0;
+    if (vm == nullptr) {
+        return;
+    }
+    fwd.linesRead = lines;
+    fwd.lastPointAfterS = std::chrono::duration<double>(lastLine - t0).count();
+    if (bridgePid > 0) {
+        // Minus the value before the flat phase, by the caller.
+        fwd.bridgeCpuS = mqs::bench::processCpuSeconds(bridgePid).value_or(0);
+    }
+    auto stableSince = Clock::now();
+    const auto storeDeadline = Clock::now() + std::chrono::seconds(30);
+    while (true) {
+        const auto stored = vm->storedSamples(kPointMetric);
+        if (stored && (!fwd.stored || *stored != *fwd.stored)) {
+            stableSince = Clock::now();
+        }
+        if (stored) {
+            fwd.stored = stored;
+        }
+        if ((fwd.stored && *fwd.stored >= lines) || Clock::now() - stableSince >= kSettle ||
+            Clock::now() >= storeDeadline) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    fwd.measured = true;
+}
+
+Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, bool verbose) {
     Cell cell;
-    mqs::testing::BrokerProcess broker(row.config, "bench-" + row.name);
+    static int cellCounter = 0;
+    const fs::path cellDir = tools.workDir / ("cell-" + std::to_string(++cellCounter) + "-" + row.name);
+    std::string config = row.config;
+    std::optional<VictoriaMetrics> vm;
+    if (row.victoria) {
+        fs::create_directories(cellDir);
+        vm.emplace(tools.victoria, cellDir / "victoria");
+        std::string error;
+        if (!vm->start(error)) {
+            cell.error = "victoria-metrics did not start: " + oneLine(error);
+            return cell;
+        }
+        if (!writeInfluxRules(args.str("source-dir"), cellDir / "influx-rules.json", vm->url(), error)) {
+            cell.error = oneLine(error);
+            return cell;
+        }
+    }
+    for (size_t pos = config.find("{cell}"); pos != std::string::npos;
+         pos = config.find("{cell}", pos + cellDir.string().size())) {
+        config.replace(pos, 6, cellDir.string());
+    }
+    mqs::testing::BrokerProcess broker(config, "bench-" + row.name);
     if (!broker.start()) {
         cell.error = "broker did not start: " + brokerError(broker.log());
         return cell;
+    }
+    mqs::bench::ChildProcess bridge;
+    if (row.pythonBridge) {
+        std::string error;
+        if (!bridge.spawn({tools.python, tools.bridgeScript, "--mqtt-port", std::to_string(broker.port()), "--url",
+                           vm->url()},
+                          cellDir / "bridge.out", cellDir / "bridge.err", error)) {
+            cell.error = "bridge: " + error;
+            return cell;
+        }
+        // It must be subscribed before the first publish, or it misses points for a reason
+        // that is not its own.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (readText(cellDir / "bridge.out").find("\"subscribed\"") == std::string::npos) {
+            if (!bridge.running() || std::chrono::steady_clock::now() >= deadline) {
+                cell.error = "bridge did not subscribe: " + oneLine(readText(cellDir / "bridge.err"));
+                return cell;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
     }
     const double seconds = args.number("seconds");
     const double latencySeconds = args.number("latency-seconds");
@@ -458,15 +684,41 @@ Cell runCell(const CliArgs& args, const Row& row, int qos, bool verbose) {
     };
 
     // Phase 1, flat out: msgs/s and broker CPU per delivered message.
+    const double bridgeCpuBefore = row.pythonBridge ? mqs::bench::processCpuSeconds(bridge.pid()).value_or(0) : 0;
     auto flat = runPhase({"--duration", args.str("seconds")}, seconds);
+    // The broker's tail; in forwarding rows also the points of the flat phase, counted before
+    // the paced phase adds more.
+    if (flat) {
+        cell.fwd.messages = flat->value("sent", std::uint64_t{0});
+        waitAfterFlat(broker.pid(), vm ? &*vm : nullptr, row.pythonBridge ? bridge.pid() : -1,
+                      args.number("flush-timeout"), cell);
+        if (row.pythonBridge) {
+            cell.fwd.bridgeCpuS = std::max(0.0, cell.fwd.bridgeCpuS - bridgeCpuBefore);
+            if (!bridge.running()) {
+                cell.error = "bridge exited: " + oneLine(readText(cellDir / "bridge.err"));
+                flat.reset();
+            }
+        }
+    }
     std::optional<json> paced;
     // Phase 2, paced: end-to-end latency at a rate every row can sustain.
     if (flat && latencySeconds > 0) {
         paced = runPhase({"--duration", args.str("latency-seconds"), "--rate", args.str("rate")}, latencySeconds);
     }
+    if (row.pythonBridge) {
+        bridge.stop();
+        cell.fwd.bridgeReport = lastJsonLine(readText(cellDir / "bridge.out")).value_or(json());
+    }
     cell.peakRssKb = broker.peakRssKb();
     cell.brokerDropped = broker.countInLog("Outgoing messages are being dropped") > 0;
     broker.stop();
+    if (vm) {
+        vm->stop();
+    }
+    if (!tools.keep) {
+        std::error_code ec;
+        fs::remove_all(cellDir, ec);
+    }
     if (!flat || (latencySeconds > 0 && !paced)) {
         return cell;
     }
@@ -485,11 +737,24 @@ Cell runCell(const CliArgs& args, const Row& row, int qos, bool verbose) {
     if ((*flat)["broker_user_instructions_per_msg"].is_number()) {
         cell.userInstrPerMsg = (*flat)["broker_user_instructions_per_msg"].get<double>();
     }
+    if ((*flat)["broker_instructions_per_msg"].is_number()) {
+        cell.totalInstrPerMsg = (*flat)["broker_instructions_per_msg"].get<double>();
+    }
     if ((*flat)["broker_user_cycles_per_msg"].is_number() && (*flat)["broker_kernel_cycles_per_msg"].is_number()) {
         cell.userCyclesPerMsg = (*flat)["broker_user_cycles_per_msg"].get<double>();
         cell.totalCyclesPerMsg = cell.userCyclesPerMsg + (*flat)["broker_kernel_cycles_per_msg"].get<double>();
     }
     cell.raw = {{"flat", *flat}, {"paced", paced ? *paced : json()}};
+    cell.raw["tail"] = {{"broker_cpu_s", cell.tailCpuS}, {"polls", cell.tailPolls}};
+    if (cell.fwd.measured) {
+        cell.raw["forwarding"] = {{"messages", cell.fwd.messages},
+                                  {"lines_read", cell.fwd.linesRead},
+                                  {"points_stored", cell.fwd.stored ? json(*cell.fwd.stored) : json()},
+                                  {"last_point_after_s", cell.fwd.lastPointAfterS},
+                                  {"gave_up", cell.fwd.gaveUp},
+                                  {"bridge_cpu_s", cell.fwd.bridgeCpuS >= 0 ? json(cell.fwd.bridgeCpuS) : json()},
+                                  {"bridge_report", cell.fwd.bridgeReport}};
+    }
     return cell;
 }
 
@@ -511,19 +776,148 @@ std::string thousands(double v) {
     return out;
 }
 
+using CellTable = std::map<int, std::map<std::string, std::vector<Cell>>>;
+
+// The forwarding rows' own table: did every message become a point, and what did the broker
+// (plus the bridge, for python-bridge) spend per message with the tail after loadgen's drain
+// included, against the bare broker measured the same way (its line comes first).
+void printForwardingTable(const std::vector<Row>& rows, const std::vector<int>& qosLevels, const CellTable& cells) {
+    std::printf("\nForwarding rows (VictoriaMetrics started per cell on the same cores; points counted after each "
+                "flat-out phase as stored `%s` samples, one per line written). points written / messages: sums "
+                "over repetitions of the points stored and the messages published in the flat-out phase. last "
+                "point after: median seconds from loadgen's exit (after its drain) to the arrival of the last "
+                "line, as VictoriaMetrics' /metrics shows it (refreshed about once a second, so up to ~1.1 s "
+                "means no backlog). broker µs/msg incl. tail: the flat-out figure plus the broker's CPU from "
+                "loadgen's exit until it is idle and the last line has arrived (the forwarder's last batches; "
+                "at QoS 1 also ~0.1 s of client teardown, which the bare broker has too), per delivered "
+                "message. instr × bare: the broker's user+kernel instructions per message in the flat-out "
+                "phase (all threads, tail not included) against the bare line's. bridge: CPU of the Python "
+                "process from before the flat-out phase to the end of the tail. µs/point: broker + bridge "
+                "CPU per point written. × bare: median per-repetition ratio to the bare line\n\n",
+                kPointMetric);
+    std::printf("| Row | QoS | msgs/s | points written / messages | last point after s | broker µs/msg incl. tail "
+                "| broker × bare | broker instr × bare | bridge µs/msg | broker+bridge µs/msg "
+                "| broker+bridge × bare | broker+bridge µs/point |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    auto brokerWithTail = [](const Cell& c) {
+        return c.cpuUsPerMsg + c.tailCpuS * 1e6 / static_cast<double>(c.delivered);
+    };
+    auto medianOr = [](const std::vector<double>& v, const char* format) {
+        return v.empty() ? std::string("-") : fmt(format, mqs::bench::median(v));
+    };
+    for (int qos : qosLevels) {
+        const auto qosIt = cells.find(qos);
+        if (qosIt == cells.end()) {
+            continue;
+        }
+        const auto& byRow = qosIt->second;
+        const auto bareIt = byRow.find("bare");
+        for (const auto& row : rows) {
+            const auto it = byRow.find(row.name);
+            if (!(row.victoria || row.name == "bare") || !row.skipReason.empty() || it == byRow.end()) {
+                continue;
+            }
+            std::vector<double> msgs;
+            std::vector<double> after;
+            std::vector<double> broker;
+            std::vector<double> brokerRatio;
+            std::vector<double> instrRatio;
+            std::vector<double> bridgeCpu;
+            std::vector<double> total;
+            std::vector<double> totalRatio;
+            std::vector<double> perPoint;
+            std::uint64_t messages = 0;
+            std::uint64_t stored = 0;
+            std::uint64_t linesRead = 0;
+            bool storedKnown = true;
+            bool gaveUp = false;
+            for (size_t i = 0; i < it->second.size(); ++i) {
+                const Cell& c = it->second[i];
+                if (!c.ok || c.delivered == 0 || (row.victoria && !c.fwd.measured)) {
+                    continue;
+                }
+                const double delivered = static_cast<double>(c.delivered);
+                const double bridgeUs = std::max(0.0, c.fwd.bridgeCpuS) * 1e6 / delivered;
+                msgs.push_back(c.msgsPerS);
+                broker.push_back(brokerWithTail(c));
+                total.push_back(broker.back() + bridgeUs);
+                if (c.fwd.bridgeCpuS >= 0) {
+                    bridgeCpu.push_back(bridgeUs);
+                }
+                if (bareIt != byRow.end() && i < bareIt->second.size() && bareIt->second[i].ok &&
+                    bareIt->second[i].delivered > 0) {
+                    const double bare = brokerWithTail(bareIt->second[i]);
+                    brokerRatio.push_back(broker.back() / bare);
+                    totalRatio.push_back(total.back() / bare);
+                    if (c.totalInstrPerMsg > 0 && bareIt->second[i].totalInstrPerMsg > 0) {
+                        instrRatio.push_back(c.totalInstrPerMsg / bareIt->second[i].totalInstrPerMsg);
+                    }
+                }
+                if (!row.victoria) {
+                    continue;
+                }
+                after.push_back(c.fwd.lastPointAfterS);
+                messages += c.fwd.messages;
+                linesRead += c.fwd.linesRead;
+                storedKnown = storedKnown && c.fwd.stored.has_value();
+                stored += c.fwd.stored.value_or(0);
+                gaveUp = gaveUp || c.fwd.gaveUp;
+                if (c.fwd.stored && *c.fwd.stored > 0) {
+                    perPoint.push_back(total.back() * delivered / static_cast<double>(*c.fwd.stored));
+                }
+            }
+            if (msgs.empty()) {
+                std::printf("| %s | %d | failed (see the table above) | | | | | | | | | |\n", row.name.c_str(), qos);
+                continue;
+            }
+            std::string points = "-";
+            if (row.victoria) {
+                points = storedKnown ? thousands(static_cast<double>(stored)) : std::string("?");
+                points += " / " + thousands(static_cast<double>(messages));
+                if (storedKnown && messages > 0) {
+                    points += " (" + fmt("%.1f", 100.0 * static_cast<double>(stored) / static_cast<double>(messages)) + " %";
+                    if (stored < messages) {
+                        points += ", " + thousands(static_cast<double>(messages - stored)) + " missing";
+                    } else if (stored > messages) {
+                        points += ", " + thousands(static_cast<double>(stored - messages)) + " extra";
+                    }
+                    points += ")";
+                }
+                if (!storedKnown || stored != linesRead) {
+                    points += "; server read " + thousands(static_cast<double>(linesRead)) + " lines";
+                }
+                if (gaveUp) {
+                    points += "; still arriving at --flush-timeout";
+                }
+            }
+            std::printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.name.c_str(), qos,
+                        thousands(mqs::bench::median(msgs)).c_str(), points.c_str(), medianOr(after, "%.2f").c_str(),
+                        medianOr(broker, "%.2f").c_str(), medianOr(brokerRatio, "%.2f").c_str(),
+                        medianOr(instrRatio, "%.2f").c_str(), medianOr(bridgeCpu, "%.2f").c_str(), medianOr(total, "%.2f").c_str(),
+                        medianOr(totalRatio, "%.2f").c_str(), medianOr(perPoint, "%.2f").c_str());
+        }
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     CliArgs args("run_bench",
-                 "Runs the broker once per row (bare, each of our plugins, all of them, dynamic-security)\n"
-                 "under the same loadgen workload, repeats, and prints a Markdown table of medians.",
+                 "Runs the broker once per row (bare, each of our plugins, all of them, dynamic-security,\n"
+                 "the Python bridge) under the same loadgen workload, repeats, and prints Markdown tables of\n"
+                 "medians. Forwarding rows (influx, all-ours with influx, python-bridge) write to a\n"
+                 "VictoriaMetrics started per cell, and the points it received are counted.",
                  {
                      {"build-dir", BENCH_BUILD_DIR, "build tree holding the plugin .so files"},
                      {"source-dir", BENCH_SOURCE_DIR, "source tree (for conf/ rule files)"},
                      {"loadgen", BENCH_LOADGEN_PATH, "loadgen executable"},
                      {"dynsec-plugin", "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
                       "Mosquitto's dynamic-security plugin"},
-                     {"rows", "", "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynsec)"},
+                     {"victoria-metrics", "", "victoria-metrics binary (default: on $PATH, else /usr/bin)"},
+                     {"python", "/usr/bin/python3", "Python with paho-mqtt, for the python-bridge row"},
+                     {"flush-timeout", "60", "longest wait, after a flat-out phase, for the forwarded points"},
+                     {"rows", "", "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynsec,"
+                                  "python-bridge)"},
                      {"qos", "0,1", "comma-separated QoS levels, one workload each"},
                      {"reps", "3", "repetitions per row and QoS; the table shows medians"},
                      {"seconds", "3", "flat-out phase per cell (msgs/s, CPU/msg)"},
@@ -537,7 +931,8 @@ int main(int argc, char** argv) {
                      {"payload", "warehouse", "warehouse | ipwatch"},
                      {"json-out", "", "also write every raw loadgen result to this file"},
                      {"verbose", "", "show loadgen's own output", true},
-                     {"keep", "", "keep the scratch dir (dynsec JSON) for inspection; MQS_KEEP_BROKER_DIRS=1 "
+                     {"keep", "", "keep the scratch dir (dynsec JSON, per-cell influx rules, spool, "
+                                  "VictoriaMetrics data, bridge output) for inspection; MQS_KEEP_BROKER_DIRS=1 "
                                   "keeps the broker dirs", true},
                  });
     if (!args.parse(argc, argv)) {
@@ -555,8 +950,9 @@ int main(int argc, char** argv) {
             qosLevels.push_back(std::stoi(q));
         }
         reps = static_cast<int>(args.integer("reps"));
-        if (args.number("seconds") <= 0 || args.number("rate") <= 0 || args.number("latency-seconds") < 0) {
-            throw std::runtime_error("--seconds and --rate must be > 0");
+        if (args.number("seconds") <= 0 || args.number("rate") <= 0 || args.number("latency-seconds") < 0 ||
+            args.number("flush-timeout") <= 0) {
+            throw std::runtime_error("--seconds, --rate and --flush-timeout must be > 0");
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "run_bench: %s\n", e.what());
@@ -573,16 +969,23 @@ int main(int argc, char** argv) {
     }
     const bool verbose = args.flag("verbose");
 
-    // Scratch dir for the dynsec JSON; the brokers get their own dirs from BrokerProcess.
+    // Scratch dir for the dynsec JSON and the forwarding rows' cells; the brokers get their own
+    // dirs from BrokerProcess.
     std::string workTemplate = (fs::temp_directory_path() / "mqs-bench-XXXXXX").string();
     if (mkdtemp(workTemplate.data()) == nullptr) {
         std::fprintf(stderr, "run_bench: mkdtemp failed: %s\n", std::strerror(errno));
         return 1;
     }
     const fs::path workDir = workTemplate;
+    Tools tools;
+    tools.victoria = args.str("victoria-metrics").empty() ? mqs::bench::findVictoriaMetrics() : args.str("victoria-metrics");
+    tools.python = args.str("python");
+    tools.bridgeScript = (fs::path(args.str("source-dir")) / "bench/influx_bridge.py").string();
+    tools.workDir = workDir;
+    tools.keep = args.flag("keep");
     std::vector<Row> rows;
     try {
-        rows = buildRows(args, workDir);
+        rows = buildRows(args, tools);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "run_bench: %s\n", e.what());
         fs::remove_all(workDir);
@@ -597,14 +1000,18 @@ int main(int argc, char** argv) {
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
     const std::string loadStart = loadAverage();
     size_t activeRows = 0;
+    size_t forwardingRows = 0;
     for (const auto& r : rows) {
         activeRows += r.skipReason.empty() ? 1 : 0;
+        forwardingRows += r.skipReason.empty() && r.victoria ? 1 : 0;
         if (!r.skipReason.empty()) {
             std::fprintf(stderr, "run_bench: row %s skipped: %s\n", r.name.c_str(), r.skipReason.c_str());
         }
     }
-    const double estimate = static_cast<double>(activeRows * qosLevels.size() * static_cast<size_t>(reps)) *
-                            (args.number("seconds") + args.number("latency-seconds") + 0.6);
+    // Forwarding cells add the server's start and stop and the count (~3 s, more when points are lost).
+    const double estimate = static_cast<double>(qosLevels.size() * static_cast<size_t>(reps)) *
+                            (static_cast<double>(activeRows) * (args.number("seconds") + args.number("latency-seconds") + 0.6) +
+                             static_cast<double>(forwardingRows) * 3.0);
     std::fprintf(stderr, "run_bench: %zu rows x %zu QoS x %d reps, about %.0f s; load average %s on %ld cores\n",
                  activeRows, qosLevels.size(), reps, estimate, loadStart.c_str(), cores);
     if (loadAverage1() > 0.5 * static_cast<double>(cores)) {
@@ -613,7 +1020,7 @@ int main(int argc, char** argv) {
 
     // cells[qos][row] = one Cell per repetition. Reps are the outer loop so slow drifts of
     // the machine (other jobs, thermal) spread over all rows instead of biasing one.
-    std::map<int, std::map<std::string, std::vector<Cell>>> cells;
+    CellTable cells;
     bool anyError = false;
     for (int rep = 1; rep <= reps; ++rep) {
         for (int qos : qosLevels) {
@@ -621,15 +1028,27 @@ int main(int argc, char** argv) {
                 if (!row.skipReason.empty()) {
                     continue;
                 }
-                Cell cell = runCell(args, row, qos, verbose);
+                Cell cell = runCell(args, tools, row, qos, verbose);
                 if (cell.ok) {
                     std::fprintf(stderr,
-                                 "  [rep %d/%d] qos%d %-10s %9.0f msg/s %7.2f us/msg p99 %7.0f us lost %llu "
-                                 "(cores busy: broker %.0f%%, loadgen %.0f%%)%s\n",
-                                 rep, reps, qos, row.name.c_str(), cell.msgsPerS, cell.cpuUsPerMsg, cell.p99Us,
-                                 static_cast<unsigned long long>(cell.lost), 100 * cell.brokerCoreShare,
+                                 "  [rep %d/%d] qos%d %-10s %9.0f msg/s %7.2f us/msg (+%.3f s tail) p99 %7.0f us "
+                                 "lost %llu (cores busy: broker %.0f%%, loadgen %.0f%%)%s\n",
+                                 rep, reps, qos, row.name.c_str(), cell.msgsPerS, cell.cpuUsPerMsg, cell.tailCpuS,
+                                 cell.p99Us, static_cast<unsigned long long>(cell.lost), 100 * cell.brokerCoreShare,
                                  100 * cell.loadgenCoreShare,
                                  cell.brokerDropped ? " (broker dropped messages)" : "");
+                    if (cell.fwd.measured) {
+                        std::fprintf(stderr,
+                                     "             points written %s of %llu messages (VictoriaMetrics read %llu "
+                                     "lines), last %.2f s after loadgen%s%s\n",
+                                     cell.fwd.stored ? std::to_string(*cell.fwd.stored).c_str() : "?",
+                                     static_cast<unsigned long long>(cell.fwd.messages),
+                                     static_cast<unsigned long long>(cell.fwd.linesRead), cell.fwd.lastPointAfterS,
+                                     cell.fwd.gaveUp ? " (gave up waiting)" : "",
+                                     cell.fwd.bridgeCpuS >= 0
+                                         ? ("; bridge " + fmt("%.3f", cell.fwd.bridgeCpuS) + " s CPU").c_str()
+                                         : "");
+                    }
                 } else {
                     anyError = true;
                     std::fprintf(stderr, "  [rep %d/%d] qos%d %-10s FAILED: %s\n", rep, reps, qos, row.name.c_str(),
@@ -747,6 +1166,10 @@ int main(int argc, char** argv) {
                         medianOr(p99, "%.2f").c_str(), mqs::bench::median(rss), static_cast<unsigned long long>(lost),
                         dropped ? " (broker dropped)" : "");
         }
+    }
+
+    if (forwardingRows > 0) {
+        printForwardingTable(rows, qosLevels, cells);
     }
     std::fflush(stdout);
 

@@ -1,5 +1,6 @@
 // Smoke test for the bench tools: loadgen against a bare broker for about a second, then
-// run_bench with a tiny workload (bare + dynsec rows), checking exit codes, rates, loss, rows.
+// run_bench with a tiny workload (bare + dynsec rows; bare + influx forwarding to VictoriaMetrics),
+// checking exit codes, rates, loss, rows, and that every message became a point.
 #include "broker_process.hpp"
 
 #include <gtest/gtest.h>
@@ -71,6 +72,34 @@ double number(std::string text) {
     return std::stod(text);
 }
 
+// One Markdown table of run_bench's output: its header cells and its rows by "name/qos".
+struct Table {
+    std::vector<std::string> header;
+    std::map<std::string, std::vector<std::string>> rows;
+
+    size_t column(const std::string& name) const {
+        return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+    }
+};
+
+// The tables in run_bench's output, in order; a "| Row |" line starts a new one.
+std::vector<Table> tables(const std::string& output) {
+    std::vector<Table> out;
+    std::istringstream in(output);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("| Row |", 0) == 0) {
+            out.push_back({cells(line), {}});
+        } else if (line.rfind("| ", 0) == 0 && !out.empty()) {
+            const auto c = cells(line);
+            EXPECT_EQ(c.size(), out.back().header.size()) << line;
+            if (c.size() >= 2) {
+                out.back().rows[c[0] + "/" + c[1]] = c;
+            }
+        }
+    }
+    return out;
+}
+
 TEST(BenchSmoke, LoadgenAgainstBareBroker) {
     // Same common lines as run_bench's rows (see kCommonConfig there for why).
     mqs::testing::BrokerProcess broker(
@@ -109,27 +138,14 @@ TEST(BenchSmoke, RunnerPrintsTableWithBareAndDynsecRows) {
                                "--rows", "bare,dynsec", "--idle", "5"});
     ASSERT_EQ(r.exitCode, 0) << r.output;
 
-    std::vector<std::string> header;
-    std::map<std::string, std::vector<std::string>> rows; // "name/qos" -> cells
-    std::istringstream in(r.output);
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind("| Row |", 0) == 0) {
-            header = cells(line);
-        } else if (line.rfind("| ", 0) == 0) {
-            const auto c = cells(line);
-            ASSERT_EQ(c.size(), header.size()) << line;
-            rows[c[0] + "/" + c[1]] = c;
-        }
-    }
-    ASSERT_FALSE(header.empty()) << "no table in:\n" << r.output;
-    auto column = [&header](const std::string& name) {
-        const auto it = std::find(header.begin(), header.end(), name);
-        return static_cast<size_t>(it - header.begin());
-    };
-    const size_t msgsCol = column("msgs/s");
-    const size_t cpuCol = column("CPU µs/msg");
-    const size_t ratioCol = column("× bare");
-    const size_t lostCol = column("lost");
+    const auto all = tables(r.output);
+    ASSERT_EQ(all.size(), 1u) << "expected one table (no forwarding rows) in:\n" << r.output;
+    const auto& header = all[0].header;
+    auto rows = all[0].rows; // "name/qos" -> cells
+    const size_t msgsCol = all[0].column("msgs/s");
+    const size_t cpuCol = all[0].column("CPU µs/msg");
+    const size_t ratioCol = all[0].column("× bare");
+    const size_t lostCol = all[0].column("lost");
     ASSERT_LT(lostCol, header.size()) << "columns: " << r.output;
     ASSERT_LT(ratioCol, header.size());
 
@@ -147,6 +163,37 @@ TEST(BenchSmoke, RunnerPrintsTableWithBareAndDynsecRows) {
         }
     }
     EXPECT_EQ(rows["bare/0"][ratioCol], "1.00");
+}
+
+// The influx row: VictoriaMetrics per cell, mosquitto_influx.so forwarding to it, and every
+// message of the flat-out phase counted as a point (QoS 0 only, to stay short).
+TEST(BenchSmoke, RunnerInfluxRowWritesEveryMessageAsAPoint) {
+    const auto r = runCommand({RUN_BENCH_PATH, "--reps", "1", "--seconds", "1", "--latency-seconds", "0.5",
+                               "--rows", "bare,influx", "--qos", "0", "--idle", "5"});
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    const auto all = tables(r.output);
+    ASSERT_FALSE(all.empty()) << "no table in:\n" << r.output;
+    ASSERT_TRUE(all[0].rows.count("influx/0")) << r.output;
+    const auto& main = all[0].rows.at("influx/0");
+    if (main[all[0].column("msgs/s")].rfind("skipped", 0) == 0) {
+        GTEST_SKIP() << "influx row skipped here: " << main[all[0].column("msgs/s")];
+    }
+    EXPECT_GT(number(main[all[0].column("msgs/s")]), 0.0) << r.output;
+    ASSERT_EQ(all.size(), 2u) << "no forwarding table in:\n" << r.output;
+    const auto& fwd = all[1];
+    ASSERT_TRUE(fwd.rows.count("influx/0")) << r.output;
+    const size_t pointsCol = fwd.column("points written / messages");
+    ASSERT_LT(pointsCol, fwd.header.size()) << r.output;
+    // "N / N (100.0 %)": every published message reached VictoriaMetrics as one point.
+    const std::string points = fwd.rows.at("influx/0")[pointsCol];
+    const auto slash = points.find(" / ");
+    ASSERT_NE(slash, std::string::npos) << points;
+    const auto open = points.find(" (", slash);
+    const std::string written = points.substr(0, slash);
+    const std::string messages = points.substr(slash + 3, open == std::string::npos ? std::string::npos : open - slash - 3);
+    EXPECT_GT(number(messages), 0.0) << points;
+    EXPECT_EQ(written, messages) << "points lost or duplicated on the way to VictoriaMetrics:\n" << r.output;
+    EXPECT_GT(number(fwd.rows.at("influx/0")[fwd.column("broker µs/msg incl. tail")]), 0.0) << r.output;
 }
 
 } // namespace
