@@ -69,6 +69,7 @@ struct InfluxPlugin {
             logger.warning("sinks or delivery options changed: restarting the sinks (their queues go through the spool)");
             forwarder->stop();
             drainReports();
+            warnAboutOrphanedSpools(*mapping);
             clearLastErrors();  // restarted sinks have not failed yet
             try {
                 forwarder = std::make_unique<Forwarder>(next, mapping, metrics, clock);
@@ -94,6 +95,20 @@ struct InfluxPlugin {
                                               r.last_error->data(), 0, true, nullptr);
             }
         });
+    }
+
+    // A spool belongs to a sink's name: say so when a sink that still holds points leaves the rules.
+    void warnAboutOrphanedSpools(const Mapping& next) {
+        for (auto* p : forwarder->pipelines()) {
+            bool kept = false;
+            for (const auto& s : next.sinks) kept = kept || s.name == p->sink().name;
+            const size_t held = p->pendingBatches();
+            if (!kept && held > 0) {
+                logger.warning("sink '" + p->sink().name + "' is no longer in the rules file; its " + std::to_string(held) +
+                               " unsent batch(es) stay in " + quoteForLog(config.spool_dir + "/" + p->sink().name) +
+                               " until a sink of that name returns");
+            }
+        }
     }
 
     void clearLastErrors() {

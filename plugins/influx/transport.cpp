@@ -70,7 +70,11 @@ public:
             curl_easy_setopt(curl_, CURLOPT_USERNAME, sink.username.c_str());
             curl_easy_setopt(curl_, CURLOPT_PASSWORD, sink.password.c_str());
         }
-        if (!sink.ca_file.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO, sink.ca_file.c_str());
+        if (!sink.ca_file.empty()) {
+            // Replace the system store, not add to it: Debian's libcurl also has CApath /etc/ssl/certs.
+            curl_easy_setopt(curl_, CURLOPT_CAINFO, sink.ca_file.c_str());
+            curl_easy_setopt(curl_, CURLOPT_CAPATH, nullptr);
+        }
         curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYPEER, sink.tls_verify ? 1L : 0L);
         curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYHOST, sink.tls_verify ? 2L : 0L);
     }

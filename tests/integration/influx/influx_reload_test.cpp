@@ -98,7 +98,7 @@ TEST(InfluxReload, ASinkMovedToAnotherServerTakesTheHeldPointsAlong) {
 }
 
 // The spool belongs to the sink's name: a reload that replaces sink "a" by sink "b" leaves what "a"
-// held in <spool_dir>/a (not sent to b), and a later reload that brings "a" back delivers it.
+// held in <spool_dir>/a (not sent to b) and says so, and a later reload that brings "a" back delivers it.
 TEST(InfluxReload, ASinkRenamedByReloadKeepsItsHeldPointsUntilItReturns) {
     VictoriaProcess a, b;  // A stays down until the end
     ASSERT_TRUE(b.start()) << b.log();
@@ -119,6 +119,7 @@ TEST(InfluxReload, ASinkRenamedByReloadKeepsItsHeldPointsUntilItReturns) {
         if (f.path().extension() == ".seg") parked += f.file_size();
     }
     EXPECT_GT(parked, 0u) << "the points held for 'a' stay in its spool";
+    EXPECT_TRUE(broker->waitForLog("sink 'a' is no longer in the rules file")) << broker->log();
 
     ASSERT_TRUE(a.start()) << a.log();
     reloadWith(*broker, warehouseRules(vmSink("a", a)));
