@@ -309,6 +309,8 @@ size_t AlertEngine::onMessage(std::string_view topic, const void* payload, size_
     const std::string_view payload_view(static_cast<const char*>(payload), length);
     // Flat payloads (flat_json.hpp) are read without simdjson when a rule's paths are top-level keys.
     bool flat_tried = false, flat_ok = false;
+    const FlatJsonMember* hashed_member = nullptr;
+    uint64_t hashed_value = 0;
     auto flat = [&]() -> bool {
         if (!flat_tried) {
             flat_tried = true;
@@ -331,7 +333,12 @@ size_t AlertEngine::onMessage(std::string_view topic, const void* payload, size_
             const std::string* key = rule.dedup_field->topLevelKey();
             if (key && flat()) {
                 if (const FlatJsonMember* m = flat_.find(*key)) {
-                    hash = hashFlatValue(*m, kDedupSeed);
+                    // Rules usually share the dedup field (the message's timestamp): hash it once.
+                    if (m != hashed_member) {
+                        hashed_member = m;
+                        hashed_value = hashFlatValue(*m, kDedupSeed);
+                    }
+                    hash = hashed_value;
                     by_field = true;
                 }
             } else if (ensureParsed()) {
