@@ -1,6 +1,9 @@
 // Broker-thread cost of mosquitto_alerts.so per message (docs/alerts.md, "Performance"): the engine's
-// onMessage for the warehouse rules on 30 sensor topics, and the same with the JSON parse alone.
+// onMessage for the warehouse rules on 30 sensor topics, and the payload reading alone (simdjson's DOM
+// parse, and the flat scan the engine uses for such payloads). Counter "instr": user instructions per call.
 #include <benchmark/benchmark.h>
+
+#include "instruction_count.hpp"
 
 #include <string>
 #include <vector>
@@ -37,6 +40,7 @@ void engineOnMessage(benchmark::State& state) {
     AlertEngine engine(rules, EngineLimits{}, clock, metrics);
     const Workload w = warehouse();
     size_t i = 0;
+    mqs::bench::InstructionsPerIteration instructions;
     for (auto _ : state) {
         const std::string& p = w.payloads[i % w.payloads.size()];
         auto now = clock.now();
@@ -45,6 +49,7 @@ void engineOnMessage(benchmark::State& state) {
         engine.outbox().clear();
         ++i;
     }
+    instructions.report(state);
 }
 BENCHMARK(engineOnMessage);
 
@@ -54,12 +59,28 @@ void parseOnly(benchmark::State& state) {
     simdjson::dom::element root;
     std::string error;
     size_t i = 0;
+    mqs::bench::InstructionsPerIteration instructions;
     for (auto _ : state) {
         const std::string& p = w.payloads[i++ % w.payloads.size()];
         benchmark::DoNotOptimize(parser.parse(p.data(), p.size(), root, error));
     }
+    instructions.report(state);
 }
 BENCHMARK(parseOnly);
+
+// What the engine uses for these payloads instead of parseOnly (flat_json.hpp).
+void flatScanOnly(benchmark::State& state) {
+    FlatJsonObject flat;
+    const Workload w = warehouse();
+    size_t i = 0;
+    mqs::bench::InstructionsPerIteration instructions;
+    for (auto _ : state) {
+        const std::string& p = w.payloads[i++ % w.payloads.size()];
+        benchmark::DoNotOptimize(flat.scan(p));
+    }
+    instructions.report(state);
+}
+BENCHMARK(flatScanOnly);
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 // warehouse payload to a line, and the whole onMessage (map + enqueue) with the server up and down.
 #include <benchmark/benchmark.h>
 
+#include "instruction_count.hpp"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -27,10 +29,12 @@ void mapWarehouseReading(benchmark::State& state) {
     MetricsRegistry metrics;
     Mapper mapper(warehouse("http://127.0.0.1:1"), Precision::Ms, MapperLimits{}, metrics);
     std::string line, reason;
+    mqs::bench::InstructionsPerIteration instructions;
     for (auto _ : state) {
         auto r = mapper.map("entrepot/nord/s1/v1", kPayload.data(), kPayload.size(), 1'763'769'600'000'000'000, line, reason);
         benchmark::DoNotOptimize(r);
     }
+    instructions.report(state);
 }
 BENCHMARK(mapWarehouseReading);
 
@@ -47,12 +51,14 @@ void onMessageServerDown(benchmark::State& state) {
     {
         Forwarder forwarder(config, warehouse("http://127.0.0.1:1"), metrics, clock);
         std::string warning;
+        mqs::bench::InstructionsPerIteration instructions;
         for (auto _ : state) {
             auto v = forwarder.onMessage("entrepot/nord/s1/v1", kPayload.data(), kPayload.size(), warning);
             benchmark::DoNotOptimize(v);
         }
         state.counters["dropped"] = static_cast<double>(metrics.get("sinks/entrepot/dropped_full").value());
-        forwarder.stop();
+        forwarder.stop();  // the workers' spooling of these points counts too
+        instructions.report(state);
         forwarder.reports().drain([](Report&&) {});
     }
     std::filesystem::remove_all(config.spool_dir);
