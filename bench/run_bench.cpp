@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -150,6 +151,9 @@ struct Cell {
     double totalCyclesPerMsg = 0;
     double totalInstrPerMsg = 0; // user + kernel
     double p99Us = -1; // -1 = no paced phase
+    // Paced phase: broker CPU per message when every row gets the same message rate, so none is
+    // charged for the batching a faster or slower flat-out run gets (kernel cost per message moves with it).
+    double pacedCpuUsPerMsg = 0;
     long peakRssKb = 0;
     std::uint64_t lost = 0;
     std::uint64_t delivered = 0;
@@ -611,7 +615,22 @@ void waitAfterFlat(pid_t brokerPid, VictoriaMetrics* vm, pid_t bridgePid, double
     fwd.measured = true;
 }
 
+// Every current thread of a process onto one CPU (threads created later inherit it).
+bool pinProcess(pid_t pid, int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    std::error_code ec;
+    bool ok = true;
+    for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        const pid_t tid = static_cast<pid_t>(std::stol(task.path().filename().string()));
+        ok = sched_setaffinity(tid, sizeof set, &set) == 0 && ok;
+    }
+    return ok && !ec;
+}
+
 Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, bool verbose) {
+    const bool pin = args.flag("pin");
     Cell cell;
     static int cellCounter = 0;
     const fs::path cellDir = tools.workDir / ("cell-" + std::to_string(++cellCounter) + "-" + row.name);
@@ -625,6 +644,7 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
             cell.error = "victoria-metrics did not start: " + oneLine(error);
             return cell;
         }
+        if (pin) pinProcess(vm->pid(), 1);
         if (!writeInfluxRules(args.str("source-dir"), cellDir / "influx-rules.json", vm->url(), error)) {
             cell.error = oneLine(error);
             return cell;
@@ -639,6 +659,10 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
         cell.error = "broker did not start: " + brokerError(broker.log());
         return cell;
     }
+    if (pin && !pinProcess(broker.pid(), 0)) {
+        cell.error = "cannot pin the broker to CPU 0";
+        return cell;
+    }
     mqs::bench::ChildProcess bridge;
     if (row.pythonBridge) {
         std::string error;
@@ -648,6 +672,7 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
             cell.error = "bridge: " + error;
             return cell;
         }
+        if (pin) pinProcess(bridge.pid(), 1);
         // It must be subscribed before the first publish, or it misses points for a reason
         // that is not its own.
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -666,6 +691,7 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
     const auto wl = workloadArgs(args);
     base.insert(base.end(), wl.begin(), wl.end());
     base.insert(base.end(), row.loadgenArgs.begin(), row.loadgenArgs.end());
+    if (pin) base.insert(base.begin(), {"taskset", "-c", "1"});
 
     auto runPhase = [&](std::vector<std::string> extra, double duration) -> std::optional<json> {
         std::vector<std::string> argv = base;
@@ -734,6 +760,7 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
     }
     cell.lost = flat->value("lost", std::uint64_t{0}) + (paced ? paced->value("lost", std::uint64_t{0}) : 0);
     cell.p99Us = paced ? (*paced)["latency_us"].value("p99", 0.0) : -1.0;
+    cell.pacedCpuUsPerMsg = paced ? paced->value("broker_cpu_us_per_msg", 0.0) : 0.0;
     if ((*flat)["broker_user_instructions_per_msg"].is_number()) {
         cell.userInstrPerMsg = (*flat)["broker_user_instructions_per_msg"].get<double>();
     }
@@ -930,6 +957,9 @@ int main(int argc, char** argv) {
                      {"sensors", "10", "sensors per zone (3 zones)"},
                      {"payload", "warehouse", "warehouse | ipwatch"},
                      {"json-out", "", "also write every raw loadgen result to this file"},
+                     {"pin", "", "give the broker CPU 0 to itself; loadgen, VictoriaMetrics and the bridge share "
+                                 "CPU 1 (on 2 cores the database otherwise competes with the broker in "
+                                 "forwarding rows only, which skews their CPU per message)", true},
                      {"verbose", "", "show loadgen's own output", true},
                      {"keep", "", "keep the scratch dir (dynsec JSON, per-cell influx rules, spool, "
                                   "VictoriaMetrics data, bridge output) for inspection; MQS_KEEP_BROKER_DIRS=1 "
@@ -1085,15 +1115,16 @@ int main(int argc, char** argv) {
                 "broker. user kinstr/kcycles per msg: the broker's user-space instructions and cycles per "
                 "message (perf counters); plugins run there. est. × bare = 1 + (row's user cycles - bare's) "
                 "/ bare's user+kernel cycles, per repetition: the plugin's own cost relative to the whole "
-                "bare broker, without the kernel-side noise that other load on the machine causes\n",
+                "bare broker, without the kernel-side noise that other load on the machine causes. paced CPU µs/msg, "
+                "paced × bare: the same from the paced phase, where every row gets the same message rate\n",
                 reps);
     std::printf("- command: `bench/run_bench%s%s`\n\n", args.commandLine().empty() ? "" : " ",
                 args.commandLine().c_str());
 
     std::printf("| Row | QoS | msgs/s | CPU µs/msg | CPU spread | × bare | user kinstr/msg | user kcycles/msg "
-                "| est. × bare | p99 latency ms | peak RSS MB | lost |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    constexpr const char* kEmptyCells = " | | | | | | | | | |\n";
+                "| est. × bare | p99 latency ms | peak RSS MB | lost | paced CPU µs/msg | paced × bare |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    constexpr const char* kEmptyCells = " | | | | | | | | | | | |\n";
     json raw = json::array();
     for (int qos : qosLevels) {
         const auto& byRow = cells[qos];
@@ -1112,6 +1143,8 @@ int main(int argc, char** argv) {
             std::vector<double> rss;
             std::vector<double> cpuRatios;
             std::vector<double> estRatios;
+            std::vector<double> pacedCpu;
+            std::vector<double> pacedRatios;
             std::uint64_t lost = 0;
             std::string error;
             bool dropped = false;
@@ -1135,6 +1168,9 @@ int main(int argc, char** argv) {
                     p99.push_back(c.p99Us / 1000.0);
                 }
                 rss.push_back(static_cast<double>(c.peakRssKb) / 1024.0);
+                if (c.pacedCpuUsPerMsg > 0) {
+                    pacedCpu.push_back(c.pacedCpuUsPerMsg);
+                }
                 lost += c.lost;
                 dropped = dropped || c.brokerDropped;
                 // Pair with the bare run of the same repetition: the two ran seconds apart.
@@ -1145,6 +1181,9 @@ int main(int argc, char** argv) {
                     }
                     if (bare.totalCyclesPerMsg > 0 && c.userCyclesPerMsg > 0) {
                         estRatios.push_back(1.0 + (c.userCyclesPerMsg - bare.userCyclesPerMsg) / bare.totalCyclesPerMsg);
+                    }
+                    if (bare.pacedCpuUsPerMsg > 0 && c.pacedCpuUsPerMsg > 0) {
+                        pacedRatios.push_back(c.pacedCpuUsPerMsg / bare.pacedCpuUsPerMsg);
                     }
                 }
             }
@@ -1157,14 +1196,15 @@ int main(int argc, char** argv) {
             auto medianOr = [](const std::vector<double>& v, const char* format) {
                 return v.empty() ? std::string("-") : fmt(format, mqs::bench::median(v));
             };
-            std::printf("| %s | %d | %s | %.2f | %.2f-%.2f | %s | %s | %s | %s | %s | %.1f | %llu%s |\n",
+            std::printf("| %s | %d | %s | %.2f | %.2f-%.2f | %s | %s | %s | %s | %s | %.1f | %llu%s | %s | %s |\n",
                         row.name.c_str(),
                         qos, thousands(mqs::bench::median(msgs)).c_str(), mqs::bench::median(cpu),
                         mqs::bench::minOf(cpu), mqs::bench::maxOf(cpu), medianOr(cpuRatios, "%.2f").c_str(),
                         medianOr(instr, "%.2f").c_str(), medianOr(cycles, "%.2f").c_str(),
                         medianOr(estRatios, "%.3f").c_str(),
                         medianOr(p99, "%.2f").c_str(), mqs::bench::median(rss), static_cast<unsigned long long>(lost),
-                        dropped ? " (broker dropped)" : "");
+                        dropped ? " (broker dropped)" : "", medianOr(pacedCpu, "%.2f").c_str(),
+                        medianOr(pacedRatios, "%.2f").c_str());
         }
     }
 
