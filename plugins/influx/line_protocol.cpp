@@ -89,13 +89,6 @@ void appendFloat(std::string& out, double value) {
 
 namespace {
 
-void appendInt(std::string& out, int64_t v) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    (void)ec;
-    out.append(buf, end);
-}
-
 void appendUint(std::string& out, uint64_t v) {
     char buf[24];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -105,10 +98,17 @@ void appendUint(std::string& out, uint64_t v) {
 
 }  // namespace
 
+void appendInteger(std::string& out, int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    (void)ec;
+    out.append(buf, end);
+}
+
 void appendFieldValue(std::string& out, const FieldValue& value) {
     switch (value.index()) {
         case 0: appendFloat(out, std::get<double>(value)); break;
-        case 1: appendInt(out, std::get<int64_t>(value)); out += 'i'; break;
+        case 1: appendInteger(out, std::get<int64_t>(value)); out += 'i'; break;
         case 2: appendUint(out, std::get<uint64_t>(value)); out += 'u'; break;
         case 3: out += std::get<bool>(value) ? "true" : "false"; break;
         case 4: appendQuotedString(out, std::get<std::string>(value)); break;
@@ -190,7 +190,7 @@ bool LineBuilder::finish(std::string& out, bool with_timestamp, int64_t timestam
     }
     if (with_timestamp) {
         out += ' ';
-        appendInt(out, timestamp);
+        appendInteger(out, timestamp);
     }
     return true;
 }

@@ -37,6 +37,8 @@ void appendEscapedKey(std::string& out, std::string_view text, KeyKind kind, Enc
 void appendQuotedString(std::string& out, std::string_view text);
 // Shortest text that parses back to the same double ("20", "20.1", "1e+20").
 void appendFloat(std::string& out, double value);
+// Decimal digits, no suffix (timestamps).
+void appendInteger(std::string& out, int64_t value);
 
 // Appends a field value: shortest float, 12i, 12u, true/false or a quoted string.
 void appendFieldValue(std::string& out, const FieldValue& value);

@@ -134,13 +134,6 @@ std::string cannotWrite(std::string_view key, std::optional<FieldType> type, ele
            simdjson::minify(value).substr(0, 60);
 }
 
-void appendTimestamp(std::string& out, int64_t t) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, t);
-    (void)ec;
-    out.append(buf, end);
-}
-
 // How the flat path writes a member as a field of this type: numbers as the publisher wrote them
 // (the same value as the shortest form; the scanner passes only plain decimals), booleans and
 // strings as they are. Nothing when the general path must decide: coercions, refusals, and -0,
@@ -390,7 +383,7 @@ MapResult Mapper::mapFlat(const Rule& rule, const Series& series, const void* pa
     };
     if (first) return skip(counters_.no_field, "no field to write");
     line += ' ';
-    appendTimestamp(line, toPrecision(ts_ns, precision_));
+    appendInteger(line, toPrecision(ts_ns, precision_));
     if (line.size() > limits_.max_line_bytes) return skip(counters_.too_large, "line longer than max_line_bytes");
     counters_.mapped.add();
     return MapResult::Mapped;
