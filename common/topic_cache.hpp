@@ -17,6 +17,8 @@ namespace mqs {
 template <typename Value>
 class TopicCache {
 public:
+    static constexpr size_t kMaxTopicBytes = 256;
+
     explicit TopicCache(size_t slots = 2048) {
         size_t n = 1;
         while (n < slots) n <<= 1;
@@ -33,13 +35,16 @@ public:
         return &e.value;
     }
 
-    // Claims the topic's slot (evicting whatever was there) and returns its value to fill in.
-    Value& store(std::string_view topic, size_t hash) {
+    // Claims the topic's slot (evicting whatever was there) and returns its value to fill in, or
+    // null for a topic longer than kMaxTopicBytes: MQTT allows 64 KiB topics, and caching those
+    // would let one client grow the cache to slots x 64 KiB.
+    Value* store(std::string_view topic, size_t hash) {
+        if (topic.size() > kMaxTopicBytes) return nullptr;
         Entry& e = entries_[hash & mask_];
         e.used = true;
         e.hash = hash;
         e.topic.assign(topic);
-        return e.value;
+        return &e.value;
     }
 
     void clear() {

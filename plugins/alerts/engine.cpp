@@ -281,9 +281,10 @@ const std::vector<AlertEngine::Route>& AlertEngine::routesFor(std::string_view t
         routes_.push_back(Route{slot, devices_[slot].generation, created});
     }
     if (complete) {
-        auto& entry = route_cache_.store(topic, hash);
-        entry.assign(routes_.begin(), routes_.end());
-        for (Route& r : entry) r.created = false;
+        if (auto* entry = route_cache_.store(topic, hash)) {
+            entry->assign(routes_.begin(), routes_.end());
+            for (Route& r : *entry) r.created = false;
+        }
     }
     return routes_;
 }

@@ -295,7 +295,8 @@ Mapper::Series& Mapper::learnTopic(std::string_view topic, size_t hash) {
             break;
         }
     }
-    Series& series = series_.store(topic, hash);
+    Series* cached = series_.store(topic, hash);
+    Series& series = cached ? *cached : uncached_;  // very long topics are worked out every time
     series.rule = found;
     series.fast = false;
     if (found == kNoRule) return series;

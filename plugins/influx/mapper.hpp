@@ -91,6 +91,7 @@ private:
     LineBuilder builder_;
     Captures captures_;
     TopicCache<Series> series_;
+    Series uncached_;  // for topics too long to cache
     FlatJsonObject flat_;
     std::vector<std::vector<EscapedKey>> field_keys_;  // per rule, per explicit field
     std::string scratch_;

@@ -455,3 +455,11 @@ TEST_F(EngineTest, ARetransmissionIsCaughtWhicheverReaderReadsIt) {
     EXPECT_EQ(states(send("s/x", R"({"ts":2,"t":31})")), "-");
     EXPECT_EQ(metric("rules/r/duplicates"), 2);
 }
+
+TEST_F(EngineTest, TopicsTooLongToCacheAreTrackedAllTheSame) {
+    load(R"({"rules":[{"name":"r","topic":"s/{id}","alert_topic":"a/{id}","levels":[{"name":"w","above":30,"count":2}]}]})");
+    const std::string topic = "s/" + std::string(TopicCache<int>::kMaxTopicBytes, 'x');
+    EXPECT_EQ(states(send(topic, "31")), "-");
+    EXPECT_EQ(states(send(topic, "32")), "raised") << "the second sample found the same device";
+    EXPECT_EQ(engine_->deviceCount(), 1u);
+}

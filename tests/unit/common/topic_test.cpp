@@ -79,13 +79,16 @@ TEST(TopicCache, FindsWhatWasStoredAndEvictsOnCollision) {
     TopicCache<int> cache(1);  // one slot: every topic collides
     const auto ha = TopicCache<int>::hashOf("a/b"), hb = TopicCache<int>::hashOf("a/c");
     EXPECT_EQ(cache.find("a/b", ha), nullptr);
-    cache.store("a/b", ha) = 7;
+    *cache.store("a/b", ha) = 7;
     ASSERT_NE(cache.find("a/b", ha), nullptr);
     EXPECT_EQ(*cache.find("a/b", ha), 7);
-    cache.store("a/c", hb) = 8;
+    *cache.store("a/c", hb) = 8;
     EXPECT_EQ(cache.find("a/b", ha), nullptr) << "evicted";
     EXPECT_EQ(*cache.find("a/c", hb), 8);
     EXPECT_EQ(cache.find("a/c", ha), nullptr) << "same slot, other hash";
     cache.clear();
     EXPECT_EQ(cache.find("a/c", hb), nullptr);
+    const std::string huge(TopicCache<int>::kMaxTopicBytes + 1, 'x');
+    EXPECT_EQ(cache.store(huge, TopicCache<int>::hashOf(huge)), nullptr) << "long topics are not cached";
+    EXPECT_EQ(cache.find(huge, TopicCache<int>::hashOf(huge)), nullptr);
 }

@@ -194,6 +194,22 @@ TEST(MappingPaths, FlatAndGeneralPathsAgree) {
     EXPECT_GT(spelled_differently, 50);
 }
 
+TEST(MappingHostile, TopicsTooLongToCacheMapAllTheSame) {
+    MetricsRegistry metrics;
+    auto mapping = std::make_shared<const influx::Mapping>(loadMapping(std::string(CONF_DIR) + "/influx/warehouse-rules.json"));
+    Mapper mapper(mapping, Precision::Ms, MapperLimits{}, metrics);
+    const std::string sensor(300, 's');
+    const std::string topic = "entrepot/nord/" + sensor + "/v1";
+    const std::string reading = R"({"timestamp":1732200000,"temp":23.1,"hum":44.0,"alert_level":0,"version":1})";
+    for (int round = 0; round < 2; ++round) {
+        std::string line, reason;
+        ASSERT_EQ(mapper.map(topic, reading.data(), reading.size(), kReceiveNs, line, reason), MapResult::Mapped);
+        EXPECT_EQ(line, "entrepot,sensor=" + sensor + ",zone=nord alert_level=0i,hum=44.0,temp=23.1,version=1i 1732200000000");
+    }
+    std::string line, reason;
+    EXPECT_EQ(mapper.map("other/" + sensor, "1", 1, kReceiveNs, line, reason), MapResult::Unmatched);
+}
+
 TEST(MappingHostile, TenThousandFieldsAreCountedNotWritten) {
     MetricsRegistry metrics;
     auto mapping = std::make_shared<const influx::Mapping>(parseMapping(rulesWith(kAll), "rules.json"));
