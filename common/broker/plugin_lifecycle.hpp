@@ -67,4 +67,41 @@ int stopPlugin(void* user_data, std::span<const CallbackRegistration> callbacks,
     return MOSQ_ERR_SUCCESS;
 }
 
+// Callback trampolines every adapter registers; user_data is the Plugin, and no exception crosses
+// into the broker. On an internal error a message passes (every plugin here fails open).
+template <typename Plugin>
+int messageCallback(int, void* event_data, void* user_data) {
+    auto* plugin = static_cast<Plugin*>(user_data);
+    return guardCallback(plugin->logger, "message", MOSQ_ERR_SUCCESS,
+                         [&] { return plugin->onMessage(static_cast<mosquitto_evt_message*>(event_data)); });
+}
+
+// Plugin has `tick_watch`, `clock` and `runTimers(now)`.
+template <typename Plugin>
+int tickCallback(int, void*, void* user_data) {
+    auto* plugin = static_cast<Plugin*>(user_data);
+    return guardCallback(plugin->logger, "tick", MOSQ_ERR_SUCCESS, [&] {
+        plugin->tick_watch.onTick();
+        plugin->runTimers(plugin->clock.now());
+        return MOSQ_ERR_SUCCESS;
+    });
+}
+
+// Plugin has `reload(const mosquitto_evt_reload*)`, which throws to refuse, and `kKeptOnRefusedReload`
+// ("rules", "configuration") for the log line.
+template <typename Plugin>
+int reloadCallback(int, void* event_data, void* user_data) {
+    auto* plugin = static_cast<Plugin*>(user_data);
+    return guardCallback(plugin->logger, "reload", MOSQ_ERR_PLUGIN_DEFER, [&] {
+        try {
+            plugin->reload(static_cast<const mosquitto_evt_reload*>(event_data));
+        } catch (const std::exception& e) {
+            plugin->logger.error(std::string("reload refused, keeping the previous ") + Plugin::kKeptOnRefusedReload + ": " +
+                                 e.what());
+        }
+        // Any other code stops the broker from calling the next plugin's reload callback.
+        return MOSQ_ERR_PLUGIN_DEFER;
+    });
+}
+
 }  // namespace mqs::broker

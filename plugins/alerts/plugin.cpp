@@ -76,8 +76,10 @@ struct AlertsPlugin {
         logger.info("loaded " + std::to_string(rules->rules.size()) + " rule(s) from " + quoteForLog(config.rules_file) + restored);
     }
 
-    // Reload: new rules, same options; state carried over by rule and level name.
-    void reload() {
+    static constexpr const char* kKeptOnRefusedReload = "rules";
+
+    // Reload: new rules, same options (Mosquitto 2.0 passes none); state carried over by rule and level name.
+    void reload(const mosquitto_evt_reload*) {
         auto rules = std::make_shared<const RuleSet>(loadRuleSet(config.rules_file));
         auto next = std::make_unique<AlertEngine>(rules, limitsOf(config), clock, metrics);
         if (writer) next->enableChangeTracking();
@@ -138,38 +140,10 @@ struct AlertsPlugin {
     }
 };
 
-int onMessageCallback(int, void* event_data, void* user_data) {
-    auto* plugin = static_cast<AlertsPlugin*>(user_data);
-    return guardCallback(plugin->logger, "message", MOSQ_ERR_SUCCESS,
-                         [&] { return plugin->onMessage(static_cast<mosquitto_evt_message*>(event_data)); });
-}
-
-int onTickCallback(int, void*, void* user_data) {
-    auto* plugin = static_cast<AlertsPlugin*>(user_data);
-    return guardCallback(plugin->logger, "tick", MOSQ_ERR_SUCCESS, [&] {
-        plugin->tick_watch.onTick();
-        plugin->runTimers(plugin->clock.now());
-        return MOSQ_ERR_SUCCESS;
-    });
-}
-
-int onReloadCallback(int, void*, void* user_data) {
-    auto* plugin = static_cast<AlertsPlugin*>(user_data);
-    return guardCallback(plugin->logger, "reload", MOSQ_ERR_PLUGIN_DEFER, [&] {
-        try {
-            plugin->reload();
-        } catch (const std::exception& e) {
-            plugin->logger.error(std::string("reload refused, keeping the previous rules: ") + e.what());
-        }
-        // Any other code stops the broker from calling the next plugin's reload callback.
-        return MOSQ_ERR_PLUGIN_DEFER;
-    });
-}
-
 constexpr broker::CallbackRegistration kCallbacks[] = {
-    {MOSQ_EVT_MESSAGE, onMessageCallback},
-    {MOSQ_EVT_TICK, onTickCallback},
-    {MOSQ_EVT_RELOAD, onReloadCallback},
+    {MOSQ_EVT_MESSAGE, broker::messageCallback<AlertsPlugin>},
+    {MOSQ_EVT_TICK, broker::tickCallback<AlertsPlugin>},
+    {MOSQ_EVT_RELOAD, broker::reloadCallback<AlertsPlugin>},
 };
 
 }  // namespace

@@ -59,8 +59,11 @@ struct InfluxPlugin {
         }
     }
 
-    void reload(const RawOptions& options) {
-        Config next = parseConfig(options);
+    static constexpr const char* kKeptOnRefusedReload = "configuration";
+
+    // Mosquitto 2.0 passes no options with a reload: the init options, the rules file re-read.
+    void reload(const mosquitto_evt_reload*) {
+        Config next = parseConfig(init_options);
         auto mapping = std::make_shared<const Mapping>(loadMapping(next.rules_file));
         if (forwarder->sameSinks(next, *mapping)) {
             forwarder->replaceMapper(next, mapping);
@@ -138,43 +141,12 @@ struct InfluxPlugin {
         // Any error code other than ACL_DENIED makes the broker drop the connection without a PUBACK.
         return v == Verdict::Disconnect ? MOSQ_ERR_ADMINISTRATIVE_ACTION : MOSQ_ERR_SUCCESS;
     }
-
-    int onReload() {
-        try {
-            reload(init_options);
-        } catch (const std::exception& e) {
-            logger.error(std::string("reload refused, keeping the previous configuration: ") + e.what());
-        }
-        // Any other code stops the broker from calling the next plugin's reload callback.
-        return MOSQ_ERR_PLUGIN_DEFER;
-    }
 };
 
-int onMessageCallback(int, void* event_data, void* user_data) {
-    auto* plugin = static_cast<InfluxPlugin*>(user_data);
-    // On an internal error the message passes: forwarding must never stop the broker's traffic.
-    return guardCallback(plugin->logger, "message", MOSQ_ERR_SUCCESS,
-                         [&] { return plugin->onMessage(static_cast<mosquitto_evt_message*>(event_data)); });
-}
-
-int onTickCallback(int, void*, void* user_data) {
-    auto* plugin = static_cast<InfluxPlugin*>(user_data);
-    return guardCallback(plugin->logger, "tick", MOSQ_ERR_SUCCESS, [&] {
-        plugin->tick_watch.onTick();
-        plugin->runTimers(plugin->clock.now());
-        return MOSQ_ERR_SUCCESS;
-    });
-}
-
-int onReloadCallback(int, void*, void* user_data) {
-    auto* plugin = static_cast<InfluxPlugin*>(user_data);
-    return guardCallback(plugin->logger, "reload", MOSQ_ERR_PLUGIN_DEFER, [&] { return plugin->onReload(); });
-}
-
 constexpr broker::CallbackRegistration kCallbacks[] = {
-    {MOSQ_EVT_MESSAGE, onMessageCallback},
-    {MOSQ_EVT_TICK, onTickCallback},
-    {MOSQ_EVT_RELOAD, onReloadCallback},
+    {MOSQ_EVT_MESSAGE, broker::messageCallback<InfluxPlugin>},
+    {MOSQ_EVT_TICK, broker::tickCallback<InfluxPlugin>},
+    {MOSQ_EVT_RELOAD, broker::reloadCallback<InfluxPlugin>},
 };
 
 }  // namespace

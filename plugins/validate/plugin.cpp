@@ -69,6 +69,13 @@ struct ValidatePlugin {
         rejections.warning(first.rule, line);
     }
 
+    static constexpr const char* kKeptOnRefusedReload = "rules";
+
+    // Mosquitto 2.0 passes no options with a reload (the init options then); a later broker might.
+    void reload(const mosquitto_evt_reload* event) {
+        load(event->option_count > 0 ? broker::toRawOptions(event->options, event->option_count) : init_options);
+    }
+
     int onMessage(mosquitto_evt_message* event) {
         const auto now = clock.now();
         runTimers(now);
@@ -112,39 +119,7 @@ struct ValidatePlugin {
         }
         return MOSQ_ERR_ACL_DENIED;
     }
-
-    int onReload(mosquitto_evt_reload* event) {
-        try {
-            load(event->option_count > 0 ? broker::toRawOptions(event->options, event->option_count) : init_options);
-        } catch (const std::exception& e) {
-            logger.error(std::string("reload refused, keeping the previous rules: ") + e.what());
-        }
-        // Any other code stops the broker from calling the next plugin's reload callback.
-        return MOSQ_ERR_PLUGIN_DEFER;
-    }
 };
-
-int onMessageCallback(int, void* event_data, void* user_data) {
-    auto* plugin = static_cast<ValidatePlugin*>(user_data);
-    // On an internal error the message passes: validation must not lose data it cannot judge.
-    return guardCallback(plugin->logger, "message", MOSQ_ERR_SUCCESS,
-                         [&] { return plugin->onMessage(static_cast<mosquitto_evt_message*>(event_data)); });
-}
-
-int onTickCallback(int, void*, void* user_data) {
-    auto* plugin = static_cast<ValidatePlugin*>(user_data);
-    return guardCallback(plugin->logger, "tick", MOSQ_ERR_SUCCESS, [&] {
-        plugin->tick_watch.onTick();
-        plugin->runTimers(plugin->clock.now());
-        return MOSQ_ERR_SUCCESS;
-    });
-}
-
-int onReloadCallback(int, void* event_data, void* user_data) {
-    auto* plugin = static_cast<ValidatePlugin*>(user_data);
-    return guardCallback(plugin->logger, "reload", MOSQ_ERR_PLUGIN_DEFER,
-                         [&] { return plugin->onReload(static_cast<mosquitto_evt_reload*>(event_data)); });
-}
 
 int onDisconnectCallback(int, void* event_data, void* user_data) {
     auto* plugin = static_cast<ValidatePlugin*>(user_data);
@@ -156,9 +131,9 @@ int onDisconnectCallback(int, void* event_data, void* user_data) {
 }
 
 constexpr broker::CallbackRegistration kCallbacks[] = {
-    {MOSQ_EVT_MESSAGE, onMessageCallback},
-    {MOSQ_EVT_TICK, onTickCallback},
-    {MOSQ_EVT_RELOAD, onReloadCallback},
+    {MOSQ_EVT_MESSAGE, broker::messageCallback<ValidatePlugin>},
+    {MOSQ_EVT_TICK, broker::tickCallback<ValidatePlugin>},
+    {MOSQ_EVT_RELOAD, broker::reloadCallback<ValidatePlugin>},
     {MOSQ_EVT_DISCONNECT, onDisconnectCallback},
 };
 
