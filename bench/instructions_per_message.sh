@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Broker instructions per message for each plugin row, counted by valgrind's callgrind (every thread
+# of the broker process): repeatable on a loaded machine or one without CPU counters, so two builds
+# can be compared back to back. Usage: bench/instructions_per_message.sh BUILD_DIR [BUILD_DIR...]
+# Env: COUNT (messages, default 4000), RATE (msgs/s, default 400), QOS (default 0),
+# ROWS (default "bare validate alerts influx all").
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+count=${COUNT:-4000}
+rate=${RATE:-400}
+qos=${QOS:-0}
+rows=${ROWS:-"bare validate alerts influx all"}
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [BUILD_DIR...]" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "$0: valgrind is needed" >&2; exit 1; }
+vm=$(command -v victoria-metrics || echo /usr/bin/victoria-metrics)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+# plugin_block BUILD ROW SCRATCH VM_PORT: the mosquitto.conf lines of one plugin row.
+plugin_block() {
+    local build=$1 row=$2 scratch=$3 vm_port=$4
+    case $row in
+    validate) printf 'plugin %s\nplugin_opt_rules_file %s\n' "$build/plugins/validate/mosquitto_validate.so" \
+        "$src/conf/validate/warehouse-rules.json" ;;
+    alerts) printf 'plugin %s\nplugin_opt_rules_file %s\n' "$build/plugins/alerts/mosquitto_alerts.so" \
+        "$src/conf/alerts/warehouse-alerts.json" ;;
+    influx)
+        sed "s#http://127.0.0.1:8086#http://127.0.0.1:$vm_port#" "$src/conf/influx/warehouse-rules.json" >"$scratch/influx-rules.json"
+        printf 'plugin %s\nplugin_opt_rules_file %s\nplugin_opt_spool_dir %s\nplugin_opt_precision ms\n' \
+            "$build/plugins/influx/mosquitto_influx.so" "$scratch/influx-rules.json" "$scratch/spool" ;;
+    esac
+}
+
+printf '| build | row | broker instructions per message | over bare |\n|---|---|---|---|\n'
+for build in "$@"; do
+    build=$(cd "$build" && pwd)
+    bare_ipm=""
+    for row in $rows; do
+        scratch=$(mktemp -d)
+        port=$(free_port)
+        vm_pid=""
+        conf="$scratch/mosquitto.conf"
+        printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_type error\nlog_type warning\nset_tcp_nodelay true\nmax_inflight_messages 0\nuser root\n' "$port" >"$conf"
+        parts=$row
+        [ "$row" = all ] && parts="validate alerts influx"
+        if [[ " $parts " == *" influx "* ]]; then
+            vm_port=$(free_port)
+            "$vm" -httpListenAddr "127.0.0.1:$vm_port" -storageDataPath "$scratch/vm" -retentionPeriod 100y \
+                -loggerLevel ERROR >"$scratch/vm.log" 2>&1 &
+            vm_pid=$!
+            wait_port "$vm_port"
+        fi
+        for p in $parts; do [ "$p" = bare ] || plugin_block "$build" "$p" "$scratch" "${vm_port:-0}" >>"$conf"; done
+        valgrind --tool=callgrind --callgrind-out-file="$scratch/cg.out" --dump-instr=no \
+            /usr/sbin/mosquitto -c "$conf" >"$scratch/broker.log" 2>&1 &
+        broker_pid=$!
+        wait_port "$port" || { echo "broker did not start for $row: $(tail -5 "$scratch/broker.log")" >&2; exit 1; }
+        # Counters zeroed once the broker is up and dumped before it stops, so start-up (rules, schema
+        # compilation) and shutdown are not charged to the messages.
+        sleep 1
+        callgrind_control -z "$broker_pid" >/dev/null 2>&1
+        "$build/bench/loadgen" --port "$port" --qos "$qos" --count "$count" --rate "$rate" --duration 0 --max-seconds 600 --no-perf --quiet >"$scratch/loadgen.json"
+        callgrind_control -d "$broker_pid" >/dev/null 2>&1
+        kill -TERM "$broker_pid"; wait "$broker_pid" || true
+        [ -n "$vm_pid" ] && { kill "$vm_pid"; wait "$vm_pid" 2>/dev/null || true; }
+        dump=$(ls "$scratch"/cg.out.* | head -1)
+        total=$(grep -E '^(summary|totals):' "$dump" | tail -1 | awk '{print $2}')
+        ipm=$((total / count))
+        [ "$row" = bare ] && bare_ipm=$ipm
+        over="-"
+        [ -n "$bare_ipm" ] && [ "$row" != bare ] && over="+$((ipm - bare_ipm))"
+        printf '| %s | %s | %s | %s |\n' "$build" "$row" "$ipm" "$over"
+        rm -rf "$scratch"
+    done
+done
