@@ -1,6 +1,8 @@
 // Topic filter matching and templates; see topic.hpp.
 #include "topic.hpp"
 
+#include <simdjson.h>
+
 #include <stdexcept>
 
 namespace mqs {
@@ -45,6 +47,26 @@ std::string checkTopicFilter(std::string_view filter) {
             return "wildcard '+' or '#' must occupy a whole level in '" + std::string(filter) + "'";
         }
         if (level == "#" && !done) return "'#' must be the last level in '" + std::string(filter) + "'";
+    }
+    return {};
+}
+
+std::string checkPublishTopic(std::string_view topic) {
+    constexpr size_t kMaxTopicBytes = 65'535;
+    if (topic.empty()) return "empty topic";
+    if (topic.size() > kMaxTopicBytes) {
+        return "topic of " + std::to_string(topic.size()) + " bytes is longer than MQTT's 65535";
+    }
+    if (!simdjson::validate_utf8(topic.data(), topic.size())) return "topic is not valid UTF-8";
+    for (size_t i = 0; i < topic.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(topic[i]);
+        if (byte == '+' || byte == '#') return "topic contains the wildcard '" + std::string(1, topic[i]) + "'";
+        if (byte == 0) return "topic contains a NUL character";
+        if (byte < 0x20 || byte == 0x7F) return "topic contains a control character";
+        // C1 controls U+0080..U+009F are encoded as 0xC2 0x80..0x9F.
+        if (byte == 0xC2 && i + 1 < topic.size() && static_cast<unsigned char>(topic[i + 1]) <= 0x9F) {
+            return "topic contains a control character";
+        }
     }
     return {};
 }

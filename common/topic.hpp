@@ -17,6 +17,12 @@ bool topicMatchesFilter(std::string_view filter, std::string_view topic);
 // Returns an error message for an invalid subscription filter, or empty when valid.
 std::string checkTopicFilter(std::string_view filter);
 
+// For every topic a plugin builds before it publishes: returns why `topic` cannot be published, or
+// empty when it can. MQTT carries a topic in 2 length bytes (beyond 65 535 bytes the length wraps and
+// the message lands on another topic); a topic name is non-empty UTF-8 without wildcards or NUL, and
+// Mosquitto refuses C0/C1 control characters in it as well.
+std::string checkPublishTopic(std::string_view topic);
+
 // Named values pulled from a topic (and anything else a plugin wants to substitute).
 class Captures {
 public:

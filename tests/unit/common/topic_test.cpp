@@ -92,3 +92,28 @@ TEST(TopicCache, FindsWhatWasStoredAndEvictsOnCollision) {
     EXPECT_EQ(cache.store(huge, TopicCache<int>::hashOf(huge)), nullptr) << "long topics are not cached";
     EXPECT_EQ(cache.find(huge, TopicCache<int>::hashOf(huge)), nullptr);
 }
+
+struct PublishTopicCase {
+    std::string topic;
+    bool publishable;
+};
+
+class PublishTopicCheck : public ::testing::TestWithParam<PublishTopicCase> {};
+
+TEST_P(PublishTopicCheck, RefusesWhatMqttCannotCarry) {
+    const auto& c = GetParam();
+    EXPECT_EQ(checkPublishTopic(c.topic).empty(), c.publishable) << "'" << c.topic.substr(0, 40) << "' ("
+                                                                   << c.topic.size() << " bytes)";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, PublishTopicCheck,
+    ::testing::Values(PublishTopicCase{"dht11/alerts/cold", true}, PublishTopicCase{"entrepot/Zoné-Ω/s1", true},
+                      PublishTopicCase{"$SYS/plugins/alerts/default/publish_failed", true},
+                      PublishTopicCase{std::string(65'535, 'a'), true}, PublishTopicCase{std::string(65'536, 'a'), false},
+                      PublishTopicCase{"dht11/" + std::string(65'539, 'x'), false}, PublishTopicCase{"", false},
+                      PublishTopicCase{"a/+/b", false}, PublishTopicCase{"a/#", false},
+                      PublishTopicCase{std::string("a/\0/b", 5), false}, PublishTopicCase{"a/\xff/b", false},
+                      PublishTopicCase{"a/\xc3/b", false}, PublishTopicCase{"a/\xed\xa0\x80", false},  // lone surrogate
+                      PublishTopicCase{"a/b\nc", false}, PublishTopicCase{"a/\x7f", false},
+                      PublishTopicCase{"a/\xc2\x85", false}));  // NEL, a C1 control
