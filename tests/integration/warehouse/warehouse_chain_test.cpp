@@ -61,7 +61,8 @@ std::string warehouseConfig(const BrokerProcess& broker, const std::string& tsdb
 
 // A rule's topic template from a rules file, with {zone} and {sensor} filled in for nord/s1.
 std::string ruleTopic(const std::string& rules_file, const std::string& rule, const std::string& key) {
-    for (const auto& r : readJson(rules_file)["rules"]) {
+    const json rules = readJson(rules_file);
+    for (const auto& r : rules["rules"]) {
         if (r["name"] == rule) {
             std::string topic = r.at(key).get<std::string>();
             replaceAll(topic, "{zone}", "nord");
