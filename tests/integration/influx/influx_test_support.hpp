@@ -20,13 +20,6 @@
 namespace mqs::influx::testing {
 
 using namespace std::chrono_literals;
-// The servers and HTTP helpers live in testing/; the influx tests name them unqualified.
-using mqs::testing::httpGet;
-using mqs::testing::httpPost;
-using mqs::testing::InfluxdProcess;
-using mqs::testing::ServerTls;
-using mqs::testing::urlEncode;
-using mqs::testing::VictoriaProcess;
 
 template <typename Pred>
 bool waitFor(Pred pred, std::chrono::milliseconds timeout = 15s, std::chrono::milliseconds step = 50ms) {
