@@ -14,10 +14,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <sched.h>
 #include <unistd.h>
 

@@ -1,5 +1,5 @@
-// Integration-test harness: runs the real mosquitto binary as a child process
-// in a private temp dir, with a generated config, log capture and lifecycle control.
+// Test and bench harness: runs the real mosquitto binary as a child process in a private temp dir,
+// with a generated config, log capture and lifecycle control (tests/integration, bench/run_bench).
 #pragma once
 
 #include <sys/types.h>

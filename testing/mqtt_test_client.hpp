@@ -1,4 +1,4 @@
-// Integration-test harness: a synchronous-looking MQTT 3.1.1 / 5 test client on libmosquitto
+// MQTT test client for tests and bench: a synchronous-looking MQTT 3.1.1 / 5 client on libmosquitto
 // (background network thread, condition-variable waits for CONNACK, SUBACK, acks and messages).
 #pragma once
 
@@ -89,7 +89,8 @@ public:
     bool waitForDisconnect(std::chrono::milliseconds timeout);
     // For a v5 DISCONNECT from the broker: its reason code (e.g. 0x98 administrative action,
     // which 2.0.11 sends for a plugin's mosquitto_kick_client_by_*). For a dropped socket
-    // (3.1.1 kicks, session takeover, broker exit): libmosquitto's MOSQ_ERR_CONN_LOST (7).
+    // (3.1.1 kicks, session takeover before 2.0.21, broker exit): libmosquitto's MOSQ_ERR_CONN_LOST (7).
+    // Since 2.0.21 a v5 client taken over gets 0x8E (session taken over).
     // 0 after our own disconnect(); -1 if never disconnected.
     int lastDisconnectReason() const;
 
