@@ -9,13 +9,11 @@
 #include "bench_servers.hpp"
 
 #include "broker_process.hpp"
+#include "child_process.hpp"
+#include "tsdb_servers.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -51,7 +49,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using mqs::bench::CliArgs;
-using mqs::bench::VictoriaMetrics;
+using mqs::testing::VictoriaProcess;
 using nlohmann::json;
 
 // One of our plugins. To add a row, append an entry: the .so path is relative to the build
@@ -168,12 +166,6 @@ struct Cell {
     json raw;
 };
 
-struct ChildResult {
-    int exitCode = -1;
-    bool timedOut = false;
-    std::string out;
-};
-
 std::string expand(std::string text, const std::string& source, const std::string& build) {
     for (const auto& [key, value] : {std::pair<std::string, std::string>{"{source}", source}, {"{build}", build}}) {
         for (size_t pos = text.find(key); pos != std::string::npos; pos = text.find(key, pos + value.size())) {
@@ -183,69 +175,11 @@ std::string expand(std::string text, const std::string& source, const std::strin
     return text;
 }
 
-// fork/exec with stdout captured; stderr passed through (verbose) or discarded. The child is
-// killed if it outlives the timeout, so a wedged loadgen cannot hang the whole run.
-ChildResult runChild(const std::vector<std::string>& argv, double timeoutS, bool showStderr) {
-    ChildResult result;
-    int pipeFds[2];
-    if (pipe2(pipeFds, O_CLOEXEC) != 0) {
-        result.out = std::string("pipe: ") + std::strerror(errno);
-        return result;
-    }
-    std::vector<char*> cargv;
-    std::vector<std::string> copy = argv;
-    for (auto& a : copy) {
-        cargv.push_back(a.data());
-    }
-    cargv.push_back(nullptr);
-    const int nullFd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    const pid_t child = fork();
-    if (child < 0) {
-        result.out = std::string("fork: ") + std::strerror(errno);
-        close(pipeFds[0]);
-        close(pipeFds[1]);
-        close(nullFd);
-        return result;
-    }
-    if (child == 0) {
-        dup2(nullFd, STDIN_FILENO);
-        dup2(pipeFds[1], STDOUT_FILENO);
-        if (!showStderr) {
-            dup2(nullFd, STDERR_FILENO);
-        }
-        execvp(cargv[0], cargv.data());
-        _exit(127);
-    }
-    close(pipeFds[1]);
-    close(nullFd);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeoutS * 1000));
-    char buf[4096];
-    while (true) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            result.timedOut = true;
-            kill(child, SIGKILL);
-            break;
-        }
-        pollfd pfd{pipeFds[0], POLLIN, 0};
-        int n = poll(&pfd, 1, static_cast<int>(std::min<long>(left.count(), 1000)));
-        if (n < 0 && errno != EINTR) {
-            break;
-        }
-        if (n > 0) {
-            ssize_t got = read(pipeFds[0], buf, sizeof buf);
-            if (got <= 0) {
-                break; // EOF: the child closed stdout (normally by exiting)
-            }
-            result.out.append(buf, static_cast<size_t>(got));
-        }
-    }
-    close(pipeFds[0]);
-    int status = 0;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
-    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    return result;
+// loadgen and helper commands to completion with stdout captured; stderr passed through (verbose) or
+// discarded. A child that outlives the timeout is killed, so a wedged loadgen cannot hang the whole run.
+mqs::testing::CommandResult runChild(const std::vector<std::string>& argv, double timeoutS, bool showStderr) {
+    return mqs::testing::runCommand(argv, std::chrono::milliseconds(static_cast<long>(timeoutS * 1000)),
+                                    showStderr ? mqs::testing::StderrMode::Inherit : mqs::testing::StderrMode::Discard);
 }
 
 // The lines of a broker log worth showing in a table cell: errors, on one line, no pipes.
@@ -300,7 +234,7 @@ std::string mosquittoBinary() {
 
 std::string mosquittoVersion() {
     auto r = runChild({mosquittoBinary(), "-h"}, 5, false);
-    std::istringstream in(r.out);
+    std::istringstream in(r.output);
     std::string line;
     while (std::getline(in, line)) {
         if (line.rfind("mosquitto version", 0) == 0) {
@@ -327,13 +261,14 @@ double loadAverage1() {
 }
 
 // Dynamic-security config with a few roles, a group and several clients. mosquitto_ctrl
-// creates the file and hashes the admin password (PBKDF2-SHA512); the other clients reuse
-// that hash, salt and iteration count, so they all share kDynsecPassword.
+// creates the file and hashes the admin password; the other clients are copies of the admin
+// client with their own name and roles, so they share kDynsecPassword whatever fields the
+// mosquitto_ctrl version stores it in (2.0: password, salt, iterations; 2.1: encoded_password).
 std::string writeDynsecConfig(const fs::path& dir, std::string& error) {
     const fs::path file = dir / "dynamic-security.json";
     auto r = runChild({"mosquitto_ctrl", "dynsec", "init", file.string(), "bench-admin", kDynsecPassword}, 20, false);
-    if (r.exitCode != 0 || !fs::exists(file)) {
-        error = "mosquitto_ctrl dynsec init failed (exit " + std::to_string(r.exitCode) + ")";
+    if (r.exit_code != 0 || !fs::exists(file)) {
+        error = "mosquitto_ctrl dynsec init failed (exit " + std::to_string(r.exit_code) + ")";
         return {};
     }
     json cfg;
@@ -364,9 +299,10 @@ std::string writeDynsecConfig(const fs::path& dir, std::string& error) {
                              {acl("subscribePattern", "$SYS/#", false, 10),
                               acl("publishClientReceive", "$SYS/#", false, 10)}}});
     auto client = [&admin](const char* user, std::vector<const char*> roles) {
-        json c{{"username", user}, {"textName", std::string("bench: ") + user},
-               {"password", admin["password"]}, {"salt", admin["salt"]}, {"iterations", admin["iterations"]},
-               {"roles", json::array()}};
+        json c = admin;
+        c["username"] = user;
+        c["textName"] = std::string("bench: ") + user;
+        c["roles"] = json::array();
         for (const char* role : roles) {
             c["roles"].push_back({{"rolename", role}});
         }
@@ -463,7 +399,7 @@ std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
         bridge.skipReason = "victoria-metrics not found (Debian package victoria-metrics, or --victoria-metrics)";
     } else if (!fs::exists(tools.bridgeScript)) {
         bridge.skipReason = "missing " + tools.bridgeScript;
-    } else if (runChild({tools.python, "-c", "import paho.mqtt.client"}, 20, false).exitCode != 0) {
+    } else if (runChild({tools.python, "-c", "import paho.mqtt.client"}, 20, false).exit_code != 0) {
         bridge.skipReason = tools.python + " cannot import paho.mqtt (Debian package python3-paho-mqtt)";
     }
     rows.push_back(bridge);
@@ -545,7 +481,7 @@ bool writeInfluxRules(const std::string& source, const fs::path& file, const std
 // whichever is later, so the forwarder's last batches count and the idle wait after them does
 // not. Then waits for the stored count to catch up with the lines read (samples become
 // searchable about a second after they arrive).
-void waitAfterFlat(pid_t brokerPid, VictoriaMetrics* vm, pid_t bridgePid, double timeoutS, Cell& cell) {
+void waitAfterFlat(pid_t brokerPid, VictoriaProcess* vm, pid_t bridgePid, double timeoutS, Cell& cell) {
     using Clock = std::chrono::steady_clock;
     constexpr auto kSettle = std::chrono::seconds(3);
     constexpr auto kPoll = std::chrono::milliseconds(100);
@@ -635,15 +571,15 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
     static int cellCounter = 0;
     const fs::path cellDir = tools.workDir / ("cell-" + std::to_string(++cellCounter) + "-" + row.name);
     std::string config = row.config;
-    std::optional<VictoriaMetrics> vm;
+    std::optional<VictoriaProcess> vm;
     if (row.victoria) {
         fs::create_directories(cellDir);
         vm.emplace(tools.victoria, cellDir / "victoria");
-        std::string error;
-        if (!vm->start(error)) {
-            cell.error = "victoria-metrics did not start: " + oneLine(error);
+        if (!vm->start()) {
+            cell.error = "victoria-metrics did not start: " + oneLine(vm->log());
             return cell;
         }
+        std::string error;
         if (pin) pinProcess(vm->pid(), 1);
         if (!writeInfluxRules(args.str("source-dir"), cellDir / "influx-rules.json", vm->url(), error)) {
             cell.error = oneLine(error);
@@ -663,12 +599,16 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
         cell.error = "cannot pin the broker to CPU 0";
         return cell;
     }
-    mqs::bench::ChildProcess bridge;
+    mqs::testing::ChildProcess bridge;
     if (row.pythonBridge) {
         std::string error;
         if (!bridge.spawn({tools.python, tools.bridgeScript, "--mqtt-port", std::to_string(broker.port()), "--url",
                            vm->url()},
-                          cellDir / "bridge.out", cellDir / "bridge.err", error)) {
+                          {.stdout_file = cellDir / "bridge.out",
+                           .stderr_file = cellDir / "bridge.err",
+                           .truncate = true,
+                           .own_process_group = true},
+                          &error)) {
             cell.error = "bridge: " + error;
             return cell;
         }
@@ -697,13 +637,13 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
         std::vector<std::string> argv = base;
         argv.insert(argv.end(), extra.begin(), extra.end());
         auto r = runChild(argv, duration + 40, verbose);
-        auto j = lastJsonLine(r.out);
+        auto j = lastJsonLine(r.output);
         if (!j) {
-            cell.error = r.timedOut ? "loadgen timed out" : "loadgen printed no JSON (exit " + std::to_string(r.exitCode) + ")";
+            cell.error = r.timed_out ? "loadgen timed out" : "loadgen printed no JSON (exit " + std::to_string(r.exit_code) + ")";
             return std::nullopt;
         }
-        if (r.exitCode != 0 || !j->value("ok", false)) {
-            cell.error = "loadgen: " + j->value("error", std::string("exit ") + std::to_string(r.exitCode));
+        if (r.exit_code != 0 || !j->value("ok", false)) {
+            cell.error = "loadgen: " + j->value("error", std::string("exit ") + std::to_string(r.exit_code));
             return std::nullopt;
         }
         return j;
@@ -1008,7 +948,7 @@ int main(int argc, char** argv) {
     }
     const fs::path workDir = workTemplate;
     Tools tools;
-    tools.victoria = args.str("victoria-metrics").empty() ? mqs::bench::findVictoriaMetrics() : args.str("victoria-metrics");
+    tools.victoria = args.str("victoria-metrics").empty() ? mqs::testing::findVictoriaMetrics() : args.str("victoria-metrics");
     tools.python = args.str("python");
     tools.bridgeScript = (fs::path(args.str("source-dir")) / "bench/influx_bridge.py").string();
     tools.workDir = workDir;

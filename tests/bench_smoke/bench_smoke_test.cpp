@@ -2,11 +2,10 @@
 // run_bench with a tiny workload (bare + dynsec rows; bare + influx forwarding to VictoriaMetrics),
 // checking exit codes, rates, loss, rows, and that every message became a point.
 #include "broker_process.hpp"
+#include "child_process.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -17,30 +16,9 @@
 
 namespace {
 
-struct CommandResult {
-    int exitCode = -1;
-    std::string output; // stdout and stderr interleaved, for failure messages
-};
-
-CommandResult runCommand(const std::vector<std::string>& argv) {
-    std::string cmd;
-    for (const auto& arg : argv) {
-        cmd += "'" + arg + "' ";
-    }
-    cmd += "2>&1";
-    CommandResult result;
-    FILE* pipe = popen(cmd.c_str(), "r");
-    if (pipe == nullptr) {
-        return result;
-    }
-    char buf[4096];
-    size_t got = 0;
-    while ((got = fread(buf, 1, sizeof buf, pipe)) > 0) {
-        result.output.append(buf, got);
-    }
-    const int status = pclose(pipe);
-    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
+// stdout and stderr interleaved, for failure messages; run_bench's own timeouts stop it sooner.
+mqs::testing::CommandResult runCommand(const std::vector<std::string>& argv) {
+    return mqs::testing::runCommand(argv, std::chrono::seconds(55), mqs::testing::StderrMode::Merge);
 }
 
 nlohmann::json lastJson(const std::string& output) {
@@ -111,7 +89,7 @@ TEST(BenchSmoke, LoadgenAgainstBareBroker) {
     auto flat = base;
     flat.insert(flat.end(), {"--qos", "1", "--duration", "1"});
     const auto r1 = runCommand(flat);
-    ASSERT_EQ(r1.exitCode, 0) << r1.output;
+    ASSERT_EQ(r1.exit_code, 0) << r1.output;
     const auto j1 = lastJson(r1.output);
     ASSERT_TRUE(j1.is_object()) << r1.output;
     EXPECT_TRUE(j1["ok"].get<bool>()) << r1.output;
@@ -125,7 +103,7 @@ TEST(BenchSmoke, LoadgenAgainstBareBroker) {
     auto paced = base;
     paced.insert(paced.end(), {"--qos", "0", "--duration", "0.5", "--rate", "2000", "--payload", "ipwatch"});
     const auto r2 = runCommand(paced);
-    ASSERT_EQ(r2.exitCode, 0) << r2.output;
+    ASSERT_EQ(r2.exit_code, 0) << r2.output;
     const auto j2 = lastJson(r2.output);
     ASSERT_TRUE(j2.is_object()) << r2.output;
     EXPECT_EQ(j2["mode"], "paced");
@@ -136,7 +114,7 @@ TEST(BenchSmoke, LoadgenAgainstBareBroker) {
 TEST(BenchSmoke, RunnerPrintsTableWithBareAndDynsecRows) {
     const auto r = runCommand({RUN_BENCH_PATH, "--reps", "1", "--seconds", "1", "--latency-seconds", "0.5",
                                "--rows", "bare,dynsec", "--idle", "5"});
-    ASSERT_EQ(r.exitCode, 0) << r.output;
+    ASSERT_EQ(r.exit_code, 0) << r.output;
 
     const auto all = tables(r.output);
     ASSERT_EQ(all.size(), 1u) << "expected one table (no forwarding rows) in:\n" << r.output;
@@ -170,7 +148,7 @@ TEST(BenchSmoke, RunnerPrintsTableWithBareAndDynsecRows) {
 TEST(BenchSmoke, RunnerInfluxRowWritesEveryMessageAsAPoint) {
     const auto r = runCommand({RUN_BENCH_PATH, "--reps", "1", "--seconds", "1", "--latency-seconds", "0.5",
                                "--rows", "bare,influx", "--qos", "0", "--idle", "5"});
-    ASSERT_EQ(r.exitCode, 0) << r.output;
+    ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto all = tables(r.output);
     ASSERT_FALSE(all.empty()) << "no table in:\n" << r.output;
     ASSERT_TRUE(all[0].rows.count("influx/0")) << r.output;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <tuple>
 
 #include "broker_process.hpp"
@@ -32,15 +33,14 @@ TEST(BrokerSmoke, StartsOnFreePortAndAcceptsClients) {
   EXPECT_GT(broker.port(), 0);
   EXPECT_GT(broker.pid(), 0);
   EXPECT_TRUE(broker.isRunning());
-  EXPECT_NE(broker.log().find("mosquitto version 2.0.11 running"), std::string::npos);
-  EXPECT_NE(broker.log().find("Opening ipv4 listen socket on port " + std::to_string(broker.port())),
-            std::string::npos);
+  // Ready means listening: start() checks the broker's own sockets, not its log wording.
+  EXPECT_TRUE(mqs::testing::processListensOn(broker.pid(), broker.port()));
+  EXPECT_FALSE(broker.log().empty()) << "the broker's log is captured";
 
   MqttTestClient client("smoke-connect");
   ASSERT_TRUE(client.connect(broker.port())) << client.lastError();
   EXPECT_TRUE(client.isConnected());
   EXPECT_EQ(client.connackReason(), 0);
-  EXPECT_TRUE(broker.waitForLog("New client connected from 127.0.0.1"));
   client.disconnect();
   EXPECT_FALSE(client.isConnected());
 }
@@ -62,7 +62,6 @@ TEST(BrokerSmoke, StartPicksAnotherPortWhenItsPortWasTaken) {
   ::close(fd);
   ASSERT_TRUE(started) << broker.log();
   EXPECT_NE(broker.port(), original);
-  EXPECT_NE(broker.log().find("Address already in use"), std::string::npos);
   MqttTestClient client("after-retry");
   EXPECT_TRUE(client.connect(broker.port()));
 }
@@ -206,14 +205,25 @@ TEST(BrokerSmoke, UnknownOptionFailsToStartAndLogNamesIt) {
   EXPECT_NE(broker.log().find("no_such_option_xyz"), std::string::npos) << broker.log();
 }
 
-TEST(BrokerSmoke, SighupReloadIsLogged) {
+TEST(BrokerSmoke, SighupReloadAppliesTheNewConfig) {
   BrokerProcess broker("");
   ASSERT_TRUE(broker.start()) << broker.log();
-  EXPECT_EQ(broker.countInLog("Reloading config"), 0u);
+  MqttTestClient before("anon-before", Protocol::V5);
+  ASSERT_TRUE(before.connect(broker.port())) << before.lastError();
+  before.disconnect();
+
+  // What a reload did is seen in behaviour, not in the broker's wording of it.
+  broker.updateConfig("allow_anonymous false\n");
   broker.reload();
-  EXPECT_TRUE(broker.waitForLog("Reloading config."));
+  MqttTestClient after("anon-after", Protocol::V5);
+  bool refused = false;
+  for (int i = 0; i < 50 && !refused; ++i) {
+    refused = !after.connect(broker.port()) && after.connackReason() == 0x87;
+    if (!refused) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(refused) << "anonymous clients are refused once the reloaded config says so\n" << broker.log();
   broker.reload();
-  EXPECT_TRUE(broker.waitForLogCount("Reloading config.", 2));
+  std::this_thread::sleep_for(200ms);
   EXPECT_TRUE(broker.isRunning());
 }
 
@@ -223,13 +233,13 @@ TEST(BrokerSmoke, StopReturnsZero) {
   EXPECT_EQ(broker.stop(), 0);
   EXPECT_FALSE(broker.isRunning());
   EXPECT_EQ(broker.exitStatus(), 0);
-  EXPECT_TRUE(broker.waitForLog("mosquitto version 2.0.11 terminating", 1s));
 }
 
 TEST(BrokerSmoke, KillIsSeenByClientAndRestartKeepsPort) {
   BrokerProcess broker("");
   ASSERT_TRUE(broker.start()) << broker.log();
   const int port = broker.port();
+  const pid_t first_pid = broker.pid();
   MqttTestClient client("crash-client", Protocol::V311);
   ASSERT_TRUE(client.connect(port));
 
@@ -240,7 +250,8 @@ TEST(BrokerSmoke, KillIsSeenByClientAndRestartKeepsPort) {
 
   ASSERT_TRUE(broker.restart()) << broker.log();
   EXPECT_EQ(broker.port(), port);
-  EXPECT_EQ(broker.countInLog("mosquitto version 2.0.11 running"), 2u);
+  EXPECT_NE(broker.pid(), first_pid) << "a new broker process";
+  EXPECT_TRUE(broker.isRunning());
   // The client does not reconnect by itself; an explicit connect() does.
   EXPECT_FALSE(client.isConnected());
   ASSERT_TRUE(client.connect(port)) << client.lastError();
@@ -254,10 +265,10 @@ TEST(BrokerSmoke, SessionTakeoverIsSeenAsDisconnect) {
   ASSERT_TRUE(first.connect(broker.port()));
   ASSERT_TRUE(second.connect(broker.port()));
   ASSERT_TRUE(first.waitForDisconnect(5s));
-  // 2.0.11 just closes the old socket (no DISCONNECT 0x8E), so libmosquitto reports
-  // MOSQ_ERR_CONN_LOST.
-  EXPECT_EQ(first.lastDisconnectReason(), 7);
-  EXPECT_TRUE(broker.waitForLog("Client same-id already connected, closing old connection."));
+  // 2.0.11 just closes the old socket, so libmosquitto reports MOSQ_ERR_CONN_LOST (7); since 2.0.21
+  // the broker first sends DISCONNECT 0x8E "session taken over".
+  EXPECT_TRUE(first.lastDisconnectReason() == 7 || first.lastDisconnectReason() == 0x8E)
+      << first.lastDisconnectReason();
   EXPECT_TRUE(second.isConnected());
 }
 

@@ -13,7 +13,7 @@
 #include "broker_process.hpp"
 #include "mqtt_test_client.hpp"
 #include "influx_test_support.hpp"
-#include "servers.hpp"
+#include "tsdb_servers.hpp"
 
 using namespace mqs::testing;
 using namespace mqs::influx::testing;

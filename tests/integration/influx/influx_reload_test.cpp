@@ -11,7 +11,7 @@
 
 #include "influx_test_support.hpp"
 #include "mqtt_test_client.hpp"
-#include "servers.hpp"
+#include "tsdb_servers.hpp"
 
 using namespace mqs::testing;
 using namespace mqs::influx::testing;

@@ -13,7 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include "broker_process.hpp"
+#include "http_client.hpp"
 #include "mqtt_test_client.hpp"
+#include "tsdb_servers.hpp"
 
 namespace mqs::influx::testing {
 

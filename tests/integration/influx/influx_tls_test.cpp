@@ -11,7 +11,7 @@
 
 #include "influx_test_support.hpp"
 #include "mqtt_test_client.hpp"
-#include "servers.hpp"
+#include "tsdb_servers.hpp"
 #include "test_pki.hpp"
 
 using namespace mqs::testing;
@@ -31,7 +31,7 @@ struct TlsCase {
     Ca ca;
     bool tls_verify;
     bool other_host_cert;  // the server presents a certificate for another host name
-    std::string refusal;   // libcurl's error for a refused server; empty when the points must arrive
+    bool refused;          // the plugin must refuse the server (libcurl's reason is its own wording)
 };
 std::ostream& operator<<(std::ostream& os, const TlsCase& c) { return os << c.name; }
 
@@ -93,7 +93,7 @@ TEST_P(InfluxTls, HttpsSinkFollowsItsTlsSettings) {
     for (int i = 0; i < kPoints; ++i) ASSERT_TRUE(pub.publish("entrepot/sud/s1/v1", reading(kFirstMs + i * 1000, 20.0 + i), 1));
 
     std::vector<std::pair<int64_t, double>> got;
-    if (c.refusal.empty()) {
+    if (!c.refused) {
         EXPECT_TRUE(waitFor([&] { return (got = samples(vm)) == published(); })) << got.size() << " samples\n" << broker->log();
         EXPECT_EQ(metrics.value("sinks/vm/failed"), 0);
         EXPECT_EQ(metrics.text("sinks/vm/last_error"), "");
@@ -104,9 +104,13 @@ TEST_P(InfluxTls, HttpsSinkFollowsItsTlsSettings) {
     ASSERT_TRUE(metrics.waitFor("sinks/vm/spooled_points_total", [](int64_t v) { return v == kPoints; }))
         << metrics.value("sinks/vm/spooled_points_total") << "\n" << broker->log();
     EXPECT_TRUE(metrics.waitFor("sinks/vm/retried", [](int64_t v) { return v >= 2; })) << broker->log();
-    EXPECT_TRUE(metrics.waitForText("sinks/vm/last_error", [&](const std::string& t) { return t == "no answer: " + c.refusal; }))
-        << "last_error: '" << metrics.text("sinks/vm/last_error") << "'";
-    EXPECT_TRUE(broker->waitForLog("influx: sink 'vm': no answer: " + c.refusal + "; points are kept")) << broker->log();
+    // Our part of the message is asserted; the reason after "no answer: " is libcurl's and OpenSSL's text.
+    const std::string no_answer = "no answer: ";
+    EXPECT_TRUE(metrics.waitForText("sinks/vm/last_error", [&](const std::string& t) {
+        return t.rfind(no_answer, 0) == 0 && t.size() > no_answer.size();
+    })) << "last_error: '" << metrics.text("sinks/vm/last_error") << "'";
+    EXPECT_TRUE(broker->waitForLog("influx: sink 'vm': no answer: ")) << broker->log();
+    EXPECT_TRUE(broker->waitForLog("; points are kept")) << broker->log();
     EXPECT_EQ(metrics.value("sinks/vm/written"), 0);
     EXPECT_TRUE(samples(vm).empty());
 
@@ -121,17 +125,15 @@ TEST_P(InfluxTls, HttpsSinkFollowsItsTlsSettings) {
         << "a recovered sink clears last_error, got '" << metrics.text("sinks/vm/last_error") << "'";
 }
 
-// Error texts are libcurl 7.88 with OpenSSL 3 (Debian 12).
 INSTANTIATE_TEST_SUITE_P(
     Cases, InfluxTls,
     ::testing::Values(
-        TlsCase{"signer_ca_delivers", Ca::Signer, true, false, ""},
-        TlsCase{"system_store_refuses", Ca::None, true, false, "SSL certificate problem: unable to get local issuer certificate"},
-        TlsCase{"other_ca_refuses", Ca::Other, true, false, "SSL certificate problem: unable to get local issuer certificate"},
-        TlsCase{"host_mismatch_refuses", Ca::Signer, true, true,
-                "SSL: no alternative certificate subject name matches target host name '127.0.0.1'"},
-        TlsCase{"verify_off_without_ca_delivers", Ca::None, false, false, ""},
-        TlsCase{"verify_off_host_mismatch_delivers", Ca::Other, false, true, ""}),
+        TlsCase{"signer_ca_delivers", Ca::Signer, true, false, false},
+        TlsCase{"system_store_refuses", Ca::None, true, false, true},
+        TlsCase{"other_ca_refuses", Ca::Other, true, false, true},
+        TlsCase{"host_mismatch_refuses", Ca::Signer, true, true, true},
+        TlsCase{"verify_off_without_ca_delivers", Ca::None, false, false, false},
+        TlsCase{"verify_off_host_mismatch_delivers", Ca::Other, false, true, false}),
     [](const auto& param_info) { return param_info.param.name; });
 
 }  // namespace

@@ -182,7 +182,10 @@ TEST(ValidateIntegration, DisconnectAfterRepeatedFailures) {
     pub.client.publish("t/1", "x", 1, false, nullptr, 1s);
     EXPECT_TRUE(pub.client.waitForDisconnect(5s));
     EXPECT_TRUE(broker.waitForLog("validate: disconnecting client 'spammer': rule 'json-only' failed 3 time(s)")) << broker.log();
-    EXPECT_TRUE(broker.waitForLog("Client spammer been disconnected by administrative action")) << broker.log();
+    // The broker, not the client, ended the connection: a v5 DISCONNECT reason or a dropped socket, either way
+    // not the 0 of our own disconnect() (the broker's reason code and log wording differ between versions).
+    EXPECT_NE(pub.client.lastDisconnectReason(), 0);
+    EXPECT_FALSE(pub.client.publish("t/1", "{}", 1, false, nullptr, 500ms)) << "the kicked session is gone";
     Connected again(broker, "polite");
     EXPECT_TRUE(again.client.publish("t/1", "{}", 1)) << "the broker keeps serving others";
 }
@@ -202,7 +205,8 @@ TEST(ValidateIntegration, ShadowRuleLogsButDelivers) {
 
 TEST(ValidateIntegration, HostilePayloadsNeverHurtTheBroker) {
     BrokerProcess broker("");
-    broker.updateConfig(ownRulesConfig(broker, R"({"rules":[{"name":"strict","topics":["t"],
+    // The 10 MB payload must reach the plugin: mosquitto 2.1 refuses packets over 2 000 000 bytes by default.
+    broker.updateConfig("max_packet_size 16000000\n" + ownRulesConfig(broker, R"({"rules":[{"name":"strict","topics":["t"],
         "schema":{"type":"object","properties":{"id":{"type":"string","pattern":"^(a|b)*$"}}},
         "action":"dead_letter","dead_letter_topic":"dl/{rule}"}]})"));
     ASSERT_TRUE(broker.start()) << broker.log();
