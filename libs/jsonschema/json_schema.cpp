@@ -14,7 +14,7 @@
 #include "json_schema_node.hpp"
 #include "json_schema_uri.hpp"
 
-namespace mqs::validate {
+namespace mqs::jsonschema {
 
 using detail::Node;
 using detail::Number;
@@ -755,4 +755,4 @@ const PropertyEntry* Node::findProperty(std::string_view key) const {
 
 }  // namespace detail
 
-}  // namespace mqs::validate
+}  // namespace mqs::jsonschema

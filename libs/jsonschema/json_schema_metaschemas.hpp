@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mqs::validate::detail {
+namespace mqs::jsonschema::detail {
 
 struct BundledSchema {
   std::string_view uri;
@@ -14,4 +14,4 @@ struct BundledSchema {
 
 std::vector<BundledSchema> bundledMetaschemas();
 
-}  // namespace mqs::validate::detail
+}  // namespace mqs::jsonschema::detail

@@ -11,7 +11,7 @@
 #include "json_schema_node.hpp"
 #include "json_schema_uri.hpp"
 
-namespace mqs::validate::detail {
+namespace mqs::jsonschema::detail {
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
@@ -891,4 +891,4 @@ bool validateInstance(const Node* root, element instance, std::vector<SchemaErro
   return validator.check(root, instance, nullptr);
 }
 
-}  // namespace mqs::validate::detail
+}  // namespace mqs::jsonschema::detail

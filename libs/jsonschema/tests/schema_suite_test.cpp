@@ -22,12 +22,12 @@
 
 namespace {
 
-using mqs::validate::CompiledSchema;
-using mqs::validate::CompileOptions;
-using mqs::validate::Draft;
-using mqs::validate::SchemaError;
-using mqs::validate::SchemaLoadError;
-using mqs::validate::SchemaStore;
+using mqs::jsonschema::CompiledSchema;
+using mqs::jsonschema::CompileOptions;
+using mqs::jsonschema::Draft;
+using mqs::jsonschema::SchemaError;
+using mqs::jsonschema::SchemaLoadError;
+using mqs::jsonschema::SchemaStore;
 using nlohmann::json;
 
 #ifndef JSON_SCHEMA_TEST_SUITE_DIR

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-namespace mqs::validate::detail {
+namespace mqs::jsonschema::detail {
 
 namespace {
 
@@ -366,4 +366,4 @@ bool isUriSyntax(std::string_view text, bool requireScheme, bool iri) {
   return charsAllowed(fragment, ":@/?", iri);
 }
 
-}  // namespace mqs::validate::detail
+}  // namespace mqs::jsonschema::detail

@@ -16,7 +16,7 @@
 #include "json_schema.hpp"
 #include "json_schema_format.hpp"
 
-namespace mqs::validate::detail {
+namespace mqs::jsonschema::detail {
 
 // Bits of Node::types; "number" also admits integers.
 enum TypeBit : uint8_t {
@@ -156,9 +156,9 @@ struct Node {
 bool validateInstance(const Node* root, simdjson::dom::element instance, std::vector<SchemaError>* errors,
                       size_t maxErrors);
 
-}  // namespace mqs::validate::detail
+}  // namespace mqs::jsonschema::detail
 
-namespace mqs::validate {
+namespace mqs::jsonschema {
 
 struct CompiledSchema::Impl {
   std::vector<std::unique_ptr<detail::Node>> nodes;
@@ -166,4 +166,4 @@ struct CompiledSchema::Impl {
   Draft draft = Draft::Draft7;
 };
 
-}  // namespace mqs::validate
+}  // namespace mqs::jsonschema

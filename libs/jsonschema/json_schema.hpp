@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
-namespace mqs::validate {
+namespace mqs::jsonschema {
 
 // One validation failure.
 struct SchemaError {
@@ -111,4 +111,4 @@ class CompiledSchema {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace mqs::validate
+}  // namespace mqs::jsonschema

@@ -52,12 +52,12 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
-using mqs::validate::CompiledSchema;
-using mqs::validate::CompileOptions;
-using mqs::validate::Draft;
-using mqs::validate::SchemaError;
-using mqs::validate::SchemaLoadError;
-using mqs::validate::SchemaStore;
+using mqs::jsonschema::CompiledSchema;
+using mqs::jsonschema::CompileOptions;
+using mqs::jsonschema::Draft;
+using mqs::jsonschema::SchemaError;
+using mqs::jsonschema::SchemaLoadError;
+using mqs::jsonschema::SchemaStore;
 using nlohmann::json;
 
 // Owns a simdjson parser so the element stays valid for the test's lifetime.

@@ -11,7 +11,7 @@
 
 #include "json_schema_uri.hpp"
 
-namespace mqs::validate::detail {
+namespace mqs::jsonschema::detail {
 
 namespace {
 
@@ -620,4 +620,4 @@ std::unique_ptr<RE2> compileRegex(std::string_view pattern, int64_t maxMemory, s
   return nullptr;
 }
 
-}  // namespace mqs::validate::detail
+}  // namespace mqs::jsonschema::detail
