@@ -12,24 +12,24 @@
 namespace mqs::jsonschema::detail {
 
 enum class Format : uint8_t {
-  None,  // not a format we check: an annotation only
-  DateTime,
-  Date,
-  Time,
-  Email,
-  IdnEmail,
-  Hostname,
-  IdnHostname,
-  Ipv4,
-  Ipv6,
-  Uri,
-  UriReference,
-  Iri,
-  IriReference,
-  UriTemplate,
-  JsonPointer,
-  RelativeJsonPointer,
-  Regex,
+    None,  // not a format we check: an annotation only
+    DateTime,
+    Date,
+    Time,
+    Email,
+    IdnEmail,
+    Hostname,
+    IdnHostname,
+    Ipv4,
+    Ipv6,
+    Uri,
+    UriReference,
+    Iri,
+    IriReference,
+    UriTemplate,
+    JsonPointer,
+    RelativeJsonPointer,
+    Regex,
 };
 
 Format formatFromName(std::string_view name);

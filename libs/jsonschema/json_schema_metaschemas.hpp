@@ -8,8 +8,8 @@
 namespace mqs::jsonschema::detail {
 
 struct BundledSchema {
-  std::string_view uri;
-  std::string_view text;
+    std::string_view uri;
+    std::string_view text;
 };
 
 std::vector<BundledSchema> bundledMetaschemas();
