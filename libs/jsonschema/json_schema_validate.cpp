@@ -185,9 +185,11 @@ size_t countFields(simdjson::dom::object o) {
 }
 
 // ECMA `test` semantics: is there a match anywhere? Calls RE2::Match directly, skipping the
-// argument plumbing of PartialMatch.
+// argument plumbing of PartialMatch. The StringPiece is built from data()+size() because newer RE2
+// (absl::string_view) does not accept a std::string_view on every toolchain.
 bool searchRegex(const RE2& regex, std::string_view text) {
-    return regex.Match(text, 0, text.size(), RE2::UNANCHORED, nullptr, 0);
+    const re2::StringPiece piece(text.data(), text.size());
+    return regex.Match(piece, 0, piece.size(), RE2::UNANCHORED, nullptr, 0);
 }
 
 size_t countCodePoints(std::string_view s) {
