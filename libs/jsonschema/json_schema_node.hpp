@@ -30,8 +30,10 @@ enum TypeBit : uint8_t {
 };
 
 // A JSON number kept in its exact source form so 64-bit integers compare without rounding.
+// BigInt: an integer outside int64/uint64 (simdjson >= 4 element_type::BIGINT); `d` holds its value
+// rounded to double, whose sign decides comparisons with any 64-bit integer (docs/schema-engine.md).
 struct Number {
-    enum class Kind : uint8_t { Int, UInt, Double };
+    enum class Kind : uint8_t { Int, UInt, Double, BigInt };
     Kind kind = Kind::Int;
     int64_t i = 0;
     uint64_t u = 0;

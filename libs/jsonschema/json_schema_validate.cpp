@@ -35,6 +35,7 @@ double Number::toDouble() const {
         case Kind::UInt:
             return static_cast<double>(u);
         case Kind::Double:
+        case Kind::BigInt:
             return d;
     }
     return d;
@@ -50,7 +51,8 @@ std::string Number::toString() const {
             return std::to_string(i);
         case Kind::UInt:
             return std::to_string(u);
-        case Kind::Double: {
+        case Kind::Double:
+        case Kind::BigInt: {
             char buffer[32];
             auto result = std::to_chars(buffer, buffer + sizeof buffer, d);
             return std::string(buffer, result.ptr);
@@ -92,6 +94,13 @@ uint64_t magnitude(const Number& n) {
 
 int compareNumbersExact(const Number& a, const Number& b) {
     using Kind = Number::Kind;
+    auto isFloating = [](const Number& n) { return n.kind == Kind::Double || n.kind == Kind::BigInt; };
+    if (a.kind == Kind::BigInt || b.kind == Kind::BigInt) {
+        // Beyond 64 bits: the sign decides against a 64-bit integer, the (rounded) value otherwise.
+        if (!isFloating(a)) return b.d > 0 ? -1 : 1;
+        if (!isFloating(b)) return a.d > 0 ? 1 : -1;
+        return a.d < b.d ? -1 : (a.d > b.d ? 1 : 0);
+    }
     if (a.kind == Kind::Double && b.kind == Kind::Double) return a.d < b.d ? -1 : (a.d > b.d ? 1 : 0);
     if (a.kind == Kind::Double) return -compareIntegerWithDouble(b, a.d);
     if (b.kind == Kind::Double) return compareIntegerWithDouble(a, b.d);
@@ -103,6 +112,7 @@ int compareNumbersExact(const Number& a, const Number& b) {
 
 bool isMultipleOf(const Number& value, const Number& divisor) {
     auto asExactInteger = [](const Number& n, Number* out) {
+        if (n.kind == Number::Kind::BigInt) return false;  // decided on doubles below
         if (n.kind != Number::Kind::Double) {
             *out = n;
             return true;
@@ -149,7 +159,40 @@ std::string pointerOf(const Path* path) {
     return out;
 }
 
+// simdjson 4 adds element_type::BIGINT (integers beyond 64 bits, digits kept as text); simdjson 3
+// has no such type and fails the parse with NUMBER_ERROR instead. Templates so that the BIGINT
+// branches are only compiled where the enum value exists.
+template <typename Type>
+concept HasBigint = requires {
+    Type::BIGINT;
+};
+
+template <typename Type = element_type>
+constexpr bool isBigint(Type t) {
+    if constexpr (HasBigint<Type>) {
+        return t == Type::BIGINT;
+    } else {
+        return false;
+    }
+}
+
+template <typename Element>
+Number bigintOf(Element e) {
+    std::string_view digits = e.get_bigint().value_unsafe();
+    Number n;
+    n.kind = Number::Kind::BigInt;
+    // A finite double or +-inf for absurdly long integers: either way the sign is right.
+    const char* begin = digits.data() + (!digits.empty() && digits.front() == '-');
+    auto [ptr, ec] = std::from_chars(begin, digits.data() + digits.size(), n.d);
+    if (ec == std::errc::result_out_of_range || ptr == begin) n.d = std::numeric_limits<double>::infinity();
+    if (begin != digits.data()) n.d = -n.d;
+    return n;
+}
+
 Number numberOf(element e) {
+    if constexpr (HasBigint<element_type>) {
+        if (isBigint(e.type())) return bigintOf(e);
+    }
     switch (e.type()) {
         case element_type::INT64:
             return Number::ofInt(e.get_int64().value_unsafe());
@@ -173,7 +216,7 @@ std::string_view stringOf(element e) {
 }
 
 bool isNumberType(element_type t) {
-    return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
+    return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE || isBigint(t);
 }
 
 size_t countFields(simdjson::dom::object o) {
@@ -438,8 +481,10 @@ const char* instanceTypeName(element e) {
             return "string";
         case element_type::BOOL:
             return "boolean";
-        default:
+        case element_type::NULL_VALUE:
             return "null";
+        default:
+            return isBigint(e.type()) ? "integer" : "null";
     }
 }
 
@@ -534,6 +579,7 @@ private:
                 if (n.hasNumber) ok = checkNumber(n, e, path);
                 break;
             default:
+                if (isBigint(t) && n.hasNumber) ok = checkNumber(n, e, path);
                 break;
         }
         return valid && ok;
@@ -561,8 +607,10 @@ private:
                 double d = e.get_double().value_unsafe();
                 return std::isfinite(d) && std::trunc(d) == d;
             }
+            default:
+                // A big integer has no fraction: it is an "integer" and a "number" in every draft.
+                return isBigint(t) && (n.types & (kTypeNumber | kTypeInteger));
         }
-        return false;
     }
 
     // Not inlined: keeps checkKeywords, which runs for every value, small.

@@ -701,3 +701,61 @@ TEST(JsonSchemaHotPath, LargeUniqueArraysStayFast) {
 }
 
 }  // namespace
+
+// ---- Integers beyond 64 bits ----
+
+namespace {
+
+template <typename Type>
+concept HasBigintType = requires {
+    Type::BIGINT;
+};
+
+// Parses `text` the way simdjson 4 keeps big integers (element_type::BIGINT); returns the parse error.
+template <typename Parser>
+simdjson::error_code parseKeepingBigints(Parser& parser, const std::string& text, simdjson::dom::element& out) {
+    if constexpr (requires { parser.number_as_string(true); }) parser.number_as_string(true);
+    return parser.parse(text).get(out);
+}
+
+}  // namespace
+
+// A template so that the simdjson 4 branch, which names Type::BIGINT, is only compiled there.
+template <typename Type>
+void checkBigIntegers() {
+    if constexpr (HasBigintType<Type>) {
+        simdjson::dom::parser parser;
+        simdjson::dom::element positive, negative;
+        ASSERT_EQ(parseKeepingBigints(parser, "123456789012345678901234567890", positive), simdjson::SUCCESS);
+        ASSERT_EQ(positive.type(), Type::BIGINT);
+        EXPECT_TRUE(compile(R"({"type":"integer"})")->validate(positive));
+        EXPECT_TRUE(compile(R"({"type":"integer"})", Draft::Draft4)->validate(positive));
+        EXPECT_TRUE(compile(R"({"type":"number","minimum":0})")->validate(positive));
+        EXPECT_FALSE(compile(R"({"type":"string"})")->validate(positive));
+        EXPECT_FALSE(compile(R"({"maximum":18446744073709551615})")->validate(positive));
+        EXPECT_TRUE(compile(R"({"exclusiveMinimum":9223372036854775807})")->validate(positive));
+        EXPECT_FALSE(compile(R"({"maximum":1e20})")->validate(positive));
+        EXPECT_TRUE(compile(R"({"maximum":1e40})")->validate(positive));
+        simdjson::dom::parser parser2;
+        ASSERT_EQ(parseKeepingBigints(parser2, "-123456789012345678901234567890", negative), simdjson::SUCCESS);
+        ASSERT_EQ(negative.type(), Type::BIGINT);
+        EXPECT_FALSE(compile(R"({"minimum":-9223372036854775808})")->validate(negative));
+        EXPECT_TRUE(compile(R"({"maximum":0})")->validate(negative));
+        std::vector<SchemaError> errors;
+        EXPECT_FALSE(compile(R"({"type":"string"})")->validate(negative, &errors));
+        ASSERT_EQ(errors.size(), 1u);
+        EXPECT_NE(errors[0].message.find("got integer"), std::string::npos) << errors[0].message;
+    } else {
+        // simdjson 3 has no big-integer type: such a payload is not JSON it can parse, so it is
+        // rejected by the JSON check before any schema runs.
+        for (const char* text : {"18446744073709551616", "-9223372036854775809", "[123456789012345678901234567890]"}) {
+            simdjson::dom::parser parser;
+            simdjson::dom::element e;
+            EXPECT_EQ(parser.parse(std::string(text)).get(e), simdjson::NUMBER_ERROR) << text;
+        }
+    }
+}
+
+TEST(JsonSchemaBigIntegers, AreIntegersComparedBySign) {
+    checkBigIntegers<simdjson::dom::element_type>();
+}
