@@ -1,4 +1,4 @@
-// Unit tests for the JSON Schema engine (plugins/validate/json_schema.*): error pointers and messages,
+// Unit tests for the JSON Schema engine (libs/jsonschema/json_schema.*): error pointers and messages,
 // regex safety, $ref handling, draft differences, limits, formats and the allocation-free hot path.
 #include <gtest/gtest.h>
 
