@@ -76,12 +76,18 @@ bool MessageChecker::evaluateRule(const Rule& rule, const Message& message, std:
         // simdjson validates UTF-8 while parsing, so a JSON check covers the utf8 check too.
         if (!parseJsonOnce(message, error)) return failWith(error == "invalid UTF-8" ? "utf8" : "json", "", error);
         if (rule.schema) {
-            if (rule.schema->validate(json_root_, nullptr, 0)) return true;
+            // One evaluation gives the verdict and the errors: on a passing message collecting costs
+            // nothing (errors are only built when a keyword fails) and schema_errors_ keeps its capacity.
+            ++schema_evaluations_;
+            schema_errors_.clear();
+            if (rule.schema->validate(json_root_, failures ? &schema_errors_ : nullptr, config_.max_errors)) {
+                return true;
+            }
             if (!failures) return false;
-            std::vector<SchemaError> errors;
-            rule.schema->validate(json_root_, &errors, config_.max_errors);
-            if (errors.empty()) errors.push_back({"", "does not match the schema"});
-            for (auto& e : errors) failures->push_back({rule.name, "schema", std::move(e.pointer), std::move(e.message)});
+            if (schema_errors_.empty()) return failWith("schema", "", "does not match the schema");
+            for (auto& e : schema_errors_) {
+                failures->push_back({rule.name, "schema", std::move(e.pointer), std::move(e.message)});
+            }
             return false;
         }
     } else if (rule.require_utf8) {
@@ -149,9 +155,8 @@ void MessageChecker::check(const Message& message, Verdict& out) {
         RuleMetrics& m = metricsFor(*rule);
         m.matched->add();
         bool shadow = rule->action == FailureAction::Shadow;
-        // Errors are collected on the failure path only: the pass path does a yes/no check.
-        bool passed = evaluateRule(*rule, message, nullptr);
-        if (!passed) evaluateRule(*rule, message, shadow ? &out.shadow_failures : &out.failures);
+        // Each rule is evaluated once; its errors (if it fails) go straight into the verdict.
+        bool passed = evaluateRule(*rule, message, shadow ? &out.shadow_failures : &out.failures);
         (passed ? m.passed : m.failed)->add();
         if (shadow) {
             if (!passed) m.shadow_failed->add();

@@ -62,6 +62,8 @@ public:
     // Forget the failure windows of a client that disconnected.
     void forgetClient(std::string_view client_id);
     size_t trackedClients() const { return failure_windows_.size(); }
+    // Schema validations run so far (diagnostics; tests use it to prove one evaluation per rule and message).
+    uint64_t schemaEvaluations() const { return schema_evaluations_; }
 
 private:
     struct RuleMetrics {
@@ -107,6 +109,8 @@ private:
     bool json_ok_ = false;
     std::string json_error_;
     simdjson::dom::element json_root_;
+    std::vector<SchemaError> schema_errors_;  // reused so a failing rule does not reallocate it
+    uint64_t schema_evaluations_ = 0;
 };
 
 }  // namespace mqs::validate

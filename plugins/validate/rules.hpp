@@ -16,6 +16,12 @@
 
 namespace mqs::validate {
 
+// The schema engine lives in libs/jsonschema; rules and checks name its types unqualified.
+using jsonschema::CompiledSchema;
+using jsonschema::SchemaError;
+using jsonschema::SchemaLoadError;
+using jsonschema::SchemaStore;
+
 enum class FailureAction { Drop, DeadLetter, Shadow };
 enum class MatchPolicy { All, Any };
 

@@ -79,6 +79,31 @@ TEST_F(CheckerTest, SchemaFailureIsDeadLetteredWithPointers) {
     EXPECT_EQ(metric("messages/rejected"), 1);
 }
 
+TEST_F(CheckerTest, EachRuleRunsItsSchemaOncePerMessage) {
+    load(kWarehouseRules);
+    ASSERT_EQ(checker_->schemaEvaluations(), 0u);
+    EXPECT_EQ(check("entrepot/nord/s1/v1", R"({"temp":23.1})").outcome, Outcome::Pass);
+    EXPECT_EQ(checker_->schemaEvaluations(), 1u);
+    // A failing message gets its verdict and its errors from the same single evaluation.
+    Verdict v = check("entrepot/sud/s7/v1", R"({"temp":"hot","id":"c"})");
+    EXPECT_EQ(v.outcome, Outcome::DeadLetter);
+    EXPECT_EQ(v.failures.size(), 2u);
+    EXPECT_EQ(checker_->schemaEvaluations(), 2u);
+}
+
+TEST_F(CheckerTest, FailingShadowAndEnforcingRulesAreEachEvaluatedOnce) {
+    load(R"({"rules": [
+      {"name": "shadow", "topics": ["t"], "schema": {"required": ["a"]}, "action": "shadow"},
+      {"name": "enforce", "topics": ["t"], "schema": {"required": ["b"]}, "action": "drop"}]})");
+    Verdict v = check("t", "{}");
+    EXPECT_EQ(v.outcome, Outcome::Drop);
+    ASSERT_EQ(v.shadow_failures.size(), 1u);
+    EXPECT_EQ(v.shadow_failures[0].rule, "shadow");
+    ASSERT_EQ(v.failures.size(), 1u);
+    EXPECT_EQ(v.failures[0].rule, "enforce");
+    EXPECT_EQ(checker_->schemaEvaluations(), 2u);
+}
+
 TEST_F(CheckerTest, BinaryPayloadWithSizeOnlyRulePasses) {
     load(kWarehouseRules);
     EXPECT_EQ(check("blob/x", std::string("\x00\xff\x01", 3)).outcome, Outcome::Pass);

@@ -9,27 +9,27 @@
 
 #include <re2/re2.h>
 
-namespace mqs::validate::detail {
+namespace mqs::jsonschema::detail {
 
 enum class Format : uint8_t {
-  None,  // not a format we check: an annotation only
-  DateTime,
-  Date,
-  Time,
-  Email,
-  IdnEmail,
-  Hostname,
-  IdnHostname,
-  Ipv4,
-  Ipv6,
-  Uri,
-  UriReference,
-  Iri,
-  IriReference,
-  UriTemplate,
-  JsonPointer,
-  RelativeJsonPointer,
-  Regex,
+    None,  // not a format we check: an annotation only
+    DateTime,
+    Date,
+    Time,
+    Email,
+    IdnEmail,
+    Hostname,
+    IdnHostname,
+    Ipv4,
+    Ipv6,
+    Uri,
+    UriReference,
+    Iri,
+    IriReference,
+    UriTemplate,
+    JsonPointer,
+    RelativeJsonPointer,
+    Regex,
 };
 
 Format formatFromName(std::string_view name);
@@ -48,4 +48,4 @@ bool translateEcmaPattern(std::string_view pattern, std::string* out, std::strin
 // Returns nullptr and sets `error` if RE2 refuses it.
 std::unique_ptr<RE2> compileRegex(std::string_view pattern, int64_t maxMemory, std::string* error);
 
-}  // namespace mqs::validate::detail
+}  // namespace mqs::jsonschema::detail

@@ -5,13 +5,13 @@
 #include <string_view>
 #include <vector>
 
-namespace mqs::validate::detail {
+namespace mqs::jsonschema::detail {
 
 struct BundledSchema {
-  std::string_view uri;
-  std::string_view text;
+    std::string_view uri;
+    std::string_view text;
 };
 
 std::vector<BundledSchema> bundledMetaschemas();
 
-}  // namespace mqs::validate::detail
+}  // namespace mqs::jsonschema::detail

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace mqs::validate::detail {
+namespace mqs::jsonschema::detail {
 
 // Resolves `reference` against `base` (RFC 3986 section 5.2). Works with relative or empty bases.
 std::string resolveUri(std::string_view base, std::string_view reference);
@@ -35,4 +35,4 @@ bool isIpv6Address(std::string_view text);
 // Syntax check of a URI (absolute) or URI reference; `iri` also admits non-ASCII characters.
 bool isUriSyntax(std::string_view text, bool requireScheme, bool iri);
 
-}  // namespace mqs::validate::detail
+}  // namespace mqs::jsonschema::detail
