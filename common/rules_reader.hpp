@@ -60,9 +60,18 @@ private:
 };
 
 // A cursor on one value of a rules file: the value (or its absence), the file and the JSON path to it.
-// Cheap to copy; not thread-safe beyond what a const json is. Every getter throws RulesError located
-// at this node: "is required (<what>)" when absent, "must be <what> (not <type>)" when of the wrong type,
-// and a sentence naming the bad value otherwise.
+// Cheap to copy; valid while its RulesFile lives. Every getter throws RulesError located at this node:
+// "is required (<what>)" when absent, "must be <what> (not <type>)" when of the wrong type, and a
+// sentence naming the bad value otherwise. Typical use (defaults live in the caller's struct):
+//
+//   RulesFile file = RulesFile::read(path);
+//   RulesNode doc = file.root();
+//   doc.checkObject({"rules"});
+//   for (const RulesNode& r : doc.get("rules").elements()) {
+//       r.checkObject({"name", "qos"});
+//       rule.name = r.get("name").ruleName();
+//       if (auto q = r.find("qos")) rule.qos = static_cast<int>(q->integer(0, 2));
+//   }
 class RulesNode {
 public:
     const std::string& file() const { return *file_; }
