@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "json_path.hpp"
+#include "rules_reader.hpp"
 #include "topic.hpp"
 
 namespace mqs::alerts {
@@ -79,11 +79,8 @@ struct RuleSet {
     size_t indexOf(std::string_view name) const;  // rules.size() when absent
 };
 
-// A rules-file problem; what() says where (file and JSON location) and what is wrong.
-class RulesError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+// A rules-file problem: "<file>: <json path>: <problem>" (common/rules_reader.hpp).
+using mqs::RulesError;
 
 // Reads and checks a rules file. Throws RulesError.
 RuleSet loadRuleSet(const std::filesystem::path& file);

@@ -6,12 +6,12 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "json_path.hpp"
 #include "line_protocol.hpp"
+#include "rules_reader.hpp"
 #include "timestamp.hpp"
 #include "topic.hpp"
 
@@ -69,11 +69,8 @@ struct Mapping {
     std::filesystem::path source;
 };
 
-// A rules-file problem; what() names the file, the JSON location and the problem.
-class RulesError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+// A rules-file problem: "<file>: <json path>: <problem>" (common/rules_reader.hpp).
+using mqs::RulesError;
 
 Mapping loadMapping(const std::filesystem::path& file);
 // The same from text (tests); `where` stands for the file name in messages.

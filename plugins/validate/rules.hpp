@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "json_schema.hpp"
+#include "rules_reader.hpp"
 #include "topic.hpp"
 
 namespace mqs::validate {
@@ -53,11 +53,8 @@ struct RuleSet {
     std::filesystem::path source;
 };
 
-// A rules-file problem; what() says where (file and JSON location) and what is wrong.
-class RulesError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+// A rules-file problem: "<file>: <json path>: <problem>" (common/rules_reader.hpp).
+using mqs::RulesError;
 
 // Reads, checks and compiles a rules file (schemas included). Throws RulesError.
 RuleSet loadRuleSet(const std::filesystem::path& file);

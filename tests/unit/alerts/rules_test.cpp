@@ -95,7 +95,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadRulesCase{"NoRules", "{}", "r.json: rules: is required"},
         BadRulesCase{"UnknownTopKey", "{\"rules\":[],\"x\":1}", "r.json: x: unknown key"},
         BadRulesCase{"ThresholdNotNumber", RULE("\"levels\":[{\"name\":\"w\",\"above\":\"30\"}]"),
-                     "r.json: rules[0].levels[0].above: must be a number"},
+                     "r.json: rules[0].levels[0].above: must be a number (not a string)"},
         BadRulesCase{"TwoConditions", RULE("\"levels\":[{\"name\":\"w\",\"above\":3,\"below\":1}]"),
                      "rules[0].levels[0]: has both"},
         BadRulesCase{"NoCondition", RULE("\"levels\":[{\"name\":\"w\"}]"), "rules[0].levels[0]: needs one condition"},
@@ -106,7 +106,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadRulesCase{"BadRange", RULE("\"levels\":[{\"name\":\"w\",\"inside\":[20,10]}]"),
                      "rules[0].levels[0].inside: low must not be greater than high"},
         BadRulesCase{"ZeroCount", RULE("\"levels\":[{\"name\":\"w\",\"above\":1,\"count\":0}]"),
-                     "rules[0].levels[0].count: must be a whole number"},
+                     "rules[0].levels[0].count: 0 is not a whole number from 1 to 1000000"},
         BadRulesCase{"BadFor", RULE("\"levels\":[{\"name\":\"w\",\"above\":1,\"for\":\"soon\"}]"),
                      "rules[0].levels[0].for: 'soon' is not a duration"},
         BadRulesCase{"DuplicateLevel", RULE("\"levels\":[{\"name\":\"w\",\"above\":1},{\"name\":\"w\",\"above\":2}]"),
@@ -129,9 +129,33 @@ INSTANTIATE_TEST_SUITE_P(
         BadRulesCase{"TopicsDisagree",
                      "{\"rules\":[{\"name\":\"t\",\"topics\":[\"s/{id}\",\"t/{other}\"],\"alert_topic\":\"a\",\"deadman\":\"9s\"}]}",
                      "rules[0].topics[1]: must capture the same names"},
-        BadRulesCase{"BadQos", RULE("\"deadman\":\"9s\",\"qos\":3"), "rules[0].qos: must be 0, 1 or 2"},
-        BadRulesCase{"BadOnClear", RULE("\"deadman\":\"9s\",\"on_clear\":\"nothing\""), "rules[0].on_clear: must be"},
+        BadRulesCase{"BadQos", RULE("\"deadman\":\"9s\",\"qos\":3"), "rules[0].qos: 3 is not a whole number from 0 to 2"},
+        BadRulesCase{"BadOnClear", RULE("\"deadman\":\"9s\",\"on_clear\":\"nothing\""), "rules[0].on_clear: 'nothing' is not one of: message, empty"},
         BadRulesCase{"ZeroDeadman", RULE("\"deadman\":\"0s\""), "rules[0].deadman: '0s' is not a positive duration"},
+        BadRulesCase{"NotAnObject", "[]", "r.json: must be an object (not an array)"},
+        BadRulesCase{"RulesNotArray", "{\"rules\":{}}", "r.json: rules: must be an array (not an object)"},
+        BadRulesCase{"NameWithNewline",
+                     "{\"rules\":[{\"name\":\"a\\nb\",\"topic\":\"s\",\"alert_topic\":\"a\",\"deadman\":\"9s\"}]}",
+                     "r.json: rules[0].name: 'a\\x0ab' must not contain '/', '+', '#' or control characters"},
+        BadRulesCase{"NameWithHash",
+                     "{\"rules\":[{\"name\":\"a#\",\"topic\":\"s\",\"alert_topic\":\"a\",\"deadman\":\"9s\"}]}",
+                     "r.json: rules[0].name: 'a#' must not contain"},
+        BadRulesCase{"TopicsAsString",
+                     "{\"rules\":[{\"name\":\"t\",\"topics\":\"s/{id}\",\"alert_topic\":\"a\",\"deadman\":\"9s\"}]}",
+                     "r.json: rules[0].topics: must be an array (not a string)"},
+        BadRulesCase{"TopicNotString",
+                     "{\"rules\":[{\"name\":\"t\",\"topic\":5,\"alert_topic\":\"a\",\"deadman\":\"9s\"}]}",
+                     "r.json: rules[0].topic: must be a topic filter or template (not a whole number)"},
+        BadRulesCase{"NoAlertTopic", "{\"rules\":[{\"name\":\"t\",\"topic\":\"s\",\"deadman\":\"9s\"}]}",
+                     "r.json: rules[0].alert_topic: is required"},
+        BadRulesCase{"BadInvalidMode", RULE("\"levels\":[{\"name\":\"w\",\"above\":1}],\"invalid\":\"shout\""),
+                     "r.json: rules[0].invalid: 'shout' is not one of: count, alert"},
+        BadRulesCase{"RetainNotBool", RULE("\"deadman\":\"9s\",\"retain\":1"),
+                     "r.json: rules[0].retain: must be true or false (not a whole number)"},
+        BadRulesCase{"LevelUnknownKey", RULE("\"levels\":[{\"name\":\"w\",\"above\":1,\"colour\":1}]"),
+                     "r.json: rules[0].levels[0].colour: unknown key (known: above, below"},
+        BadRulesCase{"RangeBoundNotNumber", RULE("\"levels\":[{\"name\":\"w\",\"inside\":[1,\"x\"]}]"),
+                     "r.json: rules[0].levels[0].inside[1]: must be a number (not a string)"},
         BadRulesCase{"UnknownRuleKey", RULE("\"deadman\":\"9s\",\"colour\":1"), "rules[0].colour: unknown key"},
         BadRulesCase{"UnknownMessagePlaceholder", RULE("\"deadman\":\"9s\",\"message\":\"{nope}\""), "rules[0].message:"},
         BadRulesCase{"DuplicateName",
@@ -159,7 +183,7 @@ TEST(AlertRules, MissingFileIsLocated) {
         loadRuleSet("/nonexistent/alerts.json");
         FAIL();
     } catch (const RulesError& e) {
-        EXPECT_STREQ(e.what(), "/nonexistent/alerts.json: cannot open rules file");
+        EXPECT_STREQ(e.what(), "/nonexistent/alerts.json: cannot open: No such file or directory");
     }
 }
 
