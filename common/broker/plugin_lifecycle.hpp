@@ -1,6 +1,6 @@
-// The adapter skeleton every plugin shares: its common state (PluginBase), init and cleanup, the
-// callback trampolines (message, tick, reload) and the three exported entry points. A plugin.cpp keeps
-// only its own state, its load/reload/message logic and its callback table. Included only by plugin.cpp.
+// The adapter skeleton every plugin shares: its common state (PluginBase), init and cleanup, the callback
+// trampolines and table (message, tick, reload, disconnect) and the three exported entry points. A
+// plugin.cpp keeps only its own state and its load/reload/message logic. Included only by plugin.cpp.
 #pragma once
 
 #include <array>

@@ -23,9 +23,12 @@ std::string readFile(const std::string& path) {
 
 enum class First { Validate, Alerts };
 
+const std::string kSmallMessagesOnly = R"({"rules":[{"name":"small","topics":["t"],"max_size":5}]})";
+const std::string kLargerMessagesToo = R"({"rules":[{"name":"larger","topics":["t"],"max_size":10}]})";
+
 // validate and alerts, each with a rules file of its own in the broker's dir so a test can rewrite it.
 std::string twoPluginConfig(BrokerProcess& broker, First first) {
-    broker.writeFile("validate-rules.json", readFile(CONF_DIR "/validate/warehouse-rules.json"));
+    broker.writeFile("validate-rules.json", kSmallMessagesOnly);
     broker.writeFile("alerts-rules.json", readFile(CONF_DIR "/alerts/dht11-alerts.json"));
     const std::string validate = std::string("plugin ") + PLUGIN_PATH_MOSQUITTO_VALIDATE + "\nplugin_opt_rules_file " +
                                  (broker.dir() / "validate-rules.json").string() + "\n";
@@ -50,11 +53,19 @@ TEST_P(TwoPluginReload, SighupReachesBothPlugins) {
     broker.updateConfig(twoPluginConfig(broker, GetParam()));
     ASSERT_TRUE(broker.start()) << broker.log();
     ASSERT_EQ(broker.countInLog("validate: loaded "), 1u) << broker.log();
+    MqttTestClient sub("sub"), pub("pub");
+    ASSERT_TRUE(sub.connect(broker.port()) && pub.connect(broker.port()));
+    ASSERT_TRUE(sub.subscribe("t", 1));
+    ASSERT_TRUE(pub.publish("t", "123456", 1));
+    EXPECT_FALSE(sub.waitForMessage(300ms));  // validate drops it: too large
 
+    broker.writeFile("validate-rules.json", kLargerMessagesToo);
     broker.reload();
     // validate logs "loaded" again on reload, alerts "reloaded": each line comes from that plugin's callback.
     EXPECT_TRUE(broker.waitForLogCount("validate: loaded ", 2)) << broker.log();
     EXPECT_TRUE(broker.waitForLog("alerts: reloaded ")) << broker.log();
+    ASSERT_TRUE(pub.publish("t", "123456", 1));
+    EXPECT_TRUE(sub.waitForMessage(2s)) << "validate's new rules are not in force";
     expectServing(broker);
 
     broker.reload();  // and again: nothing was left in a state that stops the next reload
@@ -76,8 +87,8 @@ TEST_P(TwoPluginReload, RefusedReloadOfOnePluginStillReachesTheOther) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EitherOrder, TwoPluginReload, ::testing::Values(First::Validate, First::Alerts),
-                         [](const auto& info) {
-                             return info.param == First::Validate ? "ValidateFirst" : "AlertsFirst";
+                         [](const auto& param_info) {
+                             return param_info.param == First::Validate ? "ValidateFirst" : "AlertsFirst";
                          });
 
 }  // namespace
