@@ -3,6 +3,13 @@
 
 namespace mqs {
 
+std::string sysTopic(std::string_view plugin, std::string_view instance, std::string_view suffix) {
+    std::string topic;
+    topic.reserve(14 + plugin.size() + instance.size() + suffix.size());
+    topic.append("$SYS/plugins/").append(plugin).append("/").append(instance).append("/").append(suffix);
+    return topic;
+}
+
 Metric& MetricsRegistry::get(const std::string& name) {
     auto& slot = metrics_[name];
     if (!slot) slot = std::make_unique<Metric>();

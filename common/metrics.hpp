@@ -8,12 +8,16 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "clock.hpp"
 
 namespace mqs {
+
+// The one place that spells a plugin's $SYS topics: "$SYS/plugins/<plugin>/<instance>/<suffix>".
+std::string sysTopic(std::string_view plugin, std::string_view instance, std::string_view suffix);
 
 // Thread: increment from any thread (relaxed atomics, a few ns); register and snapshot on one thread.
 class Metric {

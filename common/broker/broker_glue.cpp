@@ -1,18 +1,11 @@
 // Broker-facing helpers shared by the plugin adapters; see broker_glue.hpp.
 #include "broker_glue.hpp"
 
-#include <mosquitto.h>
-#include <mosquitto_broker.h>
-#include <mosquitto_plugin.h>
+#include <dlfcn.h>
+
+#include "mosquitto_api.hpp"
 
 namespace mqs::broker {
-
-int negotiatePluginVersion(int supported_version_count, const int* supported_versions) {
-    for (int i = 0; i < supported_version_count; ++i) {
-        if (supported_versions[i] == 5) return 5;
-    }
-    return -1;
-}
 
 RawOptions toRawOptions(const mosquitto_opt* options, int count) {
     RawOptions out;
@@ -36,16 +29,26 @@ LogSink logSink() {
     };
 }
 
+BrokerLine introducePlugin(mosquitto_plugin_id_t* identifier, const char* plugin_name, const char* plugin_version) {
+    // RTLD_DEFAULT searches the broker executable, which exports its plugin API in its dynamic symbols.
+    const SymbolLookup lookup = [](const char* name) { return dlsym(RTLD_DEFAULT, name); };
+    const BrokerLine line = detectBrokerLine(lookup);
+    if (line == BrokerLine::V2_1) {
+        using SetInfo = int (*)(mosquitto_plugin_id_t*, const char*, const char*);
+        reinterpret_cast<SetInfo>(lookup(kSetInfoSymbol))(identifier, plugin_name, plugin_version);
+    }
+    return line;
+}
+
 size_t publishMetrics(MetricsRegistry& metrics, const std::string& plugin, const std::string& instance) {
     auto changed = metrics.takeChanged();
-    const std::string prefix = "$SYS/plugins/" + plugin + "/" + instance + "/";
-    for (const auto& [name, value] : changed) {
-        std::string topic = prefix + name;
-        std::string payload = std::to_string(value);
-        mosquitto_broker_publish_copy(nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 0,
-                                      true, nullptr);
-    }
+    for (const auto& [name, value] : changed) publishRetained(sysTopic(plugin, instance, name), std::to_string(value));
     return changed.size();
+}
+
+int publishRetained(const std::string& topic, std::string_view payload) {
+    return mosquitto_broker_publish_copy(nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 0,
+                                         true, nullptr);
 }
 
 }  // namespace mqs::broker

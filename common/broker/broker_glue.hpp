@@ -1,14 +1,17 @@
-// The shared pieces of every broker adapter that touch Mosquitto's API: options, log routing and
-// metrics publishing. Only plugin.cpp files and this library include mosquitto headers.
+// The shared pieces of every broker adapter that touch Mosquitto's API: options, log routing, metrics
+// publishing and the broker's version. Only plugin.cpp files and this library include mosquitto headers.
 #pragma once
 
 #include <string>
+#include <string_view>
 
+#include "broker_version.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "options.hpp"
 
 struct mosquitto_opt;
+struct mosquitto_plugin_id_t;
 
 // Plugin entry points are the only symbols a module exports (everything else is hidden, so two of
 // our plugins loaded side by side never bind to each other's copy of common code).
@@ -16,16 +19,20 @@ struct mosquitto_opt;
 
 namespace mqs::broker {
 
-// Answer to mosquitto_plugin_version(): we speak plugin API version 5 (Mosquitto 2.0), or refuse.
-int negotiatePluginVersion(int supported_version_count, const int* supported_versions);
-
 RawOptions toRawOptions(const mosquitto_opt* options, int count);
 
 // Sink for Logger that writes through mosquitto_log_printf. Broker thread only.
 LogSink logSink();
 
-// Publishes changed metrics as retained QoS 0 messages "$SYS/plugins/<plugin>/<instance>/<name>".
+// Finds out which broker line hosts us (see broker_version.hpp) and, on 2.1, names the plugin to the
+// broker with mosquitto_plugin_set_info, looked up at run time because 2.0's headers do not declare it.
+BrokerLine introducePlugin(mosquitto_plugin_id_t* identifier, const char* plugin_name, const char* plugin_version);
+
+// Publishes changed metrics as retained QoS 0 messages sysTopic(plugin, instance, <name>).
 // Broker thread only. Returns how many were published.
 size_t publishMetrics(MetricsRegistry& metrics, const std::string& plugin, const std::string& instance);
+
+// Publishes one retained QoS 0 message from the broker; returns the broker's code. Broker thread only.
+int publishRetained(const std::string& topic, std::string_view payload);
 
 }  // namespace mqs::broker

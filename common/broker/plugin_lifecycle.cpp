@@ -1,6 +1,8 @@
 // Callback registration shared by the plugin adapters; see plugin_lifecycle.hpp.
 #include "plugin_lifecycle.hpp"
 
+#include "error_text.hpp"
+
 namespace mqs::broker {
 
 int registerCallbacks(mosquitto_plugin_id_t* identifier, std::span<const CallbackRegistration> callbacks,
@@ -8,8 +10,8 @@ int registerCallbacks(mosquitto_plugin_id_t* identifier, std::span<const Callbac
     for (size_t i = 0; i < callbacks.size(); ++i) {
         int rc = mosquitto_callback_register(identifier, callbacks[i].event, callbacks[i].callback, nullptr, user_data);
         if (rc != MOSQ_ERR_SUCCESS) {
-            logger.error(std::string("cannot register callback for event ") + std::to_string(callbacks[i].event) + ": " +
-                         mosquitto_strerror(rc));
+            logger.error(std::string("cannot register callback for event ") + std::to_string(callbacks[i].event) +
+                         ": " + errorText(rc));
             unregisterCallbacks(identifier, callbacks.first(i));
             return rc;
         }

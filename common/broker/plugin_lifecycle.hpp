@@ -1,20 +1,73 @@
-// The init/cleanup steps every plugin adapter shares: build the state object, load options, register
-// callbacks all-or-none, and undo it all at cleanup. Included only by plugin.cpp files.
+// The adapter skeleton every plugin shares: its common state (PluginBase), init and cleanup, the callback
+// trampolines and table (message, tick, reload, disconnect) and the three exported entry points. A
+// plugin.cpp keeps only its own state and its load/reload/message logic. Included only by plugin.cpp.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <span>
 #include <string>
-
-#include <mosquitto.h>
-#include <mosquitto_broker.h>
-#include <mosquitto_plugin.h>
+#include <string_view>
 
 #include "broker_glue.hpp"
+#include "broker_version.hpp"
+#include "clock.hpp"
 #include "guard.hpp"
+#include "metrics.hpp"
+#include "mosquitto_api.hpp"
+#include "tick_watch.hpp"
+
+#ifndef MQS_SUITE_VERSION
+#define MQS_SUITE_VERSION "unknown"
+#endif
 
 namespace mqs::broker {
+
+// What every plugin instance has. A plugin's state struct derives from it as
+// `struct FooPlugin : broker::PluginBase<FooPlugin>`, names itself with `static constexpr const char* kName`
+// and hangs off the broker's user_data pointer (no globals, so two instances of one plugin coexist).
+// Broker thread only.
+template <typename Self>
+struct PluginBase {
+    PluginBase() : logger(Self::kName, logSink()) {}
+    PluginBase(const PluginBase&) = delete;
+    PluginBase& operator=(const PluginBase&) = delete;
+
+    mosquitto_plugin_id_t* identifier = nullptr;
+    BrokerLine broker_line = BrokerLine::V2_0;  // decided at init, see broker_version.hpp
+    Logger logger;
+    SystemClock clock;
+    MetricsRegistry metrics;
+    RawOptions init_options;  // Mosquitto 2.0 passes no options with MOSQ_EVT_RELOAD: reuse these
+    TickWatch tick_watch;
+
+    // From load and reload, once the instance name and interval are known: metrics are published every
+    // `interval` under sysTopic("<name>").
+    void scheduleMetrics(const std::string& instance, std::chrono::milliseconds interval) {
+        instance_ = instance;
+        metrics_timer_ = IntervalTimer(interval);
+    }
+    // "$SYS/plugins/<plugin>/<instance>/<suffix>" for this instance.
+    std::string sysTopic(std::string_view suffix) const { return mqs::sysTopic(Self::kName, instance_, suffix); }
+
+    // Periodic work, run from both TICK and MESSAGE (2.0.11 sends no tick with per_listener_settings
+    // true): the plugin's own timers first (`void onTimers(now)` if it has one), then metrics.
+    void runTimers(Clock::TimePoint now) {
+        auto& self = static_cast<Self&>(*this);
+        if constexpr (requires { self.onTimers(now); }) self.onTimers(now);
+        if (metrics_timer_.due(now)) publishMetrics(metrics, Self::kName, instance_);
+    }
+
+private:
+    std::string instance_;
+    IntervalTimer metrics_timer_{std::chrono::milliseconds(0)};
+};
+
+inline constexpr const char* kMissingTickWarning =
+    "no MOSQ_EVT_TICK received for 5 s (Mosquitto 2.0.11 sends none with per_listener_settings true); timers and "
+    "metrics now run only when a message arrives";
 
 struct CallbackRegistration {
     int event;
@@ -26,24 +79,24 @@ int registerCallbacks(mosquitto_plugin_id_t* identifier, std::span<const Callbac
                       void* user_data, const Logger& logger);
 void unregisterCallbacks(mosquitto_plugin_id_t* identifier, std::span<const CallbackRegistration> callbacks);
 
-// For mosquitto_plugin_init. Plugin has members `identifier`, `init_options` and `logger`; `load(Plugin&)`
-// reads init_options and may throw: the message is logged (the broker itself only prints a number) and
-// the broker refuses to start.
-template <typename Plugin, typename Load>
-int startPlugin(const char* plugin_name, mosquitto_plugin_id_t* identifier, void** user_data,
-                const mosquitto_opt* options, int option_count, std::span<const CallbackRegistration> callbacks,
-                Load&& load) noexcept {
+// For mosquitto_plugin_init: builds the Plugin, introduces it to the broker (2.1), runs
+// `load(const RawOptions&)`, which may throw: the message is logged (the broker itself only prints a
+// number) and the broker refuses to start. Then registers the callbacks, all or none.
+template <typename Plugin>
+int startPlugin(mosquitto_plugin_id_t* identifier, void** user_data, const mosquitto_opt* options, int option_count,
+                std::span<const CallbackRegistration> callbacks) noexcept {
     std::unique_ptr<Plugin> plugin;
     try {
         plugin = std::make_unique<Plugin>();
         plugin->identifier = identifier;
+        plugin->broker_line = introducePlugin(identifier, Plugin::kName, MQS_SUITE_VERSION);
         plugin->init_options = toRawOptions(options, option_count);
-        load(*plugin);
+        plugin->load(plugin->init_options);
     } catch (const std::exception& e) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, "%s: %s", plugin_name, e.what());
+        mosquitto_log_printf(MOSQ_LOG_ERR, "%s: %s", Plugin::kName, e.what());
         return MOSQ_ERR_INVAL;
     } catch (...) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, "%s: unknown error while loading", plugin_name);
+        mosquitto_log_printf(MOSQ_LOG_ERR, "%s: unknown error while loading", Plugin::kName);
         return MOSQ_ERR_INVAL;
     }
     int rc = registerCallbacks(identifier, callbacks, plugin.get(), plugin->logger);
@@ -52,31 +105,38 @@ int startPlugin(const char* plugin_name, mosquitto_plugin_id_t* identifier, void
     return MOSQ_ERR_SUCCESS;
 }
 
-// For mosquitto_plugin_cleanup: unregisters, runs `shutdown(Plugin&)` (flush, join threads) guarded,
-// and frees the state.
-template <typename Plugin, typename Shutdown>
-int stopPlugin(void* user_data, std::span<const CallbackRegistration> callbacks, Shutdown&& shutdown) noexcept {
+// For mosquitto_plugin_cleanup: unregisters, runs `shutdown()` (flush, join threads) if the Plugin has
+// one, guarded, and frees the state.
+template <typename Plugin>
+int stopPlugin(void* user_data, std::span<const CallbackRegistration> callbacks) noexcept {
     auto* plugin = static_cast<Plugin*>(user_data);
     if (plugin == nullptr) return MOSQ_ERR_SUCCESS;
     unregisterCallbacks(plugin->identifier, callbacks);
-    guardCallback(plugin->logger, "cleanup", MOSQ_ERR_SUCCESS, [&] {
-        shutdown(*plugin);
-        return MOSQ_ERR_SUCCESS;
-    });
+    if constexpr (requires { plugin->shutdown(); }) {
+        guardCallback(plugin->logger, "cleanup", MOSQ_ERR_SUCCESS, [&] {
+            plugin->shutdown();
+            return MOSQ_ERR_SUCCESS;
+        });
+    }
     delete plugin;
     return MOSQ_ERR_SUCCESS;
 }
 
 // Callback trampolines every adapter registers; user_data is the Plugin, and no exception crosses
 // into the broker. On an internal error a message passes (every plugin here fails open).
+// One order for every plugin: the missing-tick warning, then the due timers, then the plugin's
+// `int onMessage(mosquitto_evt_message*, Clock::TimePoint now)` (one clock read per message).
 template <typename Plugin>
 int messageCallback(int, void* event_data, void* user_data) {
     auto* plugin = static_cast<Plugin*>(user_data);
-    return guardCallback(plugin->logger, "message", MOSQ_ERR_SUCCESS,
-                         [&] { return plugin->onMessage(static_cast<mosquitto_evt_message*>(event_data)); });
+    return guardCallback(plugin->logger, "message", MOSQ_ERR_SUCCESS, [&] {
+        const auto now = plugin->clock.now();
+        if (plugin->tick_watch.shouldWarn(now)) plugin->logger.warning(kMissingTickWarning);
+        plugin->runTimers(now);
+        return plugin->onMessage(static_cast<mosquitto_evt_message*>(event_data), now);
+    });
 }
 
-// Plugin has `tick_watch`, `clock` and `runTimers(now)`.
 template <typename Plugin>
 int tickCallback(int, void*, void* user_data) {
     auto* plugin = static_cast<Plugin*>(user_data);
@@ -87,21 +147,72 @@ int tickCallback(int, void*, void* user_data) {
     });
 }
 
-// Plugin has `reload(const mosquitto_evt_reload*)`, which throws to refuse, and `kKeptOnRefusedReload`
-// ("rules", "configuration") for the log line.
+// The one reload policy: the Plugin's `reload(const RawOptions&)` gets the options the broker passed
+// with the event or, when it passed none (every 2.0.x release, src/security.c), the init options; it
+// re-reads its files and throws to refuse, which keeps the previous state and logs why, naming
+// `kKeptOnRefusedReload` ("rules", "configuration"). The return code depends on the broker line
+// (reloadAnswerFor in broker_version.hpp): DEFER on 2.0 so the next plugin's reload runs, SUCCESS on
+// 2.1, where any other code makes the broker exit.
 template <typename Plugin>
 int reloadCallback(int, void* event_data, void* user_data) {
     auto* plugin = static_cast<Plugin*>(user_data);
-    return guardCallback(plugin->logger, "reload", MOSQ_ERR_PLUGIN_DEFER, [&] {
+    const int answer =
+        reloadAnswerFor(plugin->broker_line) == ReloadAnswer::Success ? MOSQ_ERR_SUCCESS : MOSQ_ERR_PLUGIN_DEFER;
+    return guardCallback(plugin->logger, "reload", answer, [&] {
+        const auto* event = static_cast<const mosquitto_evt_reload*>(event_data);
         try {
-            plugin->reload(static_cast<const mosquitto_evt_reload*>(event_data));
+            if (event != nullptr && event->option_count > 0) {
+                plugin->reload(toRawOptions(event->options, event->option_count));
+            } else {
+                plugin->reload(plugin->init_options);
+            }
         } catch (const std::exception& e) {
-            plugin->logger.error(std::string("reload refused, keeping the previous ") + Plugin::kKeptOnRefusedReload + ": " +
-                                 e.what());
+            plugin->logger.error(std::string("reload refused, keeping the previous ") + Plugin::kKeptOnRefusedReload +
+                                 ": " + e.what());
         }
-        // Any other code stops the broker from calling the next plugin's reload callback.
-        return MOSQ_ERR_PLUGIN_DEFER;
+        return answer;
     });
 }
 
+// For a Plugin with `void onDisconnect(const mosquitto_evt_disconnect*)`.
+template <typename Plugin>
+int disconnectCallback(int, void* event_data, void* user_data) {
+    auto* plugin = static_cast<Plugin*>(user_data);
+    return guardCallback(plugin->logger, "disconnect", MOSQ_ERR_SUCCESS, [&] {
+        plugin->onDisconnect(static_cast<const mosquitto_evt_disconnect*>(event_data));
+        return MOSQ_ERR_SUCCESS;
+    });
+}
+
+// The callbacks a Plugin registers: MESSAGE, TICK and RELOAD always, DISCONNECT if it has onDisconnect.
+template <typename Plugin>
+constexpr auto callbacksOf() {
+    constexpr CallbackRegistration message{MOSQ_EVT_MESSAGE, messageCallback<Plugin>};
+    constexpr CallbackRegistration tick{MOSQ_EVT_TICK, tickCallback<Plugin>};
+    constexpr CallbackRegistration reload{MOSQ_EVT_RELOAD, reloadCallback<Plugin>};
+    if constexpr (requires(Plugin & p, const mosquitto_evt_disconnect* e) { p.onDisconnect(e); }) {
+        return std::array{message, tick, reload, CallbackRegistration{MOSQ_EVT_DISCONNECT, disconnectCallback<Plugin>}};
+    } else {
+        return std::array{message, tick, reload};
+    }
+}
+
+template <typename Plugin>
+inline constexpr auto kCallbacksOf = callbacksOf<Plugin>();
+
 }  // namespace mqs::broker
+
+// Defines the three functions the broker looks up in a plugin module, for state type `Plugin`.
+// Use once, at file scope, in plugin.cpp.
+#define MQS_PLUGIN_ENTRY_POINTS(Plugin)                                                                          \
+    MQS_PLUGIN_EXPORT int mosquitto_plugin_version(int supported_version_count, const int* supported_versions) { \
+        return ::mqs::broker::negotiatePluginVersion(supported_version_count, supported_versions);               \
+    }                                                                                                            \
+    MQS_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** user_data,             \
+                                                struct mosquitto_opt* options, int option_count) {               \
+        return ::mqs::broker::startPlugin<Plugin>(identifier, user_data, options, option_count,                  \
+                                                  ::mqs::broker::kCallbacksOf<Plugin>);                          \
+    }                                                                                                            \
+    MQS_PLUGIN_EXPORT int mosquitto_plugin_cleanup(void* user_data, struct mosquitto_opt*, int) {                \
+        return ::mqs::broker::stopPlugin<Plugin>(user_data, ::mqs::broker::kCallbacksOf<Plugin>);                \
+    }

@@ -3,22 +3,16 @@
 #include <memory>
 #include <string>
 
-#include <mosquitto.h>
-#include <mosquitto_broker.h>
-#include <mosquitto_plugin.h>
-
-#include "broker_glue.hpp"
-#include "plugin_lifecycle.hpp"
 #include "config.hpp"
 #include "engine.hpp"
-#include "guard.hpp"
+#include "error_text.hpp"
+#include "mosquitto_api.hpp"
+#include "plugin_lifecycle.hpp"
 #include "state_store.hpp"
-#include "tick_watch.hpp"
 
 namespace mqs::alerts {
 namespace {
 
-constexpr const char* kPluginName = "alerts";
 // Bounds the broker thread's share of persistence: at most this many records copied per flush.
 constexpr size_t kMaxRecordsPerFlush = 50'000;
 
@@ -32,26 +26,21 @@ EngineLimits limitsOf(const Config& c) {
     return l;
 }
 
-// Everything one plugin instance owns; hangs off the broker's user_data pointer.
-struct AlertsPlugin {
-    mosquitto_plugin_id_t* identifier = nullptr;
-    Logger logger{kPluginName, broker::logSink()};
-    SystemClock clock;
-    MetricsRegistry metrics;
-    RawOptions init_options;  // Mosquitto 2.0 passes no options with MOSQ_EVT_RELOAD: reuse these
+// One alerts instance: its options, the engine with its rules, the writer of its state file.
+struct AlertsPlugin : broker::PluginBase<AlertsPlugin> {
+    static constexpr const char* kName = "alerts";
+
     Config config;
     std::unique_ptr<AlertEngine> engine;
     std::unique_ptr<StateWriter> writer;  // null without state_file
     RateLimitedLog warnings{logger, clock};
-    IntervalTimer metrics_timer{std::chrono::milliseconds(0)};
     IntervalTimer state_timer{std::chrono::milliseconds(0)};
-    TickWatch tick_watch;
     Metric& publish_failed = metrics.get("publish_failed");
     Metric& state_writes = metrics.get("state_writes");
     Metric& state_write_failures = metrics.get("state_write_failures");
 
     // Init: options, rules and the saved state. Throws ConfigError, RulesError.
-    void init(const RawOptions& options) {
+    void load(const RawOptions& options) {
         config = parseConfig(options);
         auto rules = std::make_shared<const RuleSet>(loadRuleSet(config.rules_file));
         engine = std::make_unique<AlertEngine>(rules, limitsOf(config), clock, metrics);
@@ -67,19 +56,21 @@ struct AlertsPlugin {
             }
             size_t n = engine->importRecords(records, true);
             restored = "; restored " + std::to_string(n) + " device(s) from " + quoteForLog(config.state_file);
-            writer = std::make_unique<StateWriter>(config.state_file, config.state_interval, 2 * config.max_devices + 10'000,
-                                                   engine->exportAll());
+            writer = std::make_unique<StateWriter>(config.state_file, config.state_interval,
+                                                   2 * config.max_devices + 10'000, engine->exportAll());
             engine->takeDirty(SIZE_MAX);  // the writer starts from exactly this state
         }
-        metrics_timer = IntervalTimer(config.metrics_interval);
+        scheduleMetrics(config.instance, config.metrics_interval);
         state_timer = IntervalTimer(config.state_interval);
-        logger.info("loaded " + std::to_string(rules->rules.size()) + " rule(s) from " + quoteForLog(config.rules_file) + restored);
+        logger.info("loaded " + std::to_string(rules->rules.size()) + " rule(s) from " +
+                    quoteForLog(config.rules_file) + restored);
     }
 
     static constexpr const char* kKeptOnRefusedReload = "rules";
 
-    // Reload: new rules, same options (Mosquitto 2.0 passes none); state carried over by rule and level name.
-    void reload(const mosquitto_evt_reload*) {
+    // Reload: the rules file re-read; the options stay those of init (they shape the engine's limits and
+    // the state store, which a restart changes). State is carried over by rule and level name.
+    void reload(const RawOptions&) {
         auto rules = std::make_shared<const RuleSet>(loadRuleSet(config.rules_file));
         auto next = std::make_unique<AlertEngine>(rules, limitsOf(config), clock, metrics);
         if (writer) next->enableChangeTracking();
@@ -91,25 +82,26 @@ struct AlertsPlugin {
             engine->takeDirty(SIZE_MAX);
         }
         flushOutbox();  // clears of levels the new rules no longer have
-        logger.info("reloaded " + std::to_string(rules->rules.size()) + " rule(s) from " + quoteForLog(config.rules_file) +
-                    ", kept state of " + std::to_string(n) + " device(s)");
+        logger.info("reloaded " + std::to_string(rules->rules.size()) + " rule(s) from " +
+                    quoteForLog(config.rules_file) + ", kept state of " + std::to_string(n) + " device(s)");
     }
 
     void flushOutbox() {
         auto& outbox = engine->outbox();
         for (const auto& m : outbox) {
-            int rc = mosquitto_broker_publish_copy(nullptr, m.topic.c_str(), static_cast<int>(m.payload.size()), m.payload.data(),
-                                                   m.qos, m.retain, nullptr);
+            int rc = mosquitto_broker_publish_copy(nullptr, m.topic.c_str(), static_cast<int>(m.payload.size()),
+                                                   m.payload.data(), m.qos, m.retain, nullptr);
             if (rc != MOSQ_ERR_SUCCESS) {
                 publish_failed.add();
-                warnings.warning("publish", "cannot publish alert to " + quoteForLog(m.topic) + ": " + mosquitto_strerror(rc));
+                warnings.warning("publish",
+                                 "cannot publish alert to " + quoteForLog(m.topic) + ": " + broker::errorText(rc));
             }
         }
         outbox.clear();
     }
 
-    // Periodic work, driven by both TICK and MESSAGE (2.0.11 sends no tick with per_listener_settings true).
-    void runTimers(Clock::TimePoint now) {
+    // The skeleton runs this from TICK and MESSAGE, then publishes the metrics.
+    void onTimers(Clock::TimePoint now) {
         engine->onTimers(now);
         flushOutbox();
         if (writer && state_timer.due(now)) {
@@ -120,16 +112,11 @@ struct AlertsPlugin {
             std::string error = writer->takeError();
             if (!error.empty()) warnings.warning("state", "cannot write the state file: " + error);
         }
-        if (metrics_timer.due(now)) broker::publishMetrics(metrics, kPluginName, config.instance);
     }
 
-    int onMessage(const mosquitto_evt_message* event) {
-        const auto now = clock.now();  // one clock read per message: it shows in the profile
-        if (tick_watch.shouldWarn(now)) {
-            logger.warning("no MOSQ_EVT_TICK received for 5 s (Mosquitto 2.0.11 sends none with per_listener_settings true); deadman and other timers now fire only when a message arrives");
-        }
+    int onMessage(const mosquitto_evt_message* event, Clock::TimePoint now) {
         engine->onMessage(event->topic, event->payload, event->payloadlen, now);
-        runTimers(now);
+        flushOutbox();            // an alert this message raised goes out now, not at the next tick
         return MOSQ_ERR_SUCCESS;  // alerts watch; they never drop a message
     }
 
@@ -140,29 +127,7 @@ struct AlertsPlugin {
     }
 };
 
-constexpr broker::CallbackRegistration kCallbacks[] = {
-    {MOSQ_EVT_MESSAGE, broker::messageCallback<AlertsPlugin>},
-    {MOSQ_EVT_TICK, broker::tickCallback<AlertsPlugin>},
-    {MOSQ_EVT_RELOAD, broker::reloadCallback<AlertsPlugin>},
-};
-
 }  // namespace
 }  // namespace mqs::alerts
 
-using mqs::alerts::AlertsPlugin;
-
-MQS_PLUGIN_EXPORT int mosquitto_plugin_version(int supported_version_count, const int* supported_versions) {
-    return mqs::broker::negotiatePluginVersion(supported_version_count, supported_versions);
-}
-
-MQS_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** user_data,
-                                            struct mosquitto_opt* options, int option_count) {
-    return mqs::broker::startPlugin<AlertsPlugin>(mqs::alerts::kPluginName, identifier, user_data, options, option_count,
-                                                  mqs::alerts::kCallbacks,
-                                                  [](AlertsPlugin& plugin) { plugin.init(plugin.init_options); });
-}
-
-MQS_PLUGIN_EXPORT int mosquitto_plugin_cleanup(void* user_data, struct mosquitto_opt*, int) {
-    return mqs::broker::stopPlugin<AlertsPlugin>(user_data, mqs::alerts::kCallbacks,
-                                                 [](AlertsPlugin& plugin) { plugin.shutdown(); });
-}
+MQS_PLUGIN_ENTRY_POINTS(mqs::alerts::AlertsPlugin)

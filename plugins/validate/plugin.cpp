@@ -3,35 +3,23 @@
 #include <memory>
 #include <string>
 
-#include <mosquitto.h>
-#include <mosquitto_broker.h>
-#include <mosquitto_plugin.h>
-
-#include "broker_glue.hpp"
-#include "plugin_lifecycle.hpp"
 #include "config.hpp"
 #include "dead_letter.hpp"
-#include "guard.hpp"
+#include "error_text.hpp"
 #include "message_checker.hpp"
-#include "tick_watch.hpp"
+#include "mosquitto_api.hpp"
+#include "plugin_lifecycle.hpp"
 
 namespace mqs::validate {
 namespace {
 
-constexpr const char* kPluginName = "validate";
+// One validate instance: its options, the checker built from its rules, its rate-limited rejection log.
+struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
+    static constexpr const char* kName = "validate";
 
-// Everything one plugin instance owns; hangs off the broker's user_data pointer.
-struct ValidatePlugin {
-    mosquitto_plugin_id_t* identifier = nullptr;
-    Logger logger{kPluginName, broker::logSink()};
-    SystemClock clock;
-    MetricsRegistry metrics;
-    RawOptions init_options;  // Mosquitto 2.0 passes no options with MOSQ_EVT_RELOAD: reuse these
     Config config;
     std::unique_ptr<MessageChecker> checker;
     RateLimitedLog rejections{logger, clock};
-    IntervalTimer metrics_timer{std::chrono::milliseconds(0)};
-    TickWatch tick_watch;
     Verdict verdict;  // reused for every message
     Metric& dead_letter_publish_failed = metrics.get("dead_letters/publish_failed");
 
@@ -43,15 +31,10 @@ struct ValidatePlugin {
         // Nothing above touched the live state: swap only now that everything is valid.
         config = next;
         checker = std::move(next_checker);
-        metrics_timer = IntervalTimer(config.metrics_interval);
+        scheduleMetrics(config.instance, config.metrics_interval);
         logger.info("loaded " + std::to_string(rules->rules.size()) + " rule(s)" +
                     (rules->default_rule ? " and a default rule" : "") + " from " + quoteForLog(config.rules_file) +
                     ", match_policy " + (rules->match_policy == MatchPolicy::All ? "all" : "any"));
-    }
-
-    // Periodic work, driven by both TICK and MESSAGE (2.0.11 sends no tick with per_listener_settings).
-    void runTimers(Clock::TimePoint now) {
-        if (metrics_timer.due(now)) broker::publishMetrics(metrics, kPluginName, config.instance);
     }
 
     void logRejection(const Message& message, const Verdict& v, bool shadow) {
@@ -64,24 +47,18 @@ struct ValidatePlugin {
                            quoteForLog(first.message);
         if (failures.size() > 1) line += " (+" + std::to_string(failures.size() - 1) + " more)";
         if (!shadow && v.deciding_rule) {
-            line += v.outcome == Outcome::DeadLetter ? "; dead-lettered to " + quoteForLog(v.dead_letter_topic) : "; dropped";
+            line += v.outcome == Outcome::DeadLetter ? "; dead-lettered to " + quoteForLog(v.dead_letter_topic)
+                                                     : "; dropped";
         }
         rejections.warning(first.rule, line);
     }
 
     static constexpr const char* kKeptOnRefusedReload = "rules";
 
-    // Mosquitto 2.0 passes no options with a reload (the init options then); a later broker might.
-    void reload(const mosquitto_evt_reload* event) {
-        load(event->option_count > 0 ? broker::toRawOptions(event->options, event->option_count) : init_options);
-    }
+    // The options from the skeleton's reload policy, the rules file re-read; swapped in only if valid.
+    void reload(const RawOptions& options) { load(options); }
 
-    int onMessage(mosquitto_evt_message* event) {
-        const auto now = clock.now();
-        runTimers(now);
-        if (tick_watch.shouldWarn(now)) {
-            logger.warning("no MOSQ_EVT_TICK received for 5 s (Mosquitto 2.0.11 sends none with per_listener_settings true); metrics are published from message callbacks instead");
-        }
+    int onMessage(mosquitto_evt_message* event, Clock::TimePoint) {
         Message message;
         message.topic = event->topic;
         message.payload = event->payload;
@@ -101,12 +78,14 @@ struct ValidatePlugin {
         logRejection(message, verdict, false);
         if (verdict.outcome == Outcome::DeadLetter) {
             std::string envelope = buildDeadLetter(message, verdict, clock.wallNow(), config.dead_letter_payload_limit);
-            int rc = mosquitto_broker_publish_copy(nullptr, verdict.dead_letter_topic.c_str(), static_cast<int>(envelope.size()),
-                                                   envelope.data(), verdict.deciding_rule->dead_letter_qos, false, nullptr);
+            int rc = mosquitto_broker_publish_copy(nullptr, verdict.dead_letter_topic.c_str(),
+                                                   static_cast<int>(envelope.size()), envelope.data(),
+                                                   verdict.deciding_rule->dead_letter_qos, false, nullptr);
             if (rc != MOSQ_ERR_SUCCESS) {
                 dead_letter_publish_failed.add();
-                rejections.warning("dead-letter-publish", "could not publish dead letter to " + quoteForLog(verdict.dead_letter_topic) +
-                                                              ": " + mosquitto_strerror(rc));
+                rejections.warning("dead-letter-publish", "could not publish dead letter to " +
+                                                              quoteForLog(verdict.dead_letter_topic) + ": " +
+                                                              broker::errorText(rc));
             }
         }
         if (verdict.disconnect) {
@@ -119,40 +98,15 @@ struct ValidatePlugin {
         }
         return MOSQ_ERR_ACL_DENIED;
     }
-};
 
-int onDisconnectCallback(int, void* event_data, void* user_data) {
-    auto* plugin = static_cast<ValidatePlugin*>(user_data);
-    return guardCallback(plugin->logger, "disconnect", MOSQ_ERR_SUCCESS, [&] {
-        const char* id = mosquitto_client_id(static_cast<mosquitto_evt_disconnect*>(event_data)->client);
-        if (id) plugin->checker->forgetClient(id);
-        return MOSQ_ERR_SUCCESS;
-    });
-}
-
-constexpr broker::CallbackRegistration kCallbacks[] = {
-    {MOSQ_EVT_MESSAGE, broker::messageCallback<ValidatePlugin>},
-    {MOSQ_EVT_TICK, broker::tickCallback<ValidatePlugin>},
-    {MOSQ_EVT_RELOAD, broker::reloadCallback<ValidatePlugin>},
-    {MOSQ_EVT_DISCONNECT, onDisconnectCallback},
+    // A client's repeat-offence counts go with its connection.
+    void onDisconnect(const mosquitto_evt_disconnect* event) {
+        const char* id = mosquitto_client_id(event->client);
+        if (id) checker->forgetClient(id);
+    }
 };
 
 }  // namespace
 }  // namespace mqs::validate
 
-using mqs::validate::ValidatePlugin;
-
-MQS_PLUGIN_EXPORT int mosquitto_plugin_version(int supported_version_count, const int* supported_versions) {
-    return mqs::broker::negotiatePluginVersion(supported_version_count, supported_versions);
-}
-
-MQS_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** user_data,
-                                            struct mosquitto_opt* options, int option_count) {
-    return mqs::broker::startPlugin<ValidatePlugin>(
-        mqs::validate::kPluginName, identifier, user_data, options, option_count, mqs::validate::kCallbacks,
-        [](ValidatePlugin& plugin) { plugin.load(plugin.init_options); });
-}
-
-MQS_PLUGIN_EXPORT int mosquitto_plugin_cleanup(void* user_data, struct mosquitto_opt*, int) {
-    return mqs::broker::stopPlugin<ValidatePlugin>(user_data, mqs::validate::kCallbacks, [](ValidatePlugin&) {});
-}
+MQS_PLUGIN_ENTRY_POINTS(mqs::validate::ValidatePlugin)
