@@ -10,6 +10,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev zlib1g-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   json-schema-test-suite
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
   influxdb victoria-metrics python3-paho-mqtt
 )
 

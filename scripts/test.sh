@@ -13,3 +13,6 @@ BUILD_DIR=build bash scripts/build.sh -DWARNINGS_AS_ERRORS=ON -DWITH_SANITIZERS=
 BUILD_DIR=build-asan bash scripts/build.sh -DWARNINGS_AS_ERRORS=ON -DWITH_SANITIZERS=ON -DWITH_BENCH=OFF \
   -DWITH_INTEGRATION_TESTS=OFF
 (cd build-asan && ctest --output-on-failure --timeout 600 -j2 -L 'unit|conformance')
+
+# Every fuzz target (docs/fuzzing.md) built with clang-14 and libFuzzer, each run for 20 s.
+bash scripts/fuzz.sh 20
