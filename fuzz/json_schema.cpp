@@ -10,7 +10,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace mqs;
-    using namespace mqs::validate;
+    using namespace mqs::jsonschema;
     auto parts = fuzz::splitParts(fuzz::asText(data, size), 2);
     nlohmann::json schema = nlohmann::json::parse(parts[0], nullptr, /*allow_exceptions=*/false);
     if (schema.is_discarded()) return 0;
