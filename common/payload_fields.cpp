@@ -36,13 +36,20 @@ uint64_t hashJsonValue(simdjson::dom::element e, uint64_t seed) {
     using T = simdjson::dom::element_type;
     const uint64_t h = mix64(seed, static_cast<uint64_t>(e.type()));
     switch (e.type()) {
-        case T::INT64: return mix64(h, static_cast<uint64_t>(e.get_int64().value_unsafe()));
-        case T::UINT64: return mix64(h, e.get_uint64().value_unsafe());
-        case T::DOUBLE: return mix64(h, doubleBits(e.get_double().value_unsafe()));
-        case T::BOOL: return mix64(h, e.get_bool().value_unsafe() ? 1 : 0);
-        case T::NULL_VALUE: return h;
-        case T::STRING: return fnv1a(e.get_string().value_unsafe(), h);
-        default: return fnv1a(simdjson::minify(e), h);
+        case T::INT64:
+            return mix64(h, static_cast<uint64_t>(e.get_int64().value_unsafe()));
+        case T::UINT64:
+            return mix64(h, e.get_uint64().value_unsafe());
+        case T::DOUBLE:
+            return mix64(h, doubleBits(e.get_double().value_unsafe()));
+        case T::BOOL:
+            return mix64(h, e.get_bool().value_unsafe() ? 1 : 0);
+        case T::NULL_VALUE:
+            return h;
+        case T::STRING:
+            return fnv1a(e.get_string().value_unsafe(), h);
+        default:
+            return fnv1a(simdjson::minify(e), h);
     }
 }
 
@@ -51,12 +58,18 @@ uint64_t hashFlatValue(const FlatJsonMember& m, uint64_t seed) {
     using T = simdjson::dom::element_type;
     using K = FlatJsonMember::Kind;
     switch (m.kind) {
-        case K::Integer: return mix64(mix64(seed, static_cast<uint64_t>(T::INT64)), static_cast<uint64_t>(m.integer()));
-        case K::Decimal: return mix64(mix64(seed, static_cast<uint64_t>(T::DOUBLE)), doubleBits(m.number()));
-        case K::String: return fnv1a(m.text, mix64(seed, static_cast<uint64_t>(T::STRING)));
-        case K::True: return mix64(mix64(seed, static_cast<uint64_t>(T::BOOL)), 1);
-        case K::False: return mix64(mix64(seed, static_cast<uint64_t>(T::BOOL)), 0);
-        case K::Null: return mix64(seed, static_cast<uint64_t>(T::NULL_VALUE));
+        case K::Integer:
+            return mix64(mix64(seed, static_cast<uint64_t>(T::INT64)), static_cast<uint64_t>(m.integer()));
+        case K::Decimal:
+            return mix64(mix64(seed, static_cast<uint64_t>(T::DOUBLE)), doubleBits(m.number()));
+        case K::String:
+            return fnv1a(m.text, mix64(seed, static_cast<uint64_t>(T::STRING)));
+        case K::True:
+            return mix64(mix64(seed, static_cast<uint64_t>(T::BOOL)), 1);
+        case K::False:
+            return mix64(mix64(seed, static_cast<uint64_t>(T::BOOL)), 0);
+        case K::Null:
+            return mix64(seed, static_cast<uint64_t>(T::NULL_VALUE));
     }
     return seed;
 }

@@ -63,6 +63,8 @@ public:
     }
     bool dom(simdjson::dom::element& root);
     const std::string& domError() const { return dom_error_; }
+    // Whether this message has needed the DOM so far (the flat path spares it; tests check that).
+    bool domParsed() const { return dom_state_ != State::Unknown; }
 
 private:
     enum class State : uint8_t { Unknown, Ok, Failed };
