@@ -88,15 +88,7 @@ std::optional<simdjson::dom::element> PayloadFields::domField(const JsonPath& pa
     return path.resolve(root);
 }
 
-std::optional<double> PayloadFields::number(const JsonPath& path) {
-    using K = FlatJsonMember::Kind;
-    bool answered;
-    if (const FlatJsonMember* m = flatMember(path, answered)) {
-        if (m->isNumber()) return m->number();  // the scanner passes no exponent: finite
-        if (m->kind == K::True || m->kind == K::False) return m->kind == K::True ? 1.0 : 0.0;
-        return std::nullopt;
-    }
-    if (answered) return std::nullopt;
+std::optional<double> PayloadFields::domNumber(const JsonPath& path) {
     auto field = domField(path);
     if (!field) return std::nullopt;
     double value;
@@ -106,30 +98,14 @@ std::optional<double> PayloadFields::number(const JsonPath& path) {
     return std::nullopt;
 }
 
-std::optional<std::string_view> PayloadFields::string(const JsonPath& path) {
-    bool answered;
-    if (const FlatJsonMember* m = flatMember(path, answered)) {
-        if (m->kind == FlatJsonMember::Kind::String) return m->text;  // the scanner passes no escapes
-        return std::nullopt;
-    }
-    if (answered) return std::nullopt;
+std::optional<std::string_view> PayloadFields::domString(const JsonPath& path) {
     auto field = domField(path);
     std::string_view s;
     if (field && field->get_string().get(s) == simdjson::SUCCESS) return s;
     return std::nullopt;
 }
 
-std::optional<uint64_t> PayloadFields::hash(const JsonPath& path, uint64_t seed) {
-    bool answered;
-    if (const FlatJsonMember* m = flatMember(path, answered)) {
-        if (m != hashed_member_ || seed != hashed_seed_) {
-            hashed_member_ = m;
-            hashed_seed_ = seed;
-            hashed_value_ = hashFlatValue(*m, seed);
-        }
-        return hashed_value_;
-    }
-    if (answered) return std::nullopt;
+std::optional<uint64_t> PayloadFields::domHash(const JsonPath& path, uint64_t seed) {
     auto field = domField(path);
     if (!field) return std::nullopt;
     return hashJsonValue(*field, seed);

@@ -20,6 +20,12 @@
 
 namespace mqs {
 
+// FNV-1a 64: stable across builds, so hashes survive a restart.
+uint64_t fnv1a(std::string_view data, uint64_t seed = 1469598103934665603ull);
+// PayloadFields::hash of one value, by reader: the same value hashes to the same number either way.
+uint64_t hashJsonValue(simdjson::dom::element value, uint64_t seed);
+uint64_t hashFlatValue(const FlatJsonMember& value, uint64_t seed);
+
 // Thread: one instance per thread. Views returned (string_view, members, the DOM root) stay valid
 // until the next reset(); the payload must outlive them too.
 class PayloadFields {
@@ -39,13 +45,40 @@ public:
     // A number (integers converted to double; finite by construction on the flat path, checked on the
     // DOM path), or a boolean as 1/0. Nothing for a missing field, null, a string, an array, an object,
     // a non-finite number or a payload that is not JSON.
-    std::optional<double> number(const JsonPath& path);
+    std::optional<double> number(const JsonPath& path) {
+        bool answered;
+        const FlatJsonMember* m = flatMember(path, answered);
+        if (!answered) return domNumber(path);
+        if (m == nullptr ||
+            !(m->isNumber() || m->kind == FlatJsonMember::Kind::True || m->kind == FlatJsonMember::Kind::False)) {
+            return std::nullopt;
+        }
+        return m->isNumber() ? m->number()
+                             : (m->kind == FlatJsonMember::Kind::True ? 1.0 : 0.0);  // no exponent: finite
+    }
     // A string's content (unescaped). Nothing for any other type, a missing field or invalid JSON.
-    std::optional<std::string_view> string(const JsonPath& path);
+    std::optional<std::string_view> string(const JsonPath& path) {
+        bool answered;
+        const FlatJsonMember* m = flatMember(path, answered);
+        if (!answered) return domString(path);
+        if (m == nullptr || m->kind != FlatJsonMember::Kind::String) return std::nullopt;
+        return m->text;  // the scanner passes no escapes
+    }
     // A stable hash of the field's value (retransmission detection; alerts persists it in its state
     // file, so the values must never change): scalars by type and value, arrays and objects by their
     // minified text. Nothing for a missing field or invalid JSON. Both readers hash a value alike.
-    std::optional<uint64_t> hash(const JsonPath& path, uint64_t seed);
+    std::optional<uint64_t> hash(const JsonPath& path, uint64_t seed) {
+        bool answered;
+        const FlatJsonMember* m = flatMember(path, answered);
+        if (!answered) return domHash(path, seed);
+        if (m == nullptr) return std::nullopt;
+        if (m != hashed_member_ || seed != hashed_seed_) {
+            hashed_member_ = m;
+            hashed_seed_ = seed;
+            hashed_value_ = hashFlatValue(*m, seed);
+        }
+        return hashed_value_;
+    }
 
     // The whole payload as a plain number ("21.5", " -3 "), what simple sensors publish: optional
     // '+', blanks around, at most 64 characters, finite.
@@ -76,6 +109,10 @@ private:
         return answered ? flat_.find(*key) : nullptr;
     }
     std::optional<simdjson::dom::element> domField(const JsonPath& path);
+    // The same questions when the DOM must answer them.
+    std::optional<double> domNumber(const JsonPath& path);
+    std::optional<std::string_view> domString(const JsonPath& path);
+    std::optional<uint64_t> domHash(const JsonPath& path, uint64_t seed);
 
     std::string_view text_;
     FlatJsonObject flat_;
@@ -89,11 +126,5 @@ private:
     uint64_t hashed_seed_ = 0;
     uint64_t hashed_value_ = 0;
 };
-
-// FNV-1a 64: stable across builds, so hashes survive a restart.
-uint64_t fnv1a(std::string_view data, uint64_t seed = 1469598103934665603ull);
-// PayloadFields::hash of one value, by reader: the same value hashes to the same number either way.
-uint64_t hashJsonValue(simdjson::dom::element value, uint64_t seed);
-uint64_t hashFlatValue(const FlatJsonMember& value, uint64_t seed);
 
 }  // namespace mqs

@@ -218,18 +218,40 @@ const std::vector<AlertEngine::Route>& AlertEngine::routesFor(std::string_view t
     return routes_;
 }
 
-size_t AlertEngine::onMessage(std::string_view topic, const void* payload, size_t length, Clock::TimePoint at) {
-    const int64_t now = duration_cast<milliseconds>(at.time_since_epoch()).count();
-    size_t matched = 0;
-    const std::vector<Route>& routes = routesFor(topic, now, matched);
-    if (routes.empty()) return matched;
-    fields_.reset(payload, length);  // read lazily, at most once per message, by what the rules ask
-    message_hash_.reset();
-    for (const Route& route : routes) onSample(route, topic, now);
-    return matched;
+// The steps of onSample are inlined into it (a call per step per rule showed in the benchmark).
+[[gnu::always_inline]] inline uint64_t AlertEngine::sampleHash(const Rule& rule, std::string_view topic,
+                                                               bool& by_field) {
+    if (rule.dedup_field) {
+        if (auto h = fields_.hash(*rule.dedup_field, kDedupSeed)) {
+            by_field = true;
+            return *h;
+        }
+    }
+    // No dedup field in this payload: the topic and payload, hashed once for all rules.
+    if (!message_hash_) message_hash_ = fnv1a(fields_.text(), fnv1a(topic) ^ 0x9e3779b97f4a7c15ull);
+    return *message_hash_;
 }
 
-void AlertEngine::onSample(const Route& route, std::string_view topic, int64_t now) {
+[[gnu::always_inline]] inline void AlertEngine::takeValue(Device& d, const Rule& rule, std::optional<double> value,
+                                                          std::string_view topic, int64_t now) {
+    if (!value) {
+        runtime_[d.rule].invalid->add();
+        if (rule.invalid == InvalidMode::Alert && !(d.flags & kInvalidActive)) {
+            d.flags |= kInvalidActive;
+            emitSpecial(d, rule, "invalid", true, nullptr, topic, now);
+        }
+        return;
+    }
+    if (d.flags & kInvalidActive) {
+        d.flags &= ~kInvalidActive;
+        emitSpecial(d, rule, "invalid", false, &*value, topic, now);
+    }
+    evaluateSample(d, rule, *value, topic, now);
+    d.last_value = *value;
+    d.flags |= kHasLast;
+}
+
+[[gnu::always_inline]] inline void AlertEngine::onSample(const Route& route, std::string_view topic, int64_t now) {
     Device& d = devices_[route.slot];
     const Rule& rule = rules_->rules[d.rule];
     RuleRuntime& rt = runtime_[d.rule];
@@ -261,34 +283,15 @@ void AlertEngine::onSample(const Route& route, std::string_view topic, int64_t n
     schedule(route.slot, now);
 }
 
-uint64_t AlertEngine::sampleHash(const Rule& rule, std::string_view topic, bool& by_field) {
-    if (rule.dedup_field) {
-        if (auto h = fields_.hash(*rule.dedup_field, kDedupSeed)) {
-            by_field = true;
-            return *h;
-        }
-    }
-    // No dedup field in this payload: the topic and payload, hashed once for all rules.
-    if (!message_hash_) message_hash_ = fnv1a(fields_.text(), fnv1a(topic) ^ 0x9e3779b97f4a7c15ull);
-    return *message_hash_;
-}
-
-void AlertEngine::takeValue(Device& d, const Rule& rule, std::optional<double> value, std::string_view topic, int64_t now) {
-    if (!value) {
-        runtime_[d.rule].invalid->add();
-        if (rule.invalid == InvalidMode::Alert && !(d.flags & kInvalidActive)) {
-            d.flags |= kInvalidActive;
-            emitSpecial(d, rule, "invalid", true, nullptr, topic, now);
-        }
-        return;
-    }
-    if (d.flags & kInvalidActive) {
-        d.flags &= ~kInvalidActive;
-        emitSpecial(d, rule, "invalid", false, &*value, topic, now);
-    }
-    evaluateSample(d, rule, *value, topic, now);
-    d.last_value = *value;
-    d.flags |= kHasLast;
+size_t AlertEngine::onMessage(std::string_view topic, const void* payload, size_t length, Clock::TimePoint at) {
+    const int64_t now = duration_cast<milliseconds>(at.time_since_epoch()).count();
+    size_t matched = 0;
+    const std::vector<Route>& routes = routesFor(topic, now, matched);
+    if (routes.empty()) return matched;
+    fields_.reset(payload, length);  // read lazily, at most once per message, by what the rules ask
+    message_hash_.reset();
+    for (const Route& route : routes) onSample(route, topic, now);
+    return matched;
 }
 
 void AlertEngine::evaluateSample(Device& d, const Rule& rule, double v, std::string_view topic, int64_t now) {
@@ -360,7 +363,10 @@ void AlertEngine::emit(Device& d, const Rule& rule, int transition, const std::s
     AlertEvent event{&rule.alert_topic, level, transitionName(transition)};
     event.previous = previous;
     event.value = value;
-    if (spec) event.threshold = thresholdJson(t == Transition::Cleared ? spec->condition.clearThreshold() : spec->condition.raiseThreshold());
+    if (spec) {
+        event.threshold =
+            thresholdJson(t == Transition::Cleared ? spec->condition.clearThreshold() : spec->condition.raiseThreshold());
+    }
     event.source_topic = topic;
     event.since = d.active_since;
     event.samples = t == Transition::Cleared || d.active != kNone ? d.active_samples : 0;
