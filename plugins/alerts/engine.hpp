@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -13,9 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "clock.hpp"
-#include "flat_json.hpp"
 #include "json_payload.hpp"
 #include "metrics.hpp"
+#include "payload_fields.hpp"
 #include "rules.hpp"
 #include "state_store.hpp"
 #include "topic_cache.hpp"
@@ -117,10 +118,29 @@ private:
         bool created;  // this message created the device (never true in the cache)
     };
     enum class Transition { Raised, Escalated, DeEscalated, Cleared, Active };
+    // What one alert message says; alertPayload() writes it out as docs/alerts.md describes.
+    struct AlertEvent {
+        const OutputTemplate* topic;  // the rule's alert, deadman or invalid topic
+        std::string_view level;
+        const char* state;                      // "raised", "cleared", "active", ...
+        const std::string* previous = nullptr;  // the level left behind (escalations)
+        const double* value = nullptr;
+        nlohmann::ordered_json threshold = nullptr;
+        std::string_view source_topic;  // empty for timer-fired alerts
+        int64_t since = 0;              // steady ms
+        uint32_t samples = 0;
+        bool is_clear = false;
+    };
 
     int64_t nowMs() const;
     // The devices this topic feeds, in rule order, from the cache or by matching every rule.
     const std::vector<Route>& routesFor(std::string_view topic, int64_t now, size_t& matched);
+    // One route of a message: retransmission check, deadman clear, value, timers.
+    void onSample(const Route& route, std::string_view topic, int64_t now);
+    // The dedup field's hash (by_field set), or else the topic and payload's.
+    uint64_t sampleHash(const Rule& rule, std::string_view topic, bool& by_field);
+    // A sample's value, or nullopt when the payload has none (counted, maybe an invalid-data alert).
+    void takeValue(Device& d, const Rule& rule, std::optional<double> value, std::string_view topic, int64_t now);
     int64_t toWallMs(int64_t steady_ms) const;
     int64_t fromWallMs(int64_t wall_ms) const;
     std::string deviceKey(const Rule& rule, std::string_view topic, const Captures& captures) const;
@@ -140,10 +160,10 @@ private:
     // Deadman and invalid-data alerts, on their own topics.
     void emitSpecial(Device& d, const Rule& rule, const char* level, bool raised, const double* value,
                      std::string_view topic, int64_t now);
-    void publish(Device& d, const Rule& rule, const OutputTemplate& topic_template, const std::string& level,
-                 const char* state, const std::string* previous, const double* value,
-                 const nlohmann::ordered_json& threshold, std::string_view source_topic, int64_t since, uint32_t samples,
-                 int64_t now, bool is_clear, Captures& captures);
+    void publish(const Device& d, const Rule& rule, const AlertEvent& event, int64_t now);
+    std::string alertPayload(const Device& d, const Rule& rule, const AlertEvent& event, const Captures& captures,
+                             int64_t now) const;
+    static std::string messageText(const OutputTemplate& message, const AlertEvent& event, const Captures& captures);
     void setActive(Device& d, RuleRuntime& rt, bool before);
     Captures capturesOf(const Rule& rule, const Device& d) const;
     DeviceRecord recordOf(const Device& d) const;
@@ -152,8 +172,8 @@ private:
     EngineLimits limits_;
     const Clock& clock_;
     MetricsRegistry& metrics_;
-    JsonPayloadParser parser_;
-    FlatJsonObject flat_;
+    PayloadFields fields_;                  // this message's payload
+    std::optional<uint64_t> message_hash_;  // this message's topic+payload hash, once needed
     std::vector<RuleRuntime> runtime_;
     std::vector<Device> devices_;
     std::vector<uint32_t> free_slots_;
@@ -177,12 +197,9 @@ private:
 
 constexpr size_t AlertEngine::deviceStateBytes() { return sizeof(Device); }
 
-// FNV-1a 64: stable across builds, so retransmission hashes survive a restart.
-uint64_t fnv1a(std::string_view data, uint64_t seed = 1469598103934665603ull);
-// Hash of a JSON value for retransmission detection, without serialising scalars (the hot case: a
-// timestamp field); arrays and objects by their minified text. The flat form hashes the same
-// value to the same number, so a device's samples may come through either reader.
-uint64_t hashJsonValue(simdjson::dom::element value, uint64_t seed);
-uint64_t hashFlatValue(const FlatJsonMember& value, uint64_t seed);
+// The hashes moved to payload_fields.hpp with the payload reading; these names stay for alerts' code.
+using mqs::fnv1a;
+using mqs::hashFlatValue;
+using mqs::hashJsonValue;
 
 }  // namespace mqs::alerts

@@ -166,7 +166,7 @@ Mapper::Mapper(std::shared_ptr<const Mapping> mapping, Precision precision, Mapp
     : mapping_(std::move(mapping)),
       precision_(precision),
       limits_(limits),
-      parser_(JsonLimits{.max_bytes = limits.max_payload_bytes, .max_depth = 64}),
+      fields_(JsonLimits{.max_bytes = limits.max_payload_bytes, .max_depth = 64}),
       counters_{metrics.get("mapping/mapped"),          metrics.get("mapping/unmatched"),
                 metrics.get("mapping/invalid_payload"), metrics.get("mapping/too_large"),
                 metrics.get("mapping/too_many_fields"), metrics.get("mapping/no_field"),
@@ -213,7 +213,7 @@ bool Mapper::addScalarPayload(const Rule& rule, std::string_view text, std::stri
     scratch_.assign(trim(text));
     simdjson::dom::element root;
     std::string error;
-    if (parser_.parse(scratch_.data(), scratch_.size(), root, error)) return addValue("value", root, type, reason);
+    if (scalar_parser_.parse(scratch_.data(), scratch_.size(), root, error)) return addValue("value", root, type, reason);
     counters_.coerce_failed.add();
     reason = "payload " + std::string(trim(text)).substr(0, 40) + " cannot be written as " + fieldTypeName(*type);
     return false;
@@ -278,12 +278,13 @@ MapResult Mapper::map(std::string_view topic, const void* payload, size_t length
         return MapResult::Unmatched;
     }
     const Rule& rule = mapping_->rules[series->rule];
+    fields_.reset(payload, length);
     if (series->fast) {
-        MapResult r = mapFlat(rule, *series, payload, length, receive, line, reason);
+        MapResult r = mapFlat(rule, *series, receive, line, reason);
         if (r != MapResult::Unmatched) return r;  // Unmatched here: declined, the general path decides
     }
     if (!captured) rule.topic.match(topic, &captures_);
-    return mapGeneral(rule, topic, payload, length, receive, line, reason);
+    return mapGeneral(rule, topic, receive, line, reason);
 }
 
 Mapper::Series& Mapper::learnTopic(std::string_view topic, size_t hash) {
@@ -319,12 +320,13 @@ Mapper::Series& Mapper::learnTopic(std::string_view topic, size_t hash) {
     return series;
 }
 
-MapResult Mapper::mapFlat(const Rule& rule, const Series& series, const void* payload, size_t length, ReceiveTime& receive,
-                          std::string& line, std::string& reason) {
+MapResult Mapper::mapFlat(const Rule& rule, const Series& series, ReceiveTime& receive, std::string& line,
+                          std::string& reason) {
     // Declines (Unmatched) whenever the general path might decide differently: the payload is not a
     // flat object, or a value needs a coercion this path does not do. The general path is the reference.
-    if (length > limits_.max_payload_bytes || rule.fields.size() > limits_.max_fields) return MapResult::Unmatched;
-    if (!flat_.scan(std::string_view(static_cast<const char*>(payload), length))) return MapResult::Unmatched;
+    if (rule.fields.size() > limits_.max_fields) return MapResult::Unmatched;
+    const FlatJsonObject* flat = fields_.flat();  // null when larger than max_payload_bytes or not flat
+    if (flat == nullptr) return MapResult::Unmatched;
     const std::vector<EscapedKey>& keys = field_keys_[series.rule];
     EncodeStats stats = series.prefix_stats;
     line.assign(series.prefix);
@@ -332,7 +334,7 @@ MapResult Mapper::mapFlat(const Rule& rule, const Series& series, const void* pa
     size_t missing = 0;
     for (size_t i = 0; i < rule.fields.size(); ++i) {
         const FieldSpec& f = rule.fields[i];
-        const FlatJsonMember* m = flat_.find(*f.path.topLevelKey());
+        const FlatJsonMember* m = flat->find(*f.path.topLevelKey());
         if (m == nullptr || m->kind == FlatJsonMember::Kind::Null) {
             ++missing;
             continue;
@@ -363,7 +365,7 @@ MapResult Mapper::mapFlat(const Rule& rule, const Series& series, const void* pa
     if (!rule.timestamp.from_payload) {
         ts_ns = receive.ns();
     } else {
-        const FlatJsonMember* m = flat_.find(*rule.timestamp.path.topLevelKey());
+        const FlatJsonMember* m = flat->find(*rule.timestamp.path.topLevelKey());
         std::optional<int64_t> ns;
         if (m && m->kind == FlatJsonMember::Kind::Integer) ns = epochToNanos(m->integer(), rule.timestamp.unit);
         else if (m && m->kind == FlatJsonMember::Kind::Decimal) ns = epochToNanos(m->number(), rule.timestamp.unit);
@@ -397,8 +399,8 @@ void Mapper::countEncoding(const EncodeStats& stats) {
 }
 
 // The general path: any rule, any payload (plain numbers, all-fields mode, payload tags).
-MapResult Mapper::mapGeneral(const Rule& rule_ref, std::string_view topic, const void* payload, size_t length,
-                             ReceiveTime& receive, std::string& line, std::string& reason) {
+MapResult Mapper::mapGeneral(const Rule& rule_ref, std::string_view topic, ReceiveTime& receive, std::string& line,
+                             std::string& reason) {
     line.clear();
     const Rule* rule = &rule_ref;
     auto skip = [&](Metric& counter, std::string why) {
@@ -406,16 +408,16 @@ MapResult Mapper::mapGeneral(const Rule& rule_ref, std::string_view topic, const
         reason = "rule '" + rule->name + "': " + std::move(why);
         return MapResult::Skipped;
     };
-    if (length > limits_.max_payload_bytes) {
-        return skip(counters_.too_large, "payload of " + std::to_string(length) + " bytes is larger than max_payload_bytes");
+    const std::string_view text = fields_.text();
+    if (text.size() > limits_.max_payload_bytes) {
+        return skip(counters_.too_large, "payload of " + std::to_string(text.size()) + " bytes is larger than max_payload_bytes");
     }
     captures_.set("topic", topic);
     // Tags and explicit fields come from JSON objects of the rules file, so they arrive sorted and unique.
     builder_.reset(rule->measurement.render(captures_), !rule->all_fields);
 
     simdjson::dom::element root;
-    std::string parse_error;
-    const bool is_json = parser_.parse(payload, length, root, parse_error);
+    const bool is_json = fields_.dom(root);
     const bool is_object = is_json && root.type() == element_type::OBJECT;
     std::string field_reason;
 
@@ -424,7 +426,7 @@ MapResult Mapper::mapGeneral(const Rule& rule_ref, std::string_view topic, const
             builder_.tag(tag.key, tag.text->render(captures_));
         } else if (is_object) {
             if (auto v = tag.path->resolve(root)) {
-                if (auto text = tagText(*v)) builder_.tag(tag.key, *text);
+                if (auto value = tagText(*v)) builder_.tag(tag.key, *value);
             }
         }
     }
@@ -432,11 +434,10 @@ MapResult Mapper::mapGeneral(const Rule& rule_ref, std::string_view topic, const
     if (!is_json || root.type() == element_type::DOUBLE || root.type() == element_type::INT64 ||
         root.type() == element_type::UINT64) {
         // Plain numeric payloads such as "23.1" (JSON numbers included) become the field "value".
-        std::string_view text(static_cast<const char*>(payload), length);
         if (!addScalarPayload(*rule, text, field_reason)) {
             if (!field_reason.empty()) return skip(counters_.no_field, field_reason);
             return skip(counters_.invalid_payload, is_json ? "payload is not an object or a number"
-                                                           : "payload is neither JSON nor a number (" + parse_error + ")");
+                                                           : "payload is neither JSON nor a number (" + fields_.domError() + ")");
         }
     } else if (!is_object) {
         return skip(counters_.invalid_payload, "payload is JSON but neither an object nor a number");

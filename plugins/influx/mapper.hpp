@@ -7,11 +7,11 @@
 #include <string>
 #include <string_view>
 
-#include "flat_json.hpp"
 #include "clock.hpp"
 #include "json_payload.hpp"
 #include "line_protocol.hpp"
 #include "metrics.hpp"
+#include "payload_fields.hpp"
 #include "rules.hpp"
 #include "timestamp.hpp"
 #include "topic_cache.hpp"
@@ -74,10 +74,10 @@ private:
     Series& learnTopic(std::string_view topic, size_t hash);
     // The common case in microseconds' worth less: a flat JSON object (flat_json.hpp) on a rule with
     // explicit top-level fields. Returns Unmatched to hand the message to mapGeneral.
-    MapResult mapFlat(const Rule& rule, const Series& series, const void* payload, size_t length, ReceiveTime& receive,
-                      std::string& line, std::string& reason);
-    MapResult mapGeneral(const Rule& rule, std::string_view topic, const void* payload, size_t length, ReceiveTime& receive,
-                         std::string& line, std::string& reason);
+    MapResult mapFlat(const Rule& rule, const Series& series, ReceiveTime& receive, std::string& line, std::string& reason);
+    // Both read the message through fields_ (reset by map()), so its DOM is parsed at most once.
+    MapResult mapGeneral(const Rule& rule, std::string_view topic, ReceiveTime& receive, std::string& line,
+                         std::string& reason);
     void countEncoding(const EncodeStats& stats);
     bool addValue(std::string_view key, simdjson::dom::element value, std::optional<FieldType> type, std::string& reason);
     bool addScalarPayload(const Rule& rule, std::string_view text, std::string& reason);
@@ -87,12 +87,12 @@ private:
     std::shared_ptr<const Mapping> mapping_;
     Precision precision_;
     MapperLimits limits_;
-    JsonPayloadParser parser_;
+    PayloadFields fields_;              // this message's payload
+    JsonPayloadParser scalar_parser_;  // a plain-number payload coerced to a pinned type
     LineBuilder builder_;
     Captures captures_;
     TopicCache<Series> series_;
     Series uncached_;  // for topics too long to cache
-    FlatJsonObject flat_;
     std::vector<std::vector<EscapedKey>> field_keys_;  // per rule, per explicit field
     std::string scratch_;
     FieldValue value_;  // reused for every field
