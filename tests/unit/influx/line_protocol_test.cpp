@@ -2,6 +2,7 @@
 // skipped non-finite values and points without fields.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
