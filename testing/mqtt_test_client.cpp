@@ -3,7 +3,12 @@
 #include "mqtt_test_client.hpp"
 
 #include <mosquitto.h>
+// 2.1 moved the protocol constants under mosquitto/ and makes the old header emit #warning.
+#if __has_include(<mosquitto/mqtt_protocol.h>)
+#include <mosquitto/mqtt_protocol.h>
+#else
 #include <mqtt_protocol.h>
+#endif
 #include <sys/socket.h>
 
 #include <cstdlib>

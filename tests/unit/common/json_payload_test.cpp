@@ -26,7 +26,9 @@ TEST(JsonPayload, ParsesWarehousePayload) {
 
 TEST(JsonPayload, RejectsBadInputWithReasons) {
     JsonPayloadParser parser(JsonLimits{1000, 8});
-    EXPECT_EQ(parseError(parser, "{\"a\":"), "malformed JSON: The JSON document has an improper structure: missing or superfluous commas, braces, missing keys, etc.");
+    // Our prefix, then simdjson's own words, which change between releases.
+    EXPECT_EQ(parseError(parser, "{\"a\":").rfind("malformed JSON: ", 0), 0u);
+    EXPECT_GT(parseError(parser, "{\"a\":").size(), std::string("malformed JSON: ").size());
     EXPECT_EQ(parseError(parser, "\"\xff\xfe\""), "invalid UTF-8");
     EXPECT_EQ(parseError(parser, std::string(20, '[') + std::string(20, ']')), "JSON nesting deeper than 8 levels");
     EXPECT_EQ(parseError(parser, std::string(1001, ' ')), "payload of 1001 bytes exceeds the JSON limit of 1000 bytes");
