@@ -3,13 +3,13 @@
 // parse, and the flat scan the engine uses for such payloads). Counter "instr": user instructions per call.
 #include <benchmark/benchmark.h>
 
-#include "instruction_count.hpp"
+#include "bench/instruction_count.hpp"
 
 #include <string>
 #include <vector>
 
-#include "engine.hpp"
-#include "rules.hpp"
+#include "alerts/engine.hpp"
+#include "alerts/rules.hpp"
 
 namespace {
 

@@ -9,10 +9,10 @@
 #include <memory>
 #include <string>
 
-#include "clock.hpp"
-#include "engine.hpp"
-#include "metrics.hpp"
-#include "rules.hpp"
+#include "common/clock.hpp"
+#include "alerts/engine.hpp"
+#include "common/metrics.hpp"
+#include "alerts/rules.hpp"
 
 #ifndef BENCH_SOURCE_DIR
 #define BENCH_SOURCE_DIR "."

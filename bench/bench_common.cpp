@@ -1,6 +1,6 @@
 // Shared helpers for the bench tools: flag parsing, /proc readers and a perf instruction
 // counter for broker CPU and RSS, and small statistics used by both loadgen and run_bench.
-#include "bench_common.hpp"
+#include "bench/bench_common.hpp"
 
 #include <linux/perf_event.h>
 #include <sys/syscall.h>

@@ -1,7 +1,7 @@
 // CPU readings of run_bench's helper processes; see bench_servers.hpp.
-#include "bench_servers.hpp"
+#include "bench/bench_servers.hpp"
 
-#include "bench_common.hpp"
+#include "bench/bench_common.hpp"
 
 namespace mqs::bench {
 

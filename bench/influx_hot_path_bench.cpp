@@ -2,15 +2,15 @@
 // warehouse payload to a line, and the whole onMessage (map + enqueue) with the server up and down.
 #include <benchmark/benchmark.h>
 
-#include "instruction_count.hpp"
+#include "bench/instruction_count.hpp"
 
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "forwarder.hpp"
-#include "mapper.hpp"
-#include "rules.hpp"
+#include "influx/forwarder.hpp"
+#include "influx/mapper.hpp"
+#include "influx/rules.hpp"
 
 namespace {
 

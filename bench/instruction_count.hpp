@@ -7,7 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "bench_common.hpp"
+#include "bench/bench_common.hpp"
 
 namespace mqs::bench {
 

@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_payload.hpp"
-#include "message_checker.hpp"
+#include "common/json_payload.hpp"
+#include "validate/message_checker.hpp"
 
 namespace {
 

@@ -3,8 +3,8 @@
 //
 // All connections share one thread driven by ppoll() over libmosquitto's sockets, so the
 // generator uses at most one core and never runs inside the broker's accounting.
-#include "bench_common.hpp"
-#include "payload.hpp"
+#include "bench/bench_common.hpp"
+#include "bench/payload.hpp"
 
 #include <mosquitto.h>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 // Topic and payload generation for loadgen: expands topic templates over zones and sensors
 // and produces warehouse / IPWatch JSON whose values drift slowly, like real sensors.
-#include "payload.hpp"
+#include "bench/payload.hpp"
 
 #include <algorithm>
 #include <cstdio>

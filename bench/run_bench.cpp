@@ -5,12 +5,12 @@
 // CPU per message is read by loadgen from /proc/<broker pid>/stat around the message window.
 // Forwarding rows (influx, python-bridge) also start VictoriaMetrics per cell and count the
 // points that reached it after the flat-out phase.
-#include "bench_common.hpp"
-#include "bench_servers.hpp"
+#include "bench/bench_common.hpp"
+#include "bench/bench_servers.hpp"
 
-#include "broker_process.hpp"
-#include "child_process.hpp"
-#include "tsdb_servers.hpp"
+#include "testing/broker_process.hpp"
+#include "testing/child_process.hpp"
+#include "testing/tsdb_servers.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,5 +1,5 @@
 // Flat JSON object scanner; see flat_json.hpp for the accepted subset and why it exists.
-#include "flat_json.hpp"
+#include "common/flat_json.hpp"
 
 #include <array>
 #include <charconv>

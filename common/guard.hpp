@@ -5,7 +5,7 @@
 #include <exception>
 #include <string>
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 namespace mqs {
 

@@ -1,5 +1,5 @@
 // JSON path parsing and lookup; see json_path.hpp.
-#include "json_path.hpp"
+#include "common/json_path.hpp"
 
 #include <charconv>
 

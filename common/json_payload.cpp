@@ -1,5 +1,5 @@
 // JSON payload parsing with limits; see json_payload.hpp.
-#include "json_payload.hpp"
+#include "common/json_payload.hpp"
 
 #include <cstring>
 

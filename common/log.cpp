@@ -1,5 +1,5 @@
 // Logging facade and rate limiter; see log.hpp.
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <cstdio>
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "clock.hpp"
+#include "common/clock.hpp"
 
 namespace mqs {
 

@@ -1,5 +1,5 @@
 // Metrics registry; see metrics.hpp.
-#include "metrics.hpp"
+#include "common/metrics.hpp"
 
 namespace mqs {
 

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "clock.hpp"
+#include "common/clock.hpp"
 
 namespace mqs {
 

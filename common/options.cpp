@@ -1,5 +1,5 @@
 // Option table parsing; see options.hpp.
-#include "options.hpp"
+#include "common/options.hpp"
 
 #include <cctype>
 #include <charconv>

@@ -1,5 +1,5 @@
 // Field reading over the flat scanner and the DOM; see payload_fields.hpp.
-#include "payload_fields.hpp"
+#include "common/payload_fields.hpp"
 
 #include <charconv>
 #include <cmath>

@@ -14,9 +14,9 @@
 
 #include <simdjson.h>
 
-#include "flat_json.hpp"
-#include "json_path.hpp"
-#include "json_payload.hpp"
+#include "common/flat_json.hpp"
+#include "common/json_path.hpp"
+#include "common/json_payload.hpp"
 
 namespace mqs {
 

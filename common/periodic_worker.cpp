@@ -1,5 +1,5 @@
 // Worker thread with its own timer; see periodic_worker.hpp.
-#include "periodic_worker.hpp"
+#include "common/periodic_worker.hpp"
 
 namespace mqs {
 

@@ -1,5 +1,5 @@
 // Rules-file reader shared by the plugins; see rules_reader.hpp for the message format.
-#include "rules_reader.hpp"
+#include "common/rules_reader.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -8,8 +8,8 @@
 #include <cstring>
 #include <memory>
 
-#include "log.hpp"
-#include "options.hpp"
+#include "common/log.hpp"
+#include "common/options.hpp"
 
 namespace mqs {
 namespace {

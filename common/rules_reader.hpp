@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_path.hpp"
-#include "topic.hpp"
+#include "common/json_path.hpp"
+#include "common/topic.hpp"
 
 namespace mqs {
 

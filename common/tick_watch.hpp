@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "clock.hpp"
+#include "common/clock.hpp"
 
 namespace mqs {
 

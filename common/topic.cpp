@@ -1,5 +1,5 @@
 // Topic filter matching and templates; see topic.hpp.
-#include "topic.hpp"
+#include "common/topic.hpp"
 
 #include <simdjson.h>
 

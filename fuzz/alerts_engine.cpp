@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine.hpp"
-#include "fuzz_support.hpp"
-#include "rules.hpp"
+#include "alerts/engine.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "alerts/rules.hpp"
 
 namespace {
 

@@ -4,9 +4,9 @@
 #include <cstring>
 #include <memory>
 
-#include "engine.hpp"
-#include "fuzz_support.hpp"
-#include "rules.hpp"
+#include "alerts/engine.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "alerts/rules.hpp"
 
 namespace {
 

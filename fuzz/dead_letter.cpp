@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dead_letter.hpp"
-#include "fuzz_support.hpp"
-#include "message_checker.hpp"
+#include "validate/dead_letter.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "validate/message_checker.hpp"
 
 namespace {
 

@@ -2,9 +2,9 @@
 // accepts, simdjson must read to the same members in the same order with bit-identical values.
 #include <cstring>
 
-#include "flat_json.hpp"
-#include "fuzz_support.hpp"
-#include "json_payload.hpp"
+#include "common/flat_json.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "common/json_payload.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace mqs;

@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fuzz_support.hpp"
-#include "mapper.hpp"
-#include "rules.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "influx/mapper.hpp"
+#include "influx/rules.hpp"
 
 namespace {
 

@@ -4,9 +4,9 @@
 #include <cstring>
 #include <memory>
 
-#include "fuzz_support.hpp"
-#include "mapper.hpp"
-#include "rules.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "influx/mapper.hpp"
+#include "influx/rules.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace mqs;

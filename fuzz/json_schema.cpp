@@ -4,9 +4,9 @@
 // without an error list, and both answers must agree.
 #include <nlohmann/json.hpp>
 
-#include "fuzz_support.hpp"
-#include "json_payload.hpp"
-#include "json_schema.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "common/json_payload.hpp"
+#include "jsonschema/json_schema.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace mqs;

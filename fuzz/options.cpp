@@ -1,11 +1,11 @@
 // Fuzz target: plugin options (common/options.* and each plugin's parseConfig).
 // Input: lines of key=value (the plugin_opt_ prefix optional), given to every plugin's option table
 // and to a table declaring one option of each type; each value also goes through the value parsers.
-#include "options.hpp"
+#include "common/options.hpp"
 #include "../plugins/alerts/config.hpp"
 #include "../plugins/influx/config.hpp"
 #include "../plugins/validate/config.hpp"
-#include "fuzz_support.hpp"
+#include "fuzz/fuzz_support.hpp"
 
 namespace {
 

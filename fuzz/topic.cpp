@@ -3,8 +3,8 @@
 // exactly the topics its equivalent MQTT filter matches, and that captures are single levels.
 #include <stdexcept>
 
-#include "fuzz_support.hpp"
-#include "topic.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "common/topic.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace mqs;

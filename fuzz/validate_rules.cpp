@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fuzz_support.hpp"
-#include "rules.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "validate/rules.hpp"
 
 namespace {
 

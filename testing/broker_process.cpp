@@ -1,6 +1,6 @@
 // Test and bench harness: the real mosquitto broker as a ChildProcess, config generation and
 // log capture.
-#include "broker_process.hpp"
+#include "testing/broker_process.hpp"
 
 #include <signal.h>
 #include <unistd.h>

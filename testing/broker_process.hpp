@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "child_process.hpp"
+#include "testing/child_process.hpp"
 
 namespace mqs::testing {
 

@@ -1,5 +1,5 @@
 // fork/exec spawner, /proc readings and port probes; see child_process.hpp.
-#include "child_process.hpp"
+#include "testing/child_process.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 // libcurl easy handles, one per request; see http_client.hpp.
-#include "http_client.hpp"
+#include "testing/http_client.hpp"
 
 #include <curl/curl.h>
 

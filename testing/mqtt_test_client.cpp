@@ -1,6 +1,6 @@
 // Integration-test harness: libmosquitto-backed test client. Callbacks run on libmosquitto's
 // network thread and only record state under mutex_; the test thread waits on cv_.
-#include "mqtt_test_client.hpp"
+#include "testing/mqtt_test_client.hpp"
 
 #include <mosquitto.h>
 // 2.1 moved the protocol constants under mosquitto/ and makes the old header emit #warning.

@@ -1,5 +1,5 @@
 // Raw MQTT 3.1.1 packets over a blocking socket; see raw_mqtt_client.hpp.
-#include "raw_mqtt_client.hpp"
+#include "testing/raw_mqtt_client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

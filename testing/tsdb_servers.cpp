@@ -1,5 +1,5 @@
 // influxd and victoria-metrics as ChildProcesses, queried through libcurl; see tsdb_servers.hpp.
-#include "tsdb_servers.hpp"
+#include "testing/tsdb_servers.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "http_client.hpp"
+#include "testing/http_client.hpp"
 
 namespace mqs::testing {
 namespace fs = std::filesystem;

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "child_process.hpp"
+#include "testing/child_process.hpp"
 
 namespace mqs::testing {
 

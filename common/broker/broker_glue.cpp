@@ -1,9 +1,9 @@
 // Broker-facing helpers shared by the plugin adapters; see broker_glue.hpp.
-#include "broker_glue.hpp"
+#include "common/broker/broker_glue.hpp"
 
 #include <dlfcn.h>
 
-#include "mosquitto_api.hpp"
+#include "common/broker/mosquitto_api.hpp"
 
 namespace mqs::broker {
 

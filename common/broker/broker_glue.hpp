@@ -5,10 +5,10 @@
 #include <string>
 #include <string_view>
 
-#include "broker_version.hpp"
-#include "log.hpp"
-#include "metrics.hpp"
-#include "options.hpp"
+#include "common/broker/broker_version.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "common/options.hpp"
 
 struct mosquitto_opt;
 struct mosquitto_plugin_id_t;

@@ -1,7 +1,7 @@
 // Our own texts for the MOSQ_ERR_* codes a plugin can get back from the broker; see error_text.hpp.
-#include "error_text.hpp"
+#include "common/broker/error_text.hpp"
 
-#include "mosquitto_api.hpp"
+#include "common/broker/mosquitto_api.hpp"
 
 namespace mqs::broker {
 namespace {

@@ -1,7 +1,7 @@
 // Callback registration shared by the plugin adapters; see plugin_lifecycle.hpp.
-#include "plugin_lifecycle.hpp"
+#include "common/broker/plugin_lifecycle.hpp"
 
-#include "error_text.hpp"
+#include "common/broker/error_text.hpp"
 
 namespace mqs::broker {
 

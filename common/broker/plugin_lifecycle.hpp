@@ -11,13 +11,13 @@
 #include <string>
 #include <string_view>
 
-#include "broker_glue.hpp"
-#include "broker_version.hpp"
-#include "clock.hpp"
-#include "guard.hpp"
-#include "metrics.hpp"
-#include "mosquitto_api.hpp"
-#include "tick_watch.hpp"
+#include "common/broker/broker_glue.hpp"
+#include "common/broker/broker_version.hpp"
+#include "common/clock.hpp"
+#include "common/guard.hpp"
+#include "common/metrics.hpp"
+#include "common/broker/mosquitto_api.hpp"
+#include "common/tick_watch.hpp"
 
 #ifndef MQS_SUITE_VERSION
 #define MQS_SUITE_VERSION "unknown"

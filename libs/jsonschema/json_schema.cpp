@@ -1,6 +1,6 @@
 // JSON Schema (draft 4, 6, 7) validator for untrusted MQTT payloads: schema store and compiler.
 // Turns nlohmann::json schemas into the immutable node tree that json_schema_validate.cpp walks.
-#include "json_schema.hpp"
+#include "jsonschema/json_schema.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -9,10 +9,10 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "json_schema_format.hpp"
-#include "json_schema_metaschemas.hpp"
-#include "json_schema_node.hpp"
-#include "json_schema_uri.hpp"
+#include "jsonschema/json_schema_format.hpp"
+#include "jsonschema/json_schema_metaschemas.hpp"
+#include "jsonschema/json_schema_node.hpp"
+#include "jsonschema/json_schema_uri.hpp"
 
 namespace mqs::jsonschema {
 

@@ -1,6 +1,6 @@
 // Internal: hand-written "format" checks (no regex), draft-7 content checks, and the RE2 wrapper
 // that turns ECMA 262 schema patterns into linear-time RE2 programs.
-#include "json_schema_format.hpp"
+#include "jsonschema/json_schema_format.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_schema_uri.hpp"
+#include "jsonschema/json_schema_uri.hpp"
 
 namespace mqs::jsonschema::detail {
 

@@ -1,7 +1,7 @@
 // Internal: the draft-04, draft-06 and draft-07 meta-schemas as published on json-schema.org, kept as
 // data in metaschemas/*.json and embedded at build time (cmake/embed_text.cmake) so schemas can $ref
 // them without network access (and the conformance suite needs them).
-#include "json_schema_metaschemas.hpp"
+#include "jsonschema/json_schema_metaschemas.hpp"
 
 namespace mqs::jsonschema::detail {
 

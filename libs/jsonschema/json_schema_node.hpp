@@ -13,8 +13,8 @@
 #include <simdjson.h>
 #include <nlohmann/json.hpp>
 
-#include "json_schema.hpp"
-#include "json_schema_format.hpp"
+#include "jsonschema/json_schema.hpp"
+#include "jsonschema/json_schema_format.hpp"
 
 namespace mqs::jsonschema::detail {
 

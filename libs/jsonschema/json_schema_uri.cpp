@@ -1,6 +1,6 @@
 // Internal: RFC 3986 URI reference resolution and RFC 6901 JSON pointer helpers used to resolve
 // "$ref"/"$id", plus the "uri"/"iri" syntax check used by the format keyword.
-#include "json_schema_uri.hpp"
+#include "jsonschema/json_schema_uri.hpp"
 
 #include <cstdint>
 

@@ -8,8 +8,8 @@
 #include <functional>
 #include <limits>
 
-#include "json_schema_node.hpp"
-#include "json_schema_uri.hpp"
+#include "jsonschema/json_schema_node.hpp"
+#include "jsonschema/json_schema_uri.hpp"
 
 namespace mqs::jsonschema::detail {
 

@@ -1,6 +1,6 @@
 // Option table of mosquitto_alerts.so; docs/alerts.md's table is checked against it.
 // Every option is validated here so a bad one stops the broker at load with its name.
-#include "config.hpp"
+#include "alerts/config.hpp"
 
 #include <unistd.h>
 

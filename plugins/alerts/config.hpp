@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string>
 
-#include "options.hpp"
+#include "common/options.hpp"
 
 namespace mqs::alerts {
 

@@ -1,6 +1,6 @@
 // Alert state machine; see engine.hpp. Times are steady-clock milliseconds inside, wall-clock
 // milliseconds in records and ISO-8601 in payloads.
-#include "engine.hpp"
+#include "alerts/engine.hpp"
 
 #include <algorithm>
 #include <charconv>

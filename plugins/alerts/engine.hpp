@@ -13,13 +13,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "clock.hpp"
-#include "json_payload.hpp"
-#include "metrics.hpp"
-#include "payload_fields.hpp"
-#include "rules.hpp"
-#include "state_store.hpp"
-#include "topic_cache.hpp"
+#include "common/clock.hpp"
+#include "common/json_payload.hpp"
+#include "common/metrics.hpp"
+#include "common/payload_fields.hpp"
+#include "alerts/rules.hpp"
+#include "alerts/state_store.hpp"
+#include "common/topic_cache.hpp"
 
 namespace mqs::alerts {
 

@@ -3,12 +3,12 @@
 #include <memory>
 #include <string>
 
-#include "config.hpp"
-#include "engine.hpp"
-#include "error_text.hpp"
-#include "mosquitto_api.hpp"
-#include "plugin_lifecycle.hpp"
-#include "state_store.hpp"
+#include "alerts/config.hpp"
+#include "alerts/engine.hpp"
+#include "common/broker/error_text.hpp"
+#include "common/broker/mosquitto_api.hpp"
+#include "common/broker/plugin_lifecycle.hpp"
+#include "alerts/state_store.hpp"
 
 namespace mqs::alerts {
 namespace {

@@ -1,6 +1,6 @@
 // Rules file parsing and checking, and the condition predicates; the format is in docs/alerts.md.
 // Errors are located like "<file>: rules[2].levels[0].above: must be a number (not a string)".
-#include "rules.hpp"
+#include "alerts/rules.hpp"
 
 #include <cmath>
 #include <set>

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "json_path.hpp"
-#include "rules_reader.hpp"
-#include "topic.hpp"
+#include "common/json_path.hpp"
+#include "common/rules_reader.hpp"
+#include "common/topic.hpp"
 
 namespace mqs::alerts {
 

@@ -1,6 +1,6 @@
 // Snapshot format (JSON lines) and the state writer thread; see state_store.hpp and docs/alerts.md.
 // Durability: a crash loses changes newer than the last completed write (state_interval + write time).
-#include "state_store.hpp"
+#include "alerts/state_store.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "periodic_worker.hpp"
+#include "common/periodic_worker.hpp"
 
 namespace mqs::alerts {
 

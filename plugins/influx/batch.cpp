@@ -1,6 +1,6 @@
 // Batch bookkeeping and its spool record form; see batch.hpp.
 // Records are read back only by this code on the same host, hence native byte order.
-#include "batch.hpp"
+#include "influx/batch.hpp"
 
 #include <cstring>
 

@@ -1,6 +1,6 @@
 // Option table of mosquitto_influx.so; docs/influx.md's table is checked against it.
 // Defaults live only here; config.hpp holds the parsed, immutable values.
-#include "config.hpp"
+#include "influx/config.hpp"
 
 namespace mqs::influx {
 

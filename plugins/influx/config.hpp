@@ -4,10 +4,10 @@
 #include <chrono>
 #include <string>
 
-#include "mapper.hpp"
-#include "options.hpp"
-#include "pipeline.hpp"
-#include "timestamp.hpp"
+#include "influx/mapper.hpp"
+#include "common/options.hpp"
+#include "influx/pipeline.hpp"
+#include "influx/timestamp.hpp"
 
 namespace mqs::influx {
 

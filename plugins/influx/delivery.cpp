@@ -1,6 +1,6 @@
 // Status handling and backoff; see delivery.hpp and the status-code table in docs/influx.md.
 // No I/O of its own: everything goes through the Transport it is given.
-#include "delivery.hpp"
+#include "influx/delivery.hpp"
 
 #include <algorithm>
 #include <utility>

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "batch.hpp"
-#include "transport.hpp"
+#include "influx/batch.hpp"
+#include "influx/transport.hpp"
 
 namespace mqs::influx {
 

@@ -1,6 +1,6 @@
 // Broker-thread forwarding; see forwarder.hpp.
 // Runs on the broker thread only; the sinks' threads live in SinkPipeline.
-#include "forwarder.hpp"
+#include "influx/forwarder.hpp"
 
 namespace mqs::influx {
 namespace {

@@ -8,12 +8,12 @@
 #include <string_view>
 #include <vector>
 
-#include "clock.hpp"
-#include "config.hpp"
-#include "mapper.hpp"
-#include "metrics.hpp"
-#include "pipeline.hpp"
-#include "rules.hpp"
+#include "common/clock.hpp"
+#include "influx/config.hpp"
+#include "influx/mapper.hpp"
+#include "common/metrics.hpp"
+#include "influx/pipeline.hpp"
+#include "influx/rules.hpp"
 
 namespace mqs::influx {
 

@@ -1,6 +1,6 @@
 // Line protocol escaping and formatting; see line_protocol.hpp. The rules follow the InfluxDB line
 // protocol reference and were checked against InfluxDB 1.6.7 and VictoriaMetrics (tests/integration/influx).
-#include "line_protocol.hpp"
+#include "influx/line_protocol.hpp"
 
 #include <algorithm>
 #include <array>

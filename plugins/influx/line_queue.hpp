@@ -8,7 +8,7 @@
 #include <mutex>
 #include <string_view>
 
-#include "batch.hpp"
+#include "influx/batch.hpp"
 
 namespace mqs::influx {
 

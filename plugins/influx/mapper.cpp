@@ -1,6 +1,6 @@
 // Message-to-line mapping; see mapper.hpp and docs/influx.md ("Mapping").
 // Hot path: the parser, the line builder and the capture buffers are reused across messages.
-#include "mapper.hpp"
+#include "influx/mapper.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -7,14 +7,14 @@
 #include <string>
 #include <string_view>
 
-#include "clock.hpp"
-#include "json_payload.hpp"
-#include "line_protocol.hpp"
-#include "metrics.hpp"
-#include "payload_fields.hpp"
-#include "rules.hpp"
-#include "timestamp.hpp"
-#include "topic_cache.hpp"
+#include "common/clock.hpp"
+#include "common/json_payload.hpp"
+#include "influx/line_protocol.hpp"
+#include "common/metrics.hpp"
+#include "common/payload_fields.hpp"
+#include "influx/rules.hpp"
+#include "influx/timestamp.hpp"
+#include "common/topic_cache.hpp"
 
 namespace mqs::influx {
 

@@ -1,6 +1,6 @@
 // Intake and sender threads of one sink; see pipeline.hpp and docs/influx.md ("Delivery").
 // Ordering invariant: the spool holds the older part of a sink's queue, memory the newer part.
-#include "pipeline.hpp"
+#include "influx/pipeline.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

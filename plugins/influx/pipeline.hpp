@@ -14,16 +14,16 @@
 #include <string>
 #include <thread>
 
-#include "batch.hpp"
-#include "bounded_queue.hpp"
-#include "clock.hpp"
-#include "delivery.hpp"
-#include "line_queue.hpp"
-#include "log.hpp"
-#include "metrics.hpp"
-#include "rules.hpp"
-#include "spool.hpp"
-#include "transport.hpp"
+#include "influx/batch.hpp"
+#include "common/bounded_queue.hpp"
+#include "common/clock.hpp"
+#include "influx/delivery.hpp"
+#include "influx/line_queue.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "influx/rules.hpp"
+#include "influx/spool.hpp"
+#include "influx/transport.hpp"
 
 namespace mqs::influx {
 

@@ -3,10 +3,10 @@
 #include <memory>
 #include <string>
 
-#include "config.hpp"
-#include "forwarder.hpp"
-#include "mosquitto_api.hpp"
-#include "plugin_lifecycle.hpp"
+#include "influx/config.hpp"
+#include "influx/forwarder.hpp"
+#include "common/broker/mosquitto_api.hpp"
+#include "common/broker/plugin_lifecycle.hpp"
 
 namespace mqs::influx {
 namespace {

@@ -1,6 +1,6 @@
 // Rules file parsing and checking; the format is documented in docs/influx.md ("Rules file").
 // Every error names the file and the JSON location, in the format all plugins share (common/rules_reader.hpp).
-#include "rules.hpp"
+#include "influx/rules.hpp"
 
 #include <fstream>
 #include <set>

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "json_path.hpp"
-#include "line_protocol.hpp"
-#include "rules_reader.hpp"
-#include "timestamp.hpp"
-#include "topic.hpp"
+#include "common/json_path.hpp"
+#include "influx/line_protocol.hpp"
+#include "common/rules_reader.hpp"
+#include "influx/timestamp.hpp"
+#include "common/topic.hpp"
 
 namespace mqs::influx {
 

@@ -1,6 +1,6 @@
 // Spool segments, recovery and the cursor file; see spool.hpp and docs/influx.md ("Spool").
 // Torn or damaged records end their segment; recovered segments are never appended to.
-#include "spool.hpp"
+#include "influx/spool.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

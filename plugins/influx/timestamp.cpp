@@ -1,6 +1,6 @@
 // Timestamp parsing and conversion; see timestamp.hpp.
 // Integer arithmetic with overflow checks: a wild epoch value is refused, never wrapped.
-#include "timestamp.hpp"
+#include "influx/timestamp.hpp"
 
 #include <cmath>
 #include <limits>

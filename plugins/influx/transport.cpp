@@ -1,6 +1,6 @@
 // libcurl transport; see transport.hpp.
 // One easy handle per sink, reused for keep-alive; aborts promptly when the plugin stops.
-#include "transport.hpp"
+#include "influx/transport.hpp"
 
 #include <curl/curl.h>
 #include <zlib.h>

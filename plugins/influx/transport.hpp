@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "rules.hpp"
-#include "timestamp.hpp"
+#include "influx/rules.hpp"
+#include "influx/timestamp.hpp"
 
 namespace mqs::influx {
 

@@ -1,5 +1,5 @@
 // Option table of mosquitto_validate.so; docs/validate.md's table is checked against it.
-#include "config.hpp"
+#include "validate/config.hpp"
 
 namespace mqs::validate {
 

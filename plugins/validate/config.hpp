@@ -4,7 +4,7 @@
 #include <chrono>
 #include <string>
 
-#include "options.hpp"
+#include "common/options.hpp"
 
 namespace mqs::validate {
 

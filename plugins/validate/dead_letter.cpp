@@ -1,5 +1,5 @@
 // Dead-letter envelope construction; the format is documented in docs/validate.md.
-#include "dead_letter.hpp"
+#include "validate/dead_letter.hpp"
 
 #include <ctime>
 

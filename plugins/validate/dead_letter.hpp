@@ -5,7 +5,7 @@
 #include <chrono>
 #include <string>
 
-#include "message_checker.hpp"
+#include "validate/message_checker.hpp"
 
 namespace mqs::validate {
 

@@ -1,5 +1,5 @@
 // Rule evaluation for one message; the semantics are documented in docs/validate.md ("Behaviour").
-#include "message_checker.hpp"
+#include "validate/message_checker.hpp"
 
 #include <simdjson.h>
 

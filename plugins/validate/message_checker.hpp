@@ -9,11 +9,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "clock.hpp"
-#include "config.hpp"
-#include "json_payload.hpp"
-#include "metrics.hpp"
-#include "rules.hpp"
+#include "common/clock.hpp"
+#include "validate/config.hpp"
+#include "common/json_payload.hpp"
+#include "common/metrics.hpp"
+#include "validate/rules.hpp"
 
 namespace mqs::validate {
 

@@ -3,12 +3,12 @@
 #include <memory>
 #include <string>
 
-#include "config.hpp"
-#include "dead_letter.hpp"
-#include "error_text.hpp"
-#include "message_checker.hpp"
-#include "mosquitto_api.hpp"
-#include "plugin_lifecycle.hpp"
+#include "validate/config.hpp"
+#include "validate/dead_letter.hpp"
+#include "common/broker/error_text.hpp"
+#include "validate/message_checker.hpp"
+#include "common/broker/mosquitto_api.hpp"
+#include "common/broker/plugin_lifecycle.hpp"
 
 namespace mqs::validate {
 namespace {

@@ -1,5 +1,5 @@
 // Rules file parsing and checking; the format is documented in docs/validate.md.
-#include "rules.hpp"
+#include "validate/rules.hpp"
 
 #include <set>
 

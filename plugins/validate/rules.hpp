@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "json_schema.hpp"
-#include "rules_reader.hpp"
-#include "topic.hpp"
+#include "jsonschema/json_schema.hpp"
+#include "common/rules_reader.hpp"
+#include "common/topic.hpp"
 
 namespace mqs::validate {
 

@@ -1,8 +1,8 @@
 // Smoke test for the bench tools: loadgen against a bare broker for about a second, then
 // run_bench with a tiny workload (bare + dynsec rows; bare + influx forwarding to VictoriaMetrics),
 // checking exit codes, rates, loss, rows, and that every message became a point.
-#include "broker_process.hpp"
-#include "child_process.hpp"
+#include "testing/broker_process.hpp"
+#include "testing/child_process.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

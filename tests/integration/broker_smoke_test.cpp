@@ -14,8 +14,8 @@
 #include <thread>
 #include <tuple>
 
-#include "broker_process.hpp"
-#include "mqtt_test_client.hpp"
+#include "testing/broker_process.hpp"
+#include "testing/mqtt_test_client.hpp"
 
 namespace {
 

@@ -16,7 +16,7 @@
 #include <simdjson.h>
 #include <nlohmann/json.hpp>
 
-#include "json_schema.hpp"
+#include "jsonschema/json_schema.hpp"
 
 // Counts heap allocations so a test can prove validate() allocates nothing on the success path.
 // A replacement operator new is global by definition, hence this one piece of global state.

@@ -18,7 +18,7 @@
 #include <simdjson.h>
 #include <nlohmann/json.hpp>
 
-#include "json_schema.hpp"
+#include "jsonschema/json_schema.hpp"
 
 namespace {
 

@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "broker_process.hpp"
-#include "mqtt_test_client.hpp"
-#include "raw_mqtt_client.hpp"
+#include "testing/broker_process.hpp"
+#include "testing/mqtt_test_client.hpp"
+#include "testing/raw_mqtt_client.hpp"
 
 using namespace mqs::testing;
 using namespace std::chrono_literals;

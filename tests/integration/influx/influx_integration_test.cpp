@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "broker_process.hpp"
-#include "mqtt_test_client.hpp"
-#include "influx_test_support.hpp"
-#include "tsdb_servers.hpp"
+#include "testing/broker_process.hpp"
+#include "testing/mqtt_test_client.hpp"
+#include "tests/integration/influx/influx_test_support.hpp"
+#include "testing/tsdb_servers.hpp"
 
 using namespace mqs::testing;
 using namespace mqs::influx::testing;

@@ -12,10 +12,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "broker_process.hpp"
-#include "http_client.hpp"
-#include "mqtt_test_client.hpp"
-#include "tsdb_servers.hpp"
+#include "testing/broker_process.hpp"
+#include "testing/http_client.hpp"
+#include "testing/mqtt_test_client.hpp"
+#include "testing/tsdb_servers.hpp"
 
 namespace mqs::influx::testing {
 

@@ -9,10 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "influx_test_support.hpp"
-#include "mqtt_test_client.hpp"
-#include "tsdb_servers.hpp"
-#include "test_pki.hpp"
+#include "tests/integration/influx/influx_test_support.hpp"
+#include "testing/mqtt_test_client.hpp"
+#include "testing/tsdb_servers.hpp"
+#include "tests/integration/influx/test_pki.hpp"
 
 using namespace mqs::testing;
 using namespace mqs::influx::testing;

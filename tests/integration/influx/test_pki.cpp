@@ -1,6 +1,6 @@
 // Throwaway PKI for the https tests; see test_pki.hpp. Everything is regenerated per test suite run,
 // so nothing secret or expiring is checked in.
-#include "test_pki.hpp"
+#include "tests/integration/influx/test_pki.hpp"
 
 #include <cstdlib>
 #include <fstream>

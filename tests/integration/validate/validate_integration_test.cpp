@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "broker_process.hpp"
-#include "mqtt_test_client.hpp"
+#include "testing/broker_process.hpp"
+#include "testing/mqtt_test_client.hpp"
 
 using namespace mqs::testing;
 using namespace std::chrono_literals;

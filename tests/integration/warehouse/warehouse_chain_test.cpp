@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "broker_process.hpp"
-#include "mqtt_test_client.hpp"
-#include "tsdb_servers.hpp"
+#include "testing/broker_process.hpp"
+#include "testing/mqtt_test_client.hpp"
+#include "testing/tsdb_servers.hpp"
 
 using namespace mqs::testing;
 using namespace std::chrono_literals;

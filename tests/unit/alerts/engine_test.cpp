@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine.hpp"
+#include "alerts/engine.hpp"
 
 using namespace mqs;
 using namespace mqs::alerts;

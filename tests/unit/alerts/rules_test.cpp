@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "rules.hpp"
+#include "alerts/rules.hpp"
 
 using namespace mqs::alerts;
 

@@ -8,7 +8,7 @@
 
 #include <unistd.h>
 
-#include "state_store.hpp"
+#include "alerts/state_store.hpp"
 
 using namespace mqs::alerts;
 using namespace std::chrono_literals;

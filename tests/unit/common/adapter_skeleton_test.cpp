@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "broker_version.hpp"
-#include "error_text.hpp"
-#include "metrics.hpp"
-#include "mosquitto_api.hpp"
+#include "common/broker/broker_version.hpp"
+#include "common/broker/error_text.hpp"
+#include "common/metrics.hpp"
+#include "common/broker/mosquitto_api.hpp"
 
 namespace mqs::broker {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "flat_json.hpp"
-#include "json_payload.hpp"
+#include "common/flat_json.hpp"
+#include "common/json_payload.hpp"
 
 using namespace mqs;
 using Kind = FlatJsonMember::Kind;

@@ -1,7 +1,7 @@
 // JSON path selectors: table of paths against one document, and refused syntax.
 #include <gtest/gtest.h>
 
-#include "json_path.hpp"
+#include "common/json_path.hpp"
 
 using namespace mqs;
 

@@ -1,7 +1,7 @@
 // Payload parsing limits: size, depth, UTF-8, numbers out of range — never a crash.
 #include <gtest/gtest.h>
 
-#include "json_payload.hpp"
+#include "common/json_payload.hpp"
 
 using namespace mqs;
 

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 using namespace mqs;
 

@@ -1,8 +1,8 @@
 // Metrics registry change tracking and the broker-thread interval timer.
 #include <gtest/gtest.h>
 
-#include "metrics.hpp"
-#include "tick_watch.hpp"
+#include "common/metrics.hpp"
+#include "common/tick_watch.hpp"
 
 using namespace mqs;
 

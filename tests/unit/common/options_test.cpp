@@ -1,7 +1,7 @@
 // Option table: parsing, defaults, unknown and duplicate keys, value notations.
 #include <gtest/gtest.h>
 
-#include "options.hpp"
+#include "common/options.hpp"
 
 using namespace mqs;
 

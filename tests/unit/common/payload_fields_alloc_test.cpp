@@ -7,7 +7,7 @@
 #include <new>
 #include <string>
 
-#include "payload_fields.hpp"
+#include "common/payload_fields.hpp"
 
 namespace {
 std::atomic<long> g_allocations{0};

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "payload_fields.hpp"
+#include "common/payload_fields.hpp"
 
 using namespace mqs;
 

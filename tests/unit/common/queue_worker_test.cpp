@@ -4,8 +4,8 @@
 #include <atomic>
 #include <thread>
 
-#include "bounded_queue.hpp"
-#include "periodic_worker.hpp"
+#include "common/bounded_queue.hpp"
+#include "common/periodic_worker.hpp"
 
 using namespace mqs;
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <functional>
 
-#include "rules_reader.hpp"
+#include "common/rules_reader.hpp"
 
 using namespace mqs;
 

@@ -1,8 +1,8 @@
 // Topic filters and templates, table-driven against MQTT 3.1.1 section 4.7 semantics.
 #include <gtest/gtest.h>
 
-#include "topic.hpp"
-#include "topic_cache.hpp"
+#include "common/topic.hpp"
+#include "common/topic_cache.hpp"
 
 using namespace mqs;
 

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "config.hpp"
+#include "influx/config.hpp"
 
 using namespace mqs;
 using namespace mqs::influx;

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <set>
 
-#include "delivery.hpp"
-#include "scripted_http_server.hpp"
-#include "transport.hpp"
+#include "influx/delivery.hpp"
+#include "tests/unit/influx/scripted_http_server.hpp"
+#include "influx/transport.hpp"
 
 using namespace mqs::influx;
 using namespace mqs::influx::testing;

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "line_protocol.hpp"
+#include "influx/line_protocol.hpp"
 
 using namespace mqs::influx;
 

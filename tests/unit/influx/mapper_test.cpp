@@ -7,8 +7,8 @@
 #include <memory>
 #include <random>
 
-#include "mapper.hpp"
-#include "rules.hpp"
+#include "influx/mapper.hpp"
+#include "influx/rules.hpp"
 
 using namespace mqs;
 using namespace mqs::influx;

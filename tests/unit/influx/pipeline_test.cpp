@@ -8,8 +8,8 @@
 #include <sstream>
 #include <thread>
 
-#include "pipeline.hpp"
-#include "scripted_http_server.hpp"
+#include "influx/pipeline.hpp"
+#include "tests/unit/influx/scripted_http_server.hpp"
 
 using namespace mqs;
 using namespace mqs::influx;

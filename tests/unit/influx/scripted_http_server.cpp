@@ -1,6 +1,6 @@
 // Scripted loopback HTTP server for the delivery tests; see scripted_http_server.hpp.
 // One connection at a time, which is all a single sink's sender thread ever opens.
-#include "scripted_http_server.hpp"
+#include "tests/unit/influx/scripted_http_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <random>
 
-#include "batch.hpp"
-#include "spool.hpp"
+#include "influx/batch.hpp"
+#include "influx/spool.hpp"
 
 using namespace mqs::influx;
 namespace fs = std::filesystem;

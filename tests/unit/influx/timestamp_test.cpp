@@ -2,7 +2,7 @@
 // All values are checked against hand-computed epochs (e.g. 1732200000 = 2024-11-21T14:40:00Z).
 #include <gtest/gtest.h>
 
-#include "timestamp.hpp"
+#include "influx/timestamp.hpp"
 
 using namespace mqs::influx;
 

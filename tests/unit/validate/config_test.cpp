@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "config.hpp"
+#include "validate/config.hpp"
 
 using namespace mqs;
 using namespace mqs::validate;

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dead_letter.hpp"
+#include "validate/dead_letter.hpp"
 
 using namespace mqs::validate;
 

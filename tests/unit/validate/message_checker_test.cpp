@@ -1,8 +1,8 @@
 // MessageChecker verdicts: rule matching, policies, actions, shadow, disconnect_after and hostile payloads.
 #include <gtest/gtest.h>
 
-#include "message_checker.hpp"
-#include "test_files.hpp"
+#include "validate/message_checker.hpp"
+#include "tests/unit/validate/test_files.hpp"
 
 using namespace mqs;
 using namespace mqs::validate;

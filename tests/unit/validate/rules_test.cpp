@@ -1,8 +1,8 @@
 // Rules file loading: a valid file compiles; every mistake is refused with its location named.
 #include <gtest/gtest.h>
 
-#include "rules.hpp"
-#include "test_files.hpp"
+#include "validate/rules.hpp"
+#include "tests/unit/validate/test_files.hpp"
 
 using namespace mqs::validate;
 
