@@ -3,7 +3,9 @@
 
 #include <dlfcn.h>
 
+#include "common/broker/error_text.hpp"
 #include "common/broker/mosquitto_api.hpp"
+#include "common/topic.hpp"
 
 namespace mqs::broker {
 
@@ -47,8 +49,17 @@ size_t publishMetrics(MetricsRegistry& metrics, const std::string& plugin, const
 }
 
 int publishRetained(const std::string& topic, std::string_view payload) {
+    if (!checkPublishTopic(topic).empty()) return MOSQ_ERR_INVAL;
     return mosquitto_broker_publish_copy(nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 0,
                                          true, nullptr);
+}
+
+std::string publishChecked(const std::string& topic, std::string_view payload, int qos, bool retain) {
+    std::string problem = checkPublishTopic(topic);
+    if (!problem.empty()) return problem;
+    int rc = mosquitto_broker_publish_copy(nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(),
+                                           qos, retain, nullptr);
+    return rc == MOSQ_ERR_SUCCESS ? std::string() : errorText(rc);
 }
 
 }  // namespace mqs::broker

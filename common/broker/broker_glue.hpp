@@ -35,4 +35,9 @@ size_t publishMetrics(MetricsRegistry& metrics, const std::string& plugin, const
 // Publishes one retained QoS 0 message from the broker; returns the broker's code. Broker thread only.
 int publishRetained(const std::string& topic, std::string_view payload);
 
+// Every message a plugin builds goes out through here: the topic is held to checkPublishTopic first,
+// so a topic MQTT cannot carry (over 65 535 bytes, invalid UTF-8, wildcards, NUL) is never sent
+// truncated or on another topic. Returns empty when queued, else why not (for the caller's count and log).
+std::string publishChecked(const std::string& topic, std::string_view payload, int qos, bool retain);
+
 }  // namespace mqs::broker

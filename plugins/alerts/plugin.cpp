@@ -89,12 +89,10 @@ struct AlertsPlugin : broker::PluginBase<AlertsPlugin> {
     void flushOutbox() {
         auto& outbox = engine->outbox();
         for (const auto& m : outbox) {
-            int rc = mosquitto_broker_publish_copy(nullptr, m.topic.c_str(), static_cast<int>(m.payload.size()),
-                                                   m.payload.data(), m.qos, m.retain, nullptr);
-            if (rc != MOSQ_ERR_SUCCESS) {
+            std::string problem = broker::publishChecked(m.topic, m.payload, m.qos, m.retain);
+            if (!problem.empty()) {
                 publish_failed.add();
-                warnings.warning("publish",
-                                 "cannot publish alert to " + quoteForLog(m.topic) + ": " + broker::errorText(rc));
+                warnings.warning("publish", "cannot publish alert to " + quoteForLog(m.topic) + ": " + problem);
             }
         }
         outbox.clear();

@@ -78,14 +78,12 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
         logRejection(message, verdict, false);
         if (verdict.outcome == Outcome::DeadLetter) {
             std::string envelope = buildDeadLetter(message, verdict, clock.wallNow(), config.dead_letter_payload_limit);
-            int rc = mosquitto_broker_publish_copy(nullptr, verdict.dead_letter_topic.c_str(),
-                                                   static_cast<int>(envelope.size()), envelope.data(),
-                                                   verdict.deciding_rule->dead_letter_qos, false, nullptr);
-            if (rc != MOSQ_ERR_SUCCESS) {
+            std::string problem = broker::publishChecked(verdict.dead_letter_topic, envelope,
+                                                         verdict.deciding_rule->dead_letter_qos, false);
+            if (!problem.empty()) {
                 dead_letter_publish_failed.add();
                 rejections.warning("dead-letter-publish", "could not publish dead letter to " +
-                                                              quoteForLog(verdict.dead_letter_topic) + ": " +
-                                                              broker::errorText(rc));
+                                                              quoteForLog(verdict.dead_letter_topic) + ": " + problem);
             }
         }
         if (verdict.disconnect) {

@@ -290,3 +290,40 @@ TEST(AlertsIntegration, PublishesRetainedMetrics) {
     EXPECT_EQ(seen["rules/dht11-humidity/active"], "1");
     EXPECT_EQ(seen["devices_tracked"], "4");
 }
+
+// An alert topic built from a long capture can exceed MQTT's 65 535 bytes: it must be refused and
+// counted, never sent with a wrapped length (which once delivered it, retained, on "dht11/ale").
+TEST(AlertsIntegration, AlertTopicLongerThanMqttAllowsIsRefusedAndCounted) {
+    BrokerProcess broker(dht11Config("plugin_opt_metrics_interval 200ms\nplugin_opt_instance home\n"));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected sub(broker, "watcher"), pub(broker, "sensor");
+    ASSERT_TRUE(sub.client.subscribe("#", 1));
+    ASSERT_TRUE(sub.client.subscribe("$SYS/plugins/alerts/home/publish_failed", 0));
+    // dht11/<device>/data fits (65 531 bytes); dht11/alerts/<device>/humidity would be 65 542.
+    const std::string device(65'520, 'd');
+    const std::string topic = "dht11/" + device + "/data";
+    ASSERT_TRUE(pub.client.publish(topic, reading("20", "95"), 1));
+
+    bool reading_delivered = false;
+    std::string publish_failed;
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline && publish_failed != "1") {
+        auto m = sub.client.waitForMessage(500ms);
+        if (!m) continue;
+        if (m->topic == topic) {
+            reading_delivered = true;
+        } else if (m->topic == "$SYS/plugins/alerts/home/publish_failed") {
+            publish_failed = m->payload;
+        } else if (m->topic.rfind("$SYS/", 0) != 0) {
+            ADD_FAILURE() << "unexpected message on a " << m->topic.size() << "-byte topic starting '"
+                          << m->topic.substr(0, 20) << "'";
+        }
+    }
+    EXPECT_TRUE(reading_delivered);
+    EXPECT_EQ(publish_failed, "1") << broker.log().substr(0, 4000);
+    EXPECT_TRUE(broker.waitForLog("cannot publish alert to")) << broker.log().substr(0, 4000);
+    // Nothing retained on a truncated topic either: a late subscriber to dht11/# sees nothing but readings.
+    Connected late(broker, "late");
+    ASSERT_TRUE(late.client.subscribe("dht11/#", 1));
+    EXPECT_FALSE(late.client.waitForMessage(700ms));
+}
