@@ -21,6 +21,11 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "compat-matrix: needs root (debootstrap, chroot, mount)" >&2
   exit 2
 fi
+# A fresh machine has neither: install them as install-deps.sh installs the rest.
+if ! command -v debootstrap >/dev/null || ! command -v curl >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap curl ||
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap curl; }
+fi
 for tool in debootstrap chroot curl sha256sum; do
   command -v "$tool" >/dev/null || { echo "compat-matrix: $tool not found (apt-get install debootstrap curl)" >&2; exit 2; }
 done

@@ -10,14 +10,16 @@ packages=(
   libcurl4-openssl-dev libssl-dev zlib1g-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   json-schema-test-suite
-  clang-14 libclang-rt-14-dev libfuzzer-14-dev
   influxdb victoria-metrics python3-paho-mqtt
 )
+release=$(. /etc/os-release && echo "${VERSION_CODENAME:-unknown}")
+# scripts/fuzz.sh runs on the Debian 12 host only, with its clang-14 and libFuzzer; the newer releases of
+# the compatibility matrix build and test with GCC alone.
+[ "$release" = bookworm ] && packages+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev)
 # Test servers that not every release ships (influxdb left Debian after bookworm): when the release has
 # no candidate for one, it is left out with a plain message and the tests that need it report SKIP.
 optional=(influxdb victoria-metrics)
 
-release=$(. /etc/os-release && echo "${VERSION_CODENAME:-unknown}")
 unavailable() {  # an optional package the (already fetched) package lists do not offer
   [[ " ${optional[*]} " == *" $1 "* ]] && ! apt-cache show "$1" >/dev/null 2>&1
 }
