@@ -69,7 +69,7 @@ for build in "$@"; do
         ipm=$((total / count))
         # The plugins' MESSAGE callbacks alone (inclusive): free of the wake-up and batching noise that
         # moves the whole-process figure by about 1 % between runs.
-        in_cb=$(callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | awk '/plugin__handle_message/ {gsub(",", "", $1); print $1; exit}')
+        in_cb=$(callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | awk '/plugin__handle_message/ && !done {gsub(",", "", $1); print $1; done=1}')
         in_cb=$(( ${in_cb:-0} / count ))
         [ "$row" = bare ] && bare_ipm=$ipm
         over="-"
