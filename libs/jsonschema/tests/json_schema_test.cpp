@@ -747,11 +747,11 @@ void checkBigIntegers() {
         EXPECT_NE(errors[0].message.find("got integer"), std::string::npos) << errors[0].message;
     } else {
         // simdjson 3 has no big-integer type: such a payload is not JSON it can parse, so it is
-        // rejected by the JSON check before any schema runs.
+        // rejected by the JSON check before any schema runs (NUMBER_ERROR in 3.0, BIGINT_ERROR in 3.12).
         for (const char* text : {"18446744073709551616", "-9223372036854775809", "[123456789012345678901234567890]"}) {
             simdjson::dom::parser parser;
             simdjson::dom::element e;
-            EXPECT_EQ(parser.parse(std::string(text)).get(e), simdjson::NUMBER_ERROR) << text;
+            EXPECT_NE(parser.parse(std::string(text)).get(e), simdjson::SUCCESS) << text;
         }
     }
 }
