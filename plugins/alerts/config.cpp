@@ -43,7 +43,7 @@ const OptionTable& optionTable() {
                .description = "State of a device that sent nothing for this long and has no active alert is forgotten.",
                .min = 1000});
         t.add({.key = "duplicate_window", .type = OptionType::Duration, .default_value = "2s",
-               .description = "A message with the same topic and payload as the device's previous one within this window is a retransmission and is not counted; `0` disables. Rules may override it.",
+               .description = "A QoS 1/2 message with the same topic and payload as the device's previous one, sent by the same client after it reconnected and within this window, is a retransmission and is not counted (QoS 0 never is; see Retransmissions); `0` disables. Rules may override it.",
                .min = 0, .max = 3'600'000});
         t.add({.key = "max_json_bytes", .type = OptionType::Size, .default_value = "64KiB",
                .description = "Larger payloads are not parsed and count as invalid values.", .min = 1,

@@ -88,7 +88,7 @@ struct AlertsPlugin : broker::PluginBase<AlertsPlugin> {
             writer->replaceAll(engine->exportAll());
             engine->takeDirty(SIZE_MAX);
         }
-        flushOutbox();  // clears of levels the new rules no longer have
+        flushOutbox();             // clears of levels the new rules no longer have
         engine->startRepublish();  // from the next TICK/MESSAGE, like at start-up
         logger.info("reloaded " + std::to_string(rules->rules.size()) + " rule(s) from " +
                     quoteForLog(config.rules_file) + ", kept state of " + std::to_string(n) + " device(s)");

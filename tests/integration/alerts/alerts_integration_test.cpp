@@ -197,7 +197,8 @@ TEST(AlertsIntegration, DupRetransmissionAfterAReconnectCountsOnce) {
     ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("3"), 4, false));
     RawMqttClient reconnected(broker.port());
     ASSERT_TRUE(reconnected.connect("dht11-raw"));
-    ASSERT_TRUE(reconnected.publishQos1(kDht11Topic, reading("3"), 4, true)) << "the PUBACK was lost: same packet, DUP set";
+    ASSERT_TRUE(reconnected.publishQos1(kDht11Topic, reading("3"), 4, true))
+        << "the PUBACK was lost: same packet, DUP set";
     EXPECT_TRUE(alertsWithin(sub.client, "dht11/alerts/#", 500ms).empty()) << "the retransmission is not a 5th reading";
     ASSERT_TRUE(reconnected.publishQos1(kDht11Topic, reading("2.5"), 5, false));
     EXPECT_EQ(alertsWithin(sub.client, "dht11/alerts/#", 500ms).size(), 1u) << broker.log();
@@ -399,7 +400,8 @@ TEST(AlertsIntegration, PublishesRetainedMetrics) {
 // Issue 11 item 4: a device key longer than max_key_bytes is not kept (memory per device is bounded in
 // bytes); the message still passes and the refusal is counted.
 TEST(AlertsIntegration, DeviceKeysLongerThanMaxKeyBytesAreRefusedAndCounted) {
-    BrokerProcess broker(dht11Config("plugin_opt_metrics_interval 200ms\nplugin_opt_instance home\nplugin_opt_max_key_bytes 64\n"));
+    BrokerProcess broker(
+        dht11Config("plugin_opt_metrics_interval 200ms\nplugin_opt_instance home\nplugin_opt_max_key_bytes 64\n"));
     ASSERT_TRUE(broker.start()) << broker.log();
     Connected sub(broker, "watcher"), pub(broker, "sensor");
     ASSERT_TRUE(sub.client.subscribe("dht11/#", 1));
@@ -411,7 +413,8 @@ TEST(AlertsIntegration, DeviceKeysLongerThanMaxKeyBytesAreRefusedAndCounted) {
     bool passed = false;
     size_t alerts = 0;
     auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (std::chrono::steady_clock::now() < deadline && (seen["devices_key_too_long"] != "2" || seen["devices_tracked"] != "2")) {
+    while (std::chrono::steady_clock::now() < deadline &&
+           (seen["devices_key_too_long"] != "2" || seen["devices_tracked"] != "2")) {
         auto m = sub.client.waitForMessage(500ms);
         if (!m) continue;
         if (m->topic == long_topic) passed = true;

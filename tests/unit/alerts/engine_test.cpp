@@ -502,26 +502,34 @@ TEST_F(EngineTest, IdenticalQos1ReadingsOnOneConnectionAreNewReadings) {
 TEST_F(EngineTest, IdenticalQos1MessageAfterTheSendersReconnectIsARetransmission) {
     load(kDht11, EngineLimits{.duplicate_window = 1s});
     DisconnectCounts disconnects;
-    for (const char* v : {"4.5", "4", "3.5", "3"}) sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    for (const char* v : {"4.5", "4", "3.5", "3"}) {
+        sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    }
     disconnects.onDisconnect("other-client");
     EXPECT_EQ(states(sendFrom("dht11/sensor/temperature", "3", disconnects.origin("board", 1))), "raised")
         << "another client's reconnect does not make this a retransmission (unless the ids' hashes collide)";
     load(kDht11, EngineLimits{.duplicate_window = 1s});
-    for (const char* v : {"4.5", "4", "3.5", "3"}) sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    for (const char* v : {"4.5", "4", "3.5", "3"}) {
+        sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    }
     disconnects.onDisconnect("board");  // PUBACK lost, the board reconnects and resends
     EXPECT_EQ(states(sendFrom("dht11/sensor/temperature", "3", disconnects.origin("board", 1))), "-");
     EXPECT_EQ(metric("rules/dht11-temperature/duplicates"), 1);
     EXPECT_EQ(states(sendFrom("dht11/sensor/temperature", "2.5", disconnects.origin("board", 1))), "raised");
     // Another client sending the same content is never its retransmission.
     load(kDht11, EngineLimits{.duplicate_window = 1s});
-    for (const char* v : {"4.5", "4", "3.5", "3"}) sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    for (const char* v : {"4.5", "4", "3.5", "3"}) {
+        sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    }
     EXPECT_EQ(states(sendFrom("dht11/sensor/temperature", "3", disconnects.origin("replacement-board", 1))), "raised");
 }
 
 TEST_F(EngineTest, RetransmissionAfterARestartIsRecognisedByContent) {
     load(kDht11, EngineLimits{.duplicate_window = 1s});
     DisconnectCounts disconnects;
-    for (const char* v : {"4.5", "4", "3.5", "3"}) sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    for (const char* v : {"4.5", "4", "3.5", "3"}) {
+        sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    }
     MetricsRegistry fresh;
     AlertEngine restarted(rules_, limits_, clock_, fresh);
     restarted.importRecords(engine_->exportAll(), true);
