@@ -36,11 +36,14 @@ const OptionTable& optionTable() {
         t.add({.key = "max_devices", .type = OptionType::Integer, .default_value = "100000",
                .description = "Most (rule, device) pairs tracked at once; beyond it new devices are ignored and `devices_rejected` counts them.",
                .min = 1, .max = 10'000'000});
+        t.add({.key = "max_key_bytes", .type = OptionType::Size, .default_value = "256",
+               .description = "Longest device key kept (the captures joined with `/`, or the topic for a rule without captures); a message whose key is longer is not tracked and `devices_key_too_long` counts it. Bounds memory per device (see Bounded state).",
+               .min = 1, .max = 65535});
         t.add({.key = "idle_expiry", .type = OptionType::Duration, .default_value = "24h",
                .description = "State of a device that sent nothing for this long and has no active alert is forgotten.",
                .min = 1000});
         t.add({.key = "duplicate_window", .type = OptionType::Duration, .default_value = "2s",
-               .description = "A message with the same topic and payload as the device's previous one within this window is a retransmission and is not counted; `0` disables. Rules may override it.",
+               .description = "A QoS 1/2 message with the same topic and payload as the device's previous one, sent by the same client after it reconnected and within this window, is a retransmission and is not counted (QoS 0 never is; see Retransmissions); `0` disables. Rules may override it.",
                .min = 0, .max = 3'600'000});
         t.add({.key = "max_json_bytes", .type = OptionType::Size, .default_value = "64KiB",
                .description = "Larger payloads are not parsed and count as invalid values.", .min = 1,
@@ -62,6 +65,7 @@ Config parseConfig(const RawOptions& options) {
         .state_file = v.has("state_file") ? v.string("state_file") : std::string(),
         .state_interval = v.duration("state_interval"),
         .max_devices = static_cast<size_t>(v.integer("max_devices")),
+        .max_key_bytes = v.bytes("max_key_bytes"),
         .idle_expiry = v.duration("idle_expiry"),
         .duplicate_window = v.duration("duplicate_window"),
         .max_json_bytes = v.bytes("max_json_bytes"),

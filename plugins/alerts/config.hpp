@@ -17,6 +17,7 @@ struct Config {
     std::string state_file;                       // empty: no persistence
     std::chrono::milliseconds state_interval;     // snapshot period (the durability window)
     size_t max_devices;                           // cap on tracked (rule, device) pairs
+    size_t max_key_bytes;                         // cap on one device key's bytes
     std::chrono::milliseconds idle_expiry;        // state of quiet devices without an alert is dropped
     std::chrono::milliseconds duplicate_window;   // default for rules without their own
     size_t max_json_bytes;

@@ -55,6 +55,7 @@ AlertEngine::AlertEngine(std::shared_ptr<const RuleSet> rules, EngineLimits limi
       devices_tracked_(metrics.get("devices_tracked")),
       devices_rejected_(metrics.get("devices_rejected")),
       devices_expired_(metrics.get("devices_expired")),
+      devices_key_too_long_(metrics.get("devices_key_too_long")),
       timers_fired_(metrics.get("timers_fired")) {
     for (const auto& rule : rules_->rules) {
         const std::string p = "rules/" + rule.name + "/";
@@ -92,6 +93,13 @@ std::string AlertEngine::deviceKey(const Rule& rule, std::string_view topic, con
     return key;
 }
 
+size_t AlertEngine::keyLength(const Rule& rule, std::string_view topic, const Captures& captures) {
+    if (rule.capture_names.empty()) return topic.size();
+    size_t n = rule.capture_names.size() - 1;
+    for (const auto& name : rule.capture_names) n += captures.get(name).value_or("").size();
+    return n;
+}
+
 Captures AlertEngine::capturesOf(const Rule& rule, const Device& d) const {
     Captures c;
     std::string_view key = *d.key;
@@ -114,6 +122,11 @@ uint32_t AlertEngine::findOrCreate(uint32_t rule_index, const std::string& key, 
     RuleRuntime& rt = runtime_[rule_index];
     auto it = rt.index.find(key);
     if (it != rt.index.end()) return it->second;
+    if (key.size() > limits_.max_key_bytes) {
+        // The key is kept per device (and its captures are rebuilt from it): its bytes are bounded too.
+        devices_key_too_long_.add();
+        return UINT32_MAX;
+    }
     if (device_count_ >= limits_.max_devices) {
         devices_rejected_.add();
         return UINT32_MAX;
@@ -200,6 +213,11 @@ const std::vector<AlertEngine::Route>& AlertEngine::routesFor(std::string_view t
         captures_.clear();
         if (!rule.matches(topic, &captures_)) continue;
         ++matched;
+        if (keyLength(rule, topic, captures_) > limits_.max_key_bytes) {
+            devices_key_too_long_.add();  // refused before the key is even built
+            complete = false;
+            continue;
+        }
         key_ = deviceKey(rule, topic, captures_);
         bool created = false;
         uint32_t slot = findOrCreate(ri, key_, now, created);
@@ -216,6 +234,16 @@ const std::vector<AlertEngine::Route>& AlertEngine::routesFor(std::string_view t
         }
     }
     return routes_;
+}
+
+// Without a dedup field: could this message with the last accepted one's content be MQTT resending it?
+// QoS 0 is never resent. QoS 1/2 is resent by a conforming client only after it reconnected, so a
+// second identical message on the same connection is a new reading (a sensor repeating a value).
+[[gnu::always_inline]] inline bool AlertEngine::mayBeResent(const Device& d, int64_t now, int64_t window) const {
+    if (origin_.qos == 0 || now - d.last_seen >= window) return false;
+    if (origin_.connection == 0 || d.last_connection == 0) return true;  // unknown: content alone decides
+    // Same client id (high half), another connection of it (low half).
+    return (origin_.connection >> 32) == (d.last_connection >> 32) && origin_.connection != d.last_connection;
 }
 
 // The steps of onSample are inlined into it (a call per step per rule showed in the benchmark).
@@ -261,11 +289,12 @@ const std::vector<AlertEngine::Route>& AlertEngine::routesFor(std::string_view t
     bool by_field = false;
     const uint64_t hash = sampleHash(rule, topic, by_field);
     const int64_t window = rule.duplicate_window.value_or(limits_.duplicate_window).count();
-    if (!route.created && (d.flags & kHasHash) && d.last_hash == hash && (by_field || now - d.last_seen < window)) {
+    if (!route.created && (d.flags & kHasHash) && d.last_hash == hash && (by_field || mayBeResent(d, now, window))) {
         rt.duplicates->add();
         return;
     }
     d.last_hash = hash;
+    d.last_connection = origin_.connection;
     d.flags |= kHasHash;
 
     const bool before = anyActive(d);
@@ -284,6 +313,12 @@ const std::vector<AlertEngine::Route>& AlertEngine::routesFor(std::string_view t
 }
 
 size_t AlertEngine::onMessage(std::string_view topic, const void* payload, size_t length, Clock::TimePoint at) {
+    return onMessage(topic, payload, length, at, MessageOrigin{});
+}
+
+size_t AlertEngine::onMessage(std::string_view topic, const void* payload, size_t length, Clock::TimePoint at,
+                              MessageOrigin origin) {
+    origin_ = origin;
     const int64_t now = duration_cast<milliseconds>(at.time_since_epoch()).count();
     size_t matched = 0;
     const std::vector<Route>& routes = routesFor(topic, now, matched);
@@ -401,6 +436,47 @@ void AlertEngine::publish(const Device& d, const Rule& rule, const AlertEvent& e
         return;
     }
     outbox_.push_back(std::move(msg));
+}
+
+// The retained message of each alert the device has active, state "active" (as a renotify says it).
+void AlertEngine::republish(const Device& d, const Rule& rule, int64_t now) {
+    const double* value = (d.flags & kHasLast) ? &d.last_value : nullptr;
+    if (d.active != kNone) {
+        const Level& level = rule.levels[d.active];
+        AlertEvent event{&rule.alert_topic, level.name, "active"};
+        event.value = value;
+        event.threshold = thresholdJson(level.condition.raiseThreshold());
+        event.since = d.active_since;
+        event.samples = d.active_samples;
+        publish(d, rule, event, now);
+    }
+    if (d.flags & kDeadmanActive) {
+        AlertEvent event{&rule.deadman_topic, "deadman", "active"};
+        event.threshold = static_cast<double>(rule.deadman.count()) / 1000.0;
+        event.since = d.last_seen;
+        publish(d, rule, event, now);
+    }
+    if (d.flags & kInvalidActive) {
+        AlertEvent event{&rule.invalid_topic, "invalid", "active"};
+        event.since = d.last_seen;
+        publish(d, rule, event, now);
+    }
+}
+
+bool AlertEngine::republishSome(size_t max_devices) {
+    if (republish_cursor_ == SIZE_MAX) return true;
+    const int64_t now = nowMs();
+    size_t visited = 0;
+    for (; republish_cursor_ < devices_.size() && visited < max_devices; ++republish_cursor_, ++visited) {
+        const Device& d = devices_[republish_cursor_];
+        if (!(d.flags & kLive) || !anyActive(d)) continue;
+        const Rule& rule = rules_->rules[d.rule];
+        // Only a retained alert can be missing for a late subscriber; live ones saw it when it happened.
+        if (rule.retain) republish(d, rule, now);
+    }
+    if (republish_cursor_ < devices_.size()) return false;
+    republish_cursor_ = SIZE_MAX;
+    return true;
 }
 
 // The alert payload of docs/alerts.md, members in this order.
@@ -611,6 +687,7 @@ size_t AlertEngine::importRecords(const std::vector<DeviceRecord>& records, bool
         d.cleared_at = r.cleared_at ? fromWallMs(r.cleared_at) : INT64_MIN / 2;
         d.last_value = r.last_value;
         d.last_hash = r.last_hash;
+        d.last_connection = 0;  // unknown: after a restart every client has reconnected anyway
         d.flags = kLive | (r.has_last_value ? kHasLast : 0) | (r.deadman_active && rule.deadman.count() > 0 ? kDeadmanActive : 0) |
                   (r.invalid_active && rule.invalid == InvalidMode::Alert ? kInvalidActive : 0) | (r.has_hash ? kHasHash : 0);
         d.active = kNone;

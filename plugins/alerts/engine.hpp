@@ -31,8 +31,38 @@ struct AlertMessage {
     bool retain = false;
 };
 
+// Who sent a message, as far as retransmission detection needs it (docs/alerts.md, Retransmissions).
+// MQTT resends only QoS 1/2 messages, and a conforming client only after reconnecting; the broker
+// shows plugins neither the packet id nor the DUP flag. The default reproduces content-only
+// detection: QoS 1 from an unknown connection.
+struct MessageOrigin {
+    uint8_t qos = 1;
+    // Identifies the sender's connection: the client id's hash (high 32 bits) and a counter of that
+    // id's disconnects (low 32 bits), so it changes when the client reconnects. 0: unknown.
+    uint64_t connection = 0;
+};
+
+// Per client-id hash, how often a client with that hash disconnected: a fixed 16 KiB table, so
+// memory does not grow with clients. A collision only makes a reconnect look likelier, which
+// falls back to content-only detection. Broker thread only.
+class DisconnectCounts {
+public:
+    static constexpr size_t kSlots = 4096;
+    void onDisconnect(std::string_view client_id) { ++counts_[slotOf(fnv1a(client_id))]; }
+    MessageOrigin origin(std::string_view client_id, uint8_t qos) const {
+        const uint64_t h = fnv1a(client_id);
+        const uint64_t id = (h ^ (h >> 32)) & 0xffffffffull;
+        return MessageOrigin{qos, (id << 32 | counts_[slotOf(h)]) | 1ull << 63};  // never 0
+    }
+
+private:
+    static size_t slotOf(uint64_t h) { return static_cast<size_t>(h % kSlots); }
+    uint32_t counts_[kSlots] = {};
+};
+
 struct EngineLimits {
     size_t max_devices = 100'000;
+    size_t max_key_bytes = 256;  // longer device keys are refused (devices_key_too_long)
     std::chrono::milliseconds idle_expiry{std::chrono::hours(24)};
     std::chrono::milliseconds duplicate_window{2000};
     JsonLimits json;
@@ -49,6 +79,9 @@ public:
     size_t onMessage(std::string_view topic, const void* payload, size_t length);
     // Same, with the time the caller already read (one clock read per broker callback).
     size_t onMessage(std::string_view topic, const void* payload, size_t length, Clock::TimePoint now);
+    // Same, with the sender's QoS and connection for retransmission detection.
+    size_t onMessage(std::string_view topic, const void* payload, size_t length, Clock::TimePoint now,
+                     MessageOrigin origin);
     // Fires due timers (deadman, `for` durations, renotify, idle expiry). Call often (tick and message).
     void onTimers();
     void onTimers(Clock::TimePoint now);
@@ -66,6 +99,12 @@ public:
     // Off by default: without persistence nothing would drain the change lists.
     void enableChangeTracking() { track_changes_ = true; }
     void markAllDirty();
+    // Republishing the retained message of every active alert (after start-up or a reload, for brokers
+    // that do not persist retained messages): startRepublish() arms it, republishSome() appends at most
+    // `max_devices` devices' alerts to outbox() per call and returns true once every device was visited.
+    void startRepublish() { republish_cursor_ = 0; }
+    bool republishPending() const { return republish_cursor_ != SIZE_MAX; }
+    bool republishSome(size_t max_devices);
 
     size_t deviceCount() const { return device_count_; }
     size_t timerCount() const { return timers_.size(); }
@@ -81,6 +120,7 @@ private:
     struct Device {
         const std::string* key = nullptr;  // interned in the rule's index
         uint64_t last_hash = 0;            // retransmission detection
+        uint64_t last_connection = 0;      // MessageOrigin::connection of the last accepted message
         double last_value = 0;
         int64_t last_seen = 0;             // last accepted message
         int64_t active_since = 0;          // when the active level's condition began
@@ -139,11 +179,13 @@ private:
     void onSample(const Route& route, std::string_view topic, int64_t now);
     // The dedup field's hash (by_field set), or else the topic and payload's.
     uint64_t sampleHash(const Rule& rule, std::string_view topic, bool& by_field);
+    bool mayBeResent(const Device& d, int64_t now, int64_t window) const;
     // A sample's value, or nullopt when the payload has none (counted, maybe an invalid-data alert).
     void takeValue(Device& d, const Rule& rule, std::optional<double> value, std::string_view topic, int64_t now);
     int64_t toWallMs(int64_t steady_ms) const;
     int64_t fromWallMs(int64_t wall_ms) const;
     std::string deviceKey(const Rule& rule, std::string_view topic, const Captures& captures) const;
+    static size_t keyLength(const Rule& rule, std::string_view topic, const Captures& captures);
     uint32_t findOrCreate(uint32_t rule_index, const std::string& key, int64_t now, bool& created);
     void remove(uint32_t slot);
     bool anyActive(const Device& d) const { return d.active != kNone || (d.flags & (kDeadmanActive | kInvalidActive)); }
@@ -161,6 +203,7 @@ private:
     void emitSpecial(Device& d, const Rule& rule, const char* level, bool raised, const double* value,
                      std::string_view topic, int64_t now);
     void publish(const Device& d, const Rule& rule, const AlertEvent& event, int64_t now);
+    void republish(const Device& d, const Rule& rule, int64_t now);
     std::string alertPayload(const Device& d, const Rule& rule, const AlertEvent& event, const Captures& captures,
                              int64_t now) const;
     static std::string messageText(const OutputTemplate& message, const AlertEvent& event, const Captures& captures);
@@ -174,6 +217,8 @@ private:
     MetricsRegistry& metrics_;
     PayloadFields fields_;                  // this message's payload
     std::optional<uint64_t> message_hash_;  // this message's topic+payload hash, once needed
+    MessageOrigin origin_;                  // this message's sender
+    size_t republish_cursor_ = SIZE_MAX;    // next slot to republish; SIZE_MAX: none pending
     std::vector<RuleRuntime> runtime_;
     std::vector<Device> devices_;
     std::vector<uint32_t> free_slots_;
@@ -192,6 +237,7 @@ private:
     Metric& devices_tracked_;
     Metric& devices_rejected_;
     Metric& devices_expired_;
+    Metric& devices_key_too_long_;
     Metric& timers_fired_;
 };
 

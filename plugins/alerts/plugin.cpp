@@ -15,10 +15,13 @@ namespace {
 
 // Bounds the broker thread's share of persistence: at most this many records copied per flush.
 constexpr size_t kMaxRecordsPerFlush = 50'000;
+// Bounds the broker thread's share of republishing active alerts after start-up or a reload.
+constexpr size_t kRepublishDevicesPerTimer = 2'000;
 
 EngineLimits limitsOf(const Config& c) {
     EngineLimits l;
     l.max_devices = c.max_devices;
+    l.max_key_bytes = c.max_key_bytes;
     l.idle_expiry = c.idle_expiry;
     l.duplicate_window = c.duplicate_window;
     l.json.max_bytes = c.max_json_bytes;
@@ -38,6 +41,7 @@ struct AlertsPlugin : broker::PluginBase<AlertsPlugin> {
     Metric& publish_failed = metrics.get("publish_failed");
     Metric& state_writes = metrics.get("state_writes");
     Metric& state_write_failures = metrics.get("state_write_failures");
+    DisconnectCounts disconnects;  // outlives reloads: tells a client's reconnect from a repeated reading
 
     // Init: options, rules and the saved state. Throws ConfigError, RulesError.
     void load(const RawOptions& options) {
@@ -60,6 +64,9 @@ struct AlertsPlugin : broker::PluginBase<AlertsPlugin> {
                                                    2 * config.max_devices + 10'000, engine->exportAll());
             engine->takeDirty(SIZE_MAX);  // the writer starts from exactly this state
         }
+        // Not from init (the broker is not running yet): the first TICK/MESSAGE republishes the retained
+        // message of every restored active alert, for brokers that do not persist retained messages.
+        engine->startRepublish();
         scheduleMetrics(config.instance, config.metrics_interval);
         state_timer = IntervalTimer(config.state_interval);
         logger.info("loaded " + std::to_string(rules->rules.size()) + " rule(s) from " +
@@ -81,7 +88,8 @@ struct AlertsPlugin : broker::PluginBase<AlertsPlugin> {
             writer->replaceAll(engine->exportAll());
             engine->takeDirty(SIZE_MAX);
         }
-        flushOutbox();  // clears of levels the new rules no longer have
+        flushOutbox();             // clears of levels the new rules no longer have
+        engine->startRepublish();  // from the next TICK/MESSAGE, like at start-up
         logger.info("reloaded " + std::to_string(rules->rules.size()) + " rule(s) from " +
                     quoteForLog(config.rules_file) + ", kept state of " + std::to_string(n) + " device(s)");
     }
@@ -101,6 +109,7 @@ struct AlertsPlugin : broker::PluginBase<AlertsPlugin> {
     // The skeleton runs this from TICK and MESSAGE, then publishes the metrics.
     void onTimers(Clock::TimePoint now) {
         engine->onTimers(now);
+        if (engine->republishPending()) engine->republishSome(kRepublishDevicesPerTimer);
         flushOutbox();
         if (writer && state_timer.due(now)) {
             if (writer->needsResync()) engine->markAllDirty();
@@ -113,9 +122,16 @@ struct AlertsPlugin : broker::PluginBase<AlertsPlugin> {
     }
 
     int onMessage(const mosquitto_evt_message* event, Clock::TimePoint now) {
-        engine->onMessage(event->topic, event->payload, event->payloadlen, now);
+        const char* id = mosquitto_client_id(event->client);
+        engine->onMessage(event->topic, event->payload, event->payloadlen, now,
+                          disconnects.origin(id ? std::string_view(id) : std::string_view(), event->qos));
         flushOutbox();            // an alert this message raised goes out now, not at the next tick
         return MOSQ_ERR_SUCCESS;  // alerts watch; they never drop a message
+    }
+
+    void onDisconnect(const mosquitto_evt_disconnect* event) {
+        const char* id = mosquitto_client_id(event->client);
+        if (id) disconnects.onDisconnect(id);
     }
 
     void shutdown() {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -23,6 +24,27 @@ std::string pluginLines(const std::string& rules_file, const std::string& extra 
 }
 
 std::string dht11Config(const std::string& extra = "") { return pluginLines(CONF_DIR "/alerts/dht11-alerts.json", extra); }
+
+void replaceAll(std::string& text, const std::string& from, const std::string& to) {
+    for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
+        text.replace(pos, from.size(), to);
+    }
+}
+
+// conf/alerts/mosquitto-dht11.conf as shipped (no broker persistence), its install paths pointed at this
+// build and its state file into the broker's directory; the harness's free port replaces its listener.
+std::string shippedDht11Config(const BrokerProcess& broker, const std::string& extra = "") {
+    std::ifstream in(CONF_DIR "/alerts/mosquitto-dht11.conf");
+    std::string body;
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("listener ", 0) == 0) continue;
+        replaceAll(line, "/usr/local/lib/mosquitto/mosquitto_alerts.so", PLUGIN_PATH_MOSQUITTO_ALERTS);
+        replaceAll(line, "/usr/local/etc/mosquitto/plugin-suite/", CONF_DIR "/");
+        replaceAll(line, "/var/lib/mosquitto/", broker.dir().string() + "/");
+        body += line + "\n";
+    }
+    return body + extra;
+}
 
 // A broker whose rules file lives in its own directory, so tests can rewrite it and reload.
 std::string ownRulesConfig(BrokerProcess& broker, const std::string& rules, const std::string& extra = "") {
@@ -160,7 +182,9 @@ TEST(AlertsIntegration, DeadmanWithoutTicksFiresOnTheNextMessage) {
     EXPECT_EQ(json::parse(alert->payload)["level"], "deadman");
 }
 
-TEST(AlertsIntegration, DupRetransmissionCountsOnce) {
+// A QoS 1 retransmission: the PUBACK was lost, the sensor reconnects (taking over its session) and resends
+// the same packet with DUP set. MQTT clients resend only after reconnecting.
+TEST(AlertsIntegration, DupRetransmissionAfterAReconnectCountsOnce) {
     BrokerProcess broker(dht11Config());
     ASSERT_TRUE(broker.start()) << broker.log();
     Connected sub(broker, "alert-watcher");
@@ -171,10 +195,84 @@ TEST(AlertsIntegration, DupRetransmissionCountsOnce) {
     ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("4"), 2, false));
     ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("3.5"), 3, false));
     ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("3"), 4, false));
-    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("3"), 4, true)) << "the PUBACK was lost: same packet, DUP set";
+    RawMqttClient reconnected(broker.port());
+    ASSERT_TRUE(reconnected.connect("dht11-raw"));
+    ASSERT_TRUE(reconnected.publishQos1(kDht11Topic, reading("3"), 4, true))
+        << "the PUBACK was lost: same packet, DUP set";
     EXPECT_TRUE(alertsWithin(sub.client, "dht11/alerts/#", 500ms).empty()) << "the retransmission is not a 5th reading";
-    ASSERT_TRUE(sensor.publishQos1(kDht11Topic, reading("2.5"), 5, false));
+    ASSERT_TRUE(reconnected.publishQos1(kDht11Topic, reading("2.5"), 5, false));
     EXPECT_EQ(alertsWithin(sub.client, "dht11/alerts/#", 500ms).size(), 1u) << broker.log();
+}
+
+// Issue 11 item 6: with the shipped example (duplicate_window 1s), a sensor repeating a value 0.2 s apart
+// sends five readings, not one reading and four retransmissions: at QoS 0 and at QoS 1.
+TEST(AlertsIntegration, ShippedDht11ExampleRaisesOnFiveIdenticalReadingsTwoTenthsApart) {
+    BrokerProcess broker("");
+    broker.updateConfig(shippedDht11Config(broker));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected sub(broker, "alert-watcher"), sensor(broker, "dht11-sensor");
+    ASSERT_TRUE(sub.client.subscribe("dht11/alerts/#", 1));
+    for (int qos : {0, 1}) {
+        const std::string device = "board-qos" + std::to_string(qos);
+        for (int i = 0; i < 5; ++i) {
+            if (i) std::this_thread::sleep_for(200ms);
+            ASSERT_TRUE(sensor.client.publish("dht11/" + device + "/data", reading("3"), qos));
+        }
+        auto alerts = alertsWithin(sub.client, "dht11/alerts/#", 500ms);
+        ASSERT_EQ(alerts.size(), 1u) << "QoS " << qos << "\n" << broker.log();
+        EXPECT_EQ(alerts[0]["device"], device);
+        EXPECT_EQ(alerts[0]["level"], "warning");
+        EXPECT_EQ(alerts[0]["state"], "raised");
+        EXPECT_EQ(alerts[0]["samples"], 5);
+    }
+}
+
+// Issue 11 item 5: the shipped example has no broker persistence, so after a restart only the plugin's state
+// file knows the active alerts; it republishes their retained messages for subscribers that come late.
+TEST(AlertsIntegration, ActiveAlertsAreRetainedAgainAfterARestartAndAReload) {
+    BrokerProcess broker("");
+    broker.updateConfig(shippedDht11Config(broker));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    {
+        Connected sensor(broker, "s");
+        ASSERT_TRUE(sensor.client.publish("dht11/cellar/data", reading("20", "95"), 1));  // humidity warning
+        ASSERT_TRUE(sensor.client.publish("dht11/attic/data", reading("-2"), 1));         // temperature critical
+        ASSERT_TRUE(sensor.client.publish("dht11/hall/data", reading("20"), 1));          // nothing active
+        Connected sub(broker, "first-watcher");
+        ASSERT_TRUE(sub.client.subscribe("dht11/alerts/#", 1));
+        EXPECT_EQ(alertsWithin(sub.client, "dht11/alerts/#", 500ms).size(), 2u) << "retained before the restart";
+    }
+    ASSERT_EQ(broker.stop(), 0);  // a clean stop writes the state file
+    ASSERT_TRUE(broker.restart()) << broker.log();
+    ASSERT_TRUE(broker.waitForLog("restored 6 device(s)")) << broker.log();
+
+    auto lateRetained = [&](const std::string& id) {
+        Connected late(broker, id);
+        EXPECT_TRUE(late.client.subscribe("dht11/alerts/#", 1));
+        std::map<std::string, json> by_topic;
+        while (auto m = late.client.waitForMessageOn("dht11/alerts/#", 1s)) {
+            EXPECT_TRUE(m->retain) << m->topic;
+            by_topic[m->topic] = json::parse(m->payload);
+        }
+        return by_topic;
+    };
+    auto seen = lateRetained("late-watcher");
+    ASSERT_EQ(seen.size(), 2u) << broker.log();
+    EXPECT_EQ(seen["dht11/alerts/cellar/humidity"]["level"], "warning");
+    EXPECT_EQ(seen["dht11/alerts/cellar/humidity"]["state"], "active");
+    EXPECT_EQ(seen["dht11/alerts/attic/temperature"]["level"], "critical");
+    EXPECT_EQ(seen["dht11/alerts/attic/temperature"]["value"], -2.0);
+
+    // Someone deletes a retained alert; a reload restores the truth as well.
+    {
+        Connected admin(broker, "admin");
+        ASSERT_TRUE(admin.client.publish("dht11/alerts/cellar/humidity", "", 1, true));
+    }
+    broker.reload();
+    ASSERT_TRUE(broker.waitForLog("alerts: reloaded")) << broker.log();
+    seen = lateRetained("later-watcher");
+    ASSERT_EQ(seen.size(), 2u) << broker.log();
+    EXPECT_EQ(seen["dht11/alerts/cellar/humidity"]["state"], "active");
 }
 
 TEST(AlertsIntegration, StateSurvivesABrokerRestart) {
@@ -214,6 +312,10 @@ TEST(AlertsIntegration, StateSurvivesABrokerRestart) {
 
     // The broker runs without its own persistence here, so only the plugin remembers this alert.
     ASSERT_TRUE(sub.client.subscribe("dht11/alerts/cellar/humidity", 1));
+    auto retained = sub.client.waitForMessageOn("dht11/alerts/cellar/humidity", 2s);
+    ASSERT_TRUE(retained) << "the plugin republished the retained alert after the restart";
+    EXPECT_TRUE(retained->retain);
+    EXPECT_EQ(json::parse(retained->payload)["state"], "active");
     ASSERT_TRUE(sensor.client.publish("dht11/cellar/data", reading("20", "50"), 1));
     auto cleared = sub.client.waitForMessageOn("dht11/alerts/cellar/humidity", 2s);
     ASSERT_TRUE(cleared) << "the active humidity alert survived and now clears";
@@ -253,6 +355,10 @@ TEST(AlertsIntegration, ReloadSwapsRulesKeepsStateAndRefusesABadFile) {
     broker.reload();
     ASSERT_TRUE(broker.waitForLog("alerts: reloaded 1 rule(s)")) << broker.log();
     EXPECT_TRUE(broker.waitForLog("kept state of 1 device(s)")) << broker.log();
+    auto republished = alertsWithin(sub.client, "a/#", 500ms);
+    ASSERT_EQ(republished.size(), 1u) << "the active alert's retained message, republished under the new rules";
+    EXPECT_EQ(republished[0]["state"], "active");
+    EXPECT_EQ(republished[0]["threshold"], 50.0);
     ASSERT_TRUE(pub.client.publish("s/x", "45", 1));
     EXPECT_TRUE(alertsWithin(sub.client, "a/#", 500ms).empty()) << "still active: 45 is above the new clear level";
 
@@ -291,10 +397,41 @@ TEST(AlertsIntegration, PublishesRetainedMetrics) {
     EXPECT_EQ(seen["devices_tracked"], "4");
 }
 
+// Issue 11 item 4: a device key longer than max_key_bytes is not kept (memory per device is bounded in
+// bytes); the message still passes and the refusal is counted.
+TEST(AlertsIntegration, DeviceKeysLongerThanMaxKeyBytesAreRefusedAndCounted) {
+    BrokerProcess broker(
+        dht11Config("plugin_opt_metrics_interval 200ms\nplugin_opt_instance home\nplugin_opt_max_key_bytes 64\n"));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected sub(broker, "watcher"), pub(broker, "sensor");
+    ASSERT_TRUE(sub.client.subscribe("dht11/#", 1));
+    ASSERT_TRUE(sub.client.subscribe("$SYS/plugins/alerts/home/#", 0));
+    const std::string long_topic = "dht11/" + std::string(60'000, 'd') + "/data";
+    ASSERT_TRUE(pub.client.publish(long_topic, reading("20", "95"), 1));
+    ASSERT_TRUE(pub.client.publish("dht11/" + std::string(64, 'k') + "/data", reading("20", "95"), 1));
+    std::map<std::string, std::string> seen;
+    bool passed = false;
+    size_t alerts = 0;
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           (seen["devices_key_too_long"] != "2" || seen["devices_tracked"] != "2")) {
+        auto m = sub.client.waitForMessage(500ms);
+        if (!m) continue;
+        if (m->topic == long_topic) passed = true;
+        if (m->topic.rfind("dht11/alerts/", 0) == 0) ++alerts;
+        if (m->topic.rfind("$SYS/plugins/alerts/home/", 0) == 0) seen[m->topic.substr(25)] = m->payload;
+    }
+    EXPECT_TRUE(passed) << "alerts never drop a message";
+    EXPECT_EQ(seen["devices_key_too_long"], "2") << "one per rule";
+    EXPECT_EQ(seen["devices_tracked"], "2") << "the 64-byte key is tracked by both rules";
+    EXPECT_EQ(alerts, 1u) << "the humidity warning of the 64-byte device only";
+}
+
 // An alert topic built from a long capture can exceed MQTT's 65 535 bytes: it must be refused and
 // counted, never sent with a wrapped length (which once delivered it, retained, on "dht11/ale").
 TEST(AlertsIntegration, AlertTopicLongerThanMqttAllowsIsRefusedAndCounted) {
-    BrokerProcess broker(dht11Config("plugin_opt_metrics_interval 200ms\nplugin_opt_instance home\n"));
+    BrokerProcess broker(dht11Config("plugin_opt_metrics_interval 200ms\nplugin_opt_instance home\n"
+                                    "plugin_opt_max_key_bytes 65535\n"));
     ASSERT_TRUE(broker.start()) << broker.log();
     Connected sub(broker, "watcher"), pub(broker, "sensor");
     ASSERT_TRUE(sub.client.subscribe("#", 1));

@@ -2,6 +2,8 @@
 // escalation, cooldown, renotify, deadman, retransmissions, invalid data, caps and state round trips.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "alerts/engine.hpp"
@@ -24,6 +26,11 @@ protected:
     // Sends a message and returns the alerts it caused, parsed (empty payloads as null).
     std::vector<json> send(const std::string& topic, const std::string& payload) {
         engine_->onMessage(topic, payload.data(), payload.size());
+        return take();
+    }
+    // Same, from a sender at this QoS on this connection (MessageOrigin::connection).
+    std::vector<json> sendFrom(const std::string& topic, const std::string& payload, MessageOrigin origin) {
+        engine_->onMessage(topic, payload.data(), payload.size(), clock_.now(), origin);
         return take();
     }
     std::vector<json> advance(std::chrono::milliseconds by) {
@@ -462,4 +469,154 @@ TEST_F(EngineTest, TopicsTooLongToCacheAreTrackedAllTheSame) {
     EXPECT_EQ(states(send(topic, "31")), "-");
     EXPECT_EQ(states(send(topic, "32")), "raised") << "the second sample found the same device";
     EXPECT_EQ(engine_->deviceCount(), 1u);
+}
+
+// Issue 11 item 6: a sensor that repeats a value quickly is not a retransmission.
+TEST_F(EngineTest, IdenticalQos0ReadingsAreNeverRetransmissions) {
+    load(kDht11, EngineLimits{.duplicate_window = 1s});
+    DisconnectCounts disconnects;
+    const MessageOrigin qos0 = disconnects.origin("dht11-board", 0);
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(states(sendFrom("dht11/sensor/temperature", "3", qos0)), "-") << i;
+        clock_.advance(200ms);
+    }
+    EXPECT_EQ(states(sendFrom("dht11/sensor/temperature", "3", qos0)), "raised") << "QoS 0 is never resent by MQTT";
+    EXPECT_EQ(metric("rules/dht11-temperature/duplicates"), 0);
+}
+
+TEST_F(EngineTest, IdenticalQos1ReadingsOnOneConnectionAreNewReadings) {
+    load(kDht11, EngineLimits{.duplicate_window = 1s});
+    DisconnectCounts disconnects;
+    for (int qos : {1, 2}) {
+        const std::string topic = "dht11/q" + std::to_string(qos) + "/temperature";
+        const MessageOrigin origin = disconnects.origin("board-" + std::to_string(qos), static_cast<uint8_t>(qos));
+        for (int i = 0; i < 4; ++i) {
+            EXPECT_EQ(states(sendFrom(topic, "3", origin)), "-") << i;
+            clock_.advance(200ms);
+        }
+        EXPECT_EQ(states(sendFrom(topic, "3", origin)), "raised") << "a client resends only after reconnecting";
+    }
+    EXPECT_EQ(metric("rules/dht11-temperature/duplicates"), 0);
+}
+
+TEST_F(EngineTest, IdenticalQos1MessageAfterTheSendersReconnectIsARetransmission) {
+    load(kDht11, EngineLimits{.duplicate_window = 1s});
+    DisconnectCounts disconnects;
+    for (const char* v : {"4.5", "4", "3.5", "3"}) {
+        sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    }
+    disconnects.onDisconnect("other-client");
+    EXPECT_EQ(states(sendFrom("dht11/sensor/temperature", "3", disconnects.origin("board", 1))), "raised")
+        << "another client's reconnect does not make this a retransmission (unless the ids' hashes collide)";
+    load(kDht11, EngineLimits{.duplicate_window = 1s});
+    for (const char* v : {"4.5", "4", "3.5", "3"}) {
+        sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    }
+    disconnects.onDisconnect("board");  // PUBACK lost, the board reconnects and resends
+    EXPECT_EQ(states(sendFrom("dht11/sensor/temperature", "3", disconnects.origin("board", 1))), "-");
+    EXPECT_EQ(metric("rules/dht11-temperature/duplicates"), 1);
+    EXPECT_EQ(states(sendFrom("dht11/sensor/temperature", "2.5", disconnects.origin("board", 1))), "raised");
+    // Another client sending the same content is never its retransmission.
+    load(kDht11, EngineLimits{.duplicate_window = 1s});
+    for (const char* v : {"4.5", "4", "3.5", "3"}) {
+        sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    }
+    EXPECT_EQ(states(sendFrom("dht11/sensor/temperature", "3", disconnects.origin("replacement-board", 1))), "raised");
+}
+
+TEST_F(EngineTest, RetransmissionAfterARestartIsRecognisedByContent) {
+    load(kDht11, EngineLimits{.duplicate_window = 1s});
+    DisconnectCounts disconnects;
+    for (const char* v : {"4.5", "4", "3.5", "3"}) {
+        sendFrom("dht11/sensor/temperature", v, disconnects.origin("board", 1));
+    }
+    MetricsRegistry fresh;
+    AlertEngine restarted(rules_, limits_, clock_, fresh);
+    restarted.importRecords(engine_->exportAll(), true);
+    DisconnectCounts after_restart;  // the broker's counters start again from zero
+    const std::string v = "3";
+    restarted.onMessage("dht11/sensor/temperature", v.data(), v.size(), clock_.now(), after_restart.origin("board", 1));
+    EXPECT_TRUE(restarted.outbox().empty());
+    EXPECT_EQ(fresh.get("rules/dht11-temperature/duplicates").value(), 1) << "every client reconnected after a restart";
+}
+
+TEST(DisconnectCountsTest, AClientsConnectionChangesOnlyWithItsDisconnects) {
+    DisconnectCounts d;
+    const auto a1 = d.origin("a", 1), b1 = d.origin("b", 1);
+    EXPECT_NE(a1.connection, 0u);
+    EXPECT_NE(a1.connection >> 32, b1.connection >> 32);
+    EXPECT_EQ(d.origin("a", 1).connection, a1.connection);
+    d.onDisconnect("a");
+    const auto a2 = d.origin("a", 1);
+    EXPECT_NE(a2.connection, a1.connection);
+    EXPECT_EQ(a2.connection >> 32, a1.connection >> 32) << "same client id";
+    EXPECT_EQ(d.origin("b", 1).connection, b1.connection);
+    EXPECT_EQ(d.origin("a", 0).qos, 0);
+}
+
+// Issue 11 item 4: a device key's bytes are bounded, not only the number of devices.
+TEST_F(EngineTest, DeviceKeysLongerThanMaxKeyBytesAreRefusedAndCounted) {
+    load(R"({"rules":[{"name":"r","topic":"s/{zone}/{id}","alert_topic":"a/{zone}/{id}","levels":[{"name":"w","above":30}]},
+                      {"name":"t","topic":"t/#","alert_topic":"alerts/t","levels":[{"name":"w","above":30}]}]})",
+         EngineLimits{.max_key_bytes = 8});
+    EXPECT_EQ(states(send("s/abc/1234", "31")), "raised") << "key abc/1234: 8 bytes";
+    EXPECT_EQ(states(send("s/abc/12345", "31")), "-") << "9 bytes";
+    EXPECT_EQ(states(send("s/abc/12345", "31")), "-");
+    EXPECT_EQ(states(send("s/" + std::string(60'000, 'z') + "/1", "31")), "-");
+    EXPECT_EQ(metric("devices_key_too_long"), 3) << "each refused message";
+    EXPECT_EQ(states(send("t/abcdef", "31")), "raised") << "a rule without captures keys by topic: 8 bytes";
+    EXPECT_EQ(states(send("t/abcdefg", "31")), "-");
+    EXPECT_EQ(metric("devices_key_too_long"), 4);
+    EXPECT_EQ(engine_->deviceCount(), 2u);
+
+    DeviceRecord long_record;
+    long_record.rule = "t";
+    long_record.device = "t/abcdefgh";
+    MetricsRegistry fresh;
+    AlertEngine restarted(rules_, limits_, clock_, fresh);
+    EXPECT_EQ(restarted.importRecords({long_record}, true), 0u) << "a state file from a larger limit is bounded too";
+    EXPECT_EQ(fresh.get("devices_key_too_long").value(), 1);
+}
+
+// Issue 11 item 5: after a restart (or reload) the retained message of every active alert is published again.
+TEST_F(EngineTest, RepublishesTheRetainedMessageOfEveryActiveAlert) {
+    load(R"({"rules":[
+      {"name":"t","topic":"s/{id}","value":"t","invalid":"alert","alert_topic":"a/{id}",
+       "levels":[{"name":"w","above":30},{"name":"c","above":40}],"message":"{id} {level} {state}"},
+      {"name":"hb","topic":"hb/{id}","deadman":"10s","alert_topic":"hb-alerts/{id}"},
+      {"name":"quiet","topic":"s/{id}","value":"t","retain":false,"alert_topic":"q/{id}","levels":[{"name":"w","above":30}]}]})");
+    send("s/hot", R"({"t":41})");
+    send("s/bad", R"({"t":"x"})");
+    send("s/ok", R"({"t":20})");
+    send("hb/z1", "x");
+    advance(11s);
+    raw_.clear();
+
+    MetricsRegistry fresh;
+    AlertEngine restarted(rules_, limits_, clock_, fresh);
+    restarted.importRecords(engine_->exportAll(), true);
+    EXPECT_TRUE(restarted.outbox().empty()) << "nothing before startRepublish";
+    EXPECT_FALSE(restarted.republishPending());
+    restarted.startRepublish();
+    EXPECT_TRUE(restarted.republishPending());
+    size_t calls = 1;
+    while (!restarted.republishSome(1)) ++calls;
+    EXPECT_GE(calls, restarted.deviceCount()) << "bounded work per call";
+    EXPECT_FALSE(restarted.republishPending());
+    std::map<std::string, json> by_topic;
+    for (const auto& m : restarted.outbox()) {
+        EXPECT_TRUE(m.retain) << m.topic;
+        by_topic[m.topic] = json::parse(m.payload);
+    }
+    ASSERT_EQ(by_topic.size(), 3u) << "threshold, invalid and deadman alerts; not the non-retained rule's";
+    EXPECT_EQ(by_topic["a/hot"]["level"], "c");
+    EXPECT_EQ(by_topic["a/hot"]["state"], "active");
+    EXPECT_EQ(by_topic["a/hot"]["value"], 41.0);
+    EXPECT_EQ(by_topic["a/hot"]["message"], "hot c active");
+    EXPECT_EQ(by_topic["a/bad/invalid"]["level"], "invalid");
+    EXPECT_EQ(by_topic["hb-alerts/z1"]["level"], "deadman");
+    EXPECT_EQ(by_topic["hb-alerts/z1"]["state"], "active");
+    restarted.outbox().clear();
+    EXPECT_TRUE(restarted.republishSome(100));
+    EXPECT_TRUE(restarted.outbox().empty()) << "once per startRepublish";
 }
