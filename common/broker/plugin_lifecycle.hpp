@@ -1,5 +1,5 @@
 // The adapter skeleton every plugin shares: its common state (PluginBase), init and cleanup, the callback
-// trampolines and table (message, tick, reload, disconnect) and the three exported entry points. A
+// trampolines and table (message, tick, reload, disconnect, acl check) and the three exported entry points. A
 // plugin.cpp keeps only its own state and its load/reload/message logic. Included only by plugin.cpp.
 #pragma once
 
@@ -42,6 +42,9 @@ struct PluginBase {
     MetricsRegistry metrics;
     RawOptions init_options;  // Mosquitto 2.0 passes no options with MOSQ_EVT_RELOAD: reuse these
     TickWatch tick_watch;
+    // For a Plugin with onAclCheck: set by load() (before registration); Unregistered keeps ACL_CHECK off.
+    // Fixed for the plugin's life: the callback is registered once, at init.
+    AclPass acl_pass = AclPass::Unregistered;
 
     // From load and reload, once the instance name and interval are known: metrics are published every
     // `interval` under sysTopic("<name>").
@@ -79,6 +82,33 @@ int registerCallbacks(mosquitto_plugin_id_t* identifier, std::span<const Callbac
                       void* user_data, const Logger& logger);
 void unregisterCallbacks(mosquitto_plugin_id_t* identifier, std::span<const CallbackRegistration> callbacks);
 
+// 2.1's MOSQ_ERR_PLUGIN_IGNORE; the 2.0 headers we build against do not define it, and a 2.0 broker never
+// receives it (aclPassFor gives Ignore only on 2.1).
+inline constexpr int kPluginIgnore = 32;
+
+inline int aclPassCode(AclPass pass) {
+    switch (pass) {
+        case AclPass::Ignore: return kPluginIgnore;
+        case AclPass::Allow: return MOSQ_ERR_SUCCESS;
+        default: return MOSQ_ERR_PLUGIN_DEFER;
+    }
+}
+
+// The callbacks of `all` this instance registers: ACL_CHECK only when its acl_pass says so.
+struct ActiveCallbacks {
+    std::array<CallbackRegistration, 8> items{};
+    size_t count = 0;
+    std::span<const CallbackRegistration> span() const { return {items.data(), count}; }
+};
+inline ActiveCallbacks activeCallbacks(std::span<const CallbackRegistration> all, AclPass acl_pass) {
+    ActiveCallbacks active;
+    for (const auto& c : all) {
+        if (c.event == MOSQ_EVT_ACL_CHECK && acl_pass == AclPass::Unregistered) continue;
+        if (active.count < active.items.size()) active.items[active.count++] = c;
+    }
+    return active;
+}
+
 // For mosquitto_plugin_init: builds the Plugin, introduces it to the broker (2.1), runs
 // `load(const RawOptions&)`, which may throw: the message is logged (the broker itself only prints a
 // number) and the broker refuses to start. Then registers the callbacks, all or none.
@@ -99,7 +129,8 @@ int startPlugin(mosquitto_plugin_id_t* identifier, void** user_data, const mosqu
         mosquitto_log_printf(MOSQ_LOG_ERR, "%s: unknown error while loading", Plugin::kName);
         return MOSQ_ERR_INVAL;
     }
-    int rc = registerCallbacks(identifier, callbacks, plugin.get(), plugin->logger);
+    int rc = registerCallbacks(identifier, activeCallbacks(callbacks, plugin->acl_pass).span(), plugin.get(),
+                               plugin->logger);
     if (rc != MOSQ_ERR_SUCCESS) return rc;
     *user_data = plugin.release();
     return MOSQ_ERR_SUCCESS;
@@ -111,7 +142,7 @@ template <typename Plugin>
 int stopPlugin(void* user_data, std::span<const CallbackRegistration> callbacks) noexcept {
     auto* plugin = static_cast<Plugin*>(user_data);
     if (plugin == nullptr) return MOSQ_ERR_SUCCESS;
-    unregisterCallbacks(plugin->identifier, callbacks);
+    unregisterCallbacks(plugin->identifier, activeCallbacks(callbacks, plugin->acl_pass).span());
     if constexpr (requires { plugin->shutdown(); }) {
         guardCallback(plugin->logger, "cleanup", MOSQ_ERR_SUCCESS, [&] {
             plugin->shutdown();
@@ -184,14 +215,35 @@ int disconnectCallback(int, void* event_data, void* user_data) {
     });
 }
 
-// The callbacks a Plugin registers: MESSAGE, TICK and RELOAD always, DISCONNECT if it has onDisconnect.
+// For a Plugin with `int onAclCheck(const mosquitto_evt_acl_check*)`. The broker's hottest callback (every
+// publish, subscription and delivery): onAclCheck returns at once for what it does not look at, and answers
+// `aclPassCode(acl_pass)` when it has no objection. On an internal error the check passes, as a message does.
+// No timers run here: read checks come in bursts of one per subscriber.
+template <typename Plugin>
+int aclCheckCallback(int, void* event_data, void* user_data) {
+    auto* plugin = static_cast<Plugin*>(user_data);
+    return guardCallback(plugin->logger, "acl check", aclPassCode(plugin->acl_pass), [&] {
+        return plugin->onAclCheck(static_cast<const mosquitto_evt_acl_check*>(event_data));
+    });
+}
+
+// The callbacks a Plugin may register: MESSAGE, TICK and RELOAD always, DISCONNECT if it has onDisconnect,
+// ACL_CHECK if it has onAclCheck (registered only when its acl_pass is not Unregistered, see activeCallbacks).
 template <typename Plugin>
 constexpr auto callbacksOf() {
     constexpr CallbackRegistration message{MOSQ_EVT_MESSAGE, messageCallback<Plugin>};
     constexpr CallbackRegistration tick{MOSQ_EVT_TICK, tickCallback<Plugin>};
     constexpr CallbackRegistration reload{MOSQ_EVT_RELOAD, reloadCallback<Plugin>};
-    if constexpr (requires(Plugin & p, const mosquitto_evt_disconnect* e) { p.onDisconnect(e); }) {
+    constexpr bool has_disconnect = requires(Plugin & p, const mosquitto_evt_disconnect* e) { p.onDisconnect(e); };
+    constexpr bool has_acl = requires(Plugin & p, const mosquitto_evt_acl_check* e) { p.onAclCheck(e); };
+    // Each trampoline is named only in the branch that needs it, so it is instantiated only for a Plugin that has it.
+    if constexpr (has_disconnect && has_acl) {
+        return std::array{message, tick, reload, CallbackRegistration{MOSQ_EVT_DISCONNECT, disconnectCallback<Plugin>},
+                          CallbackRegistration{MOSQ_EVT_ACL_CHECK, aclCheckCallback<Plugin>}};
+    } else if constexpr (has_disconnect) {
         return std::array{message, tick, reload, CallbackRegistration{MOSQ_EVT_DISCONNECT, disconnectCallback<Plugin>}};
+    } else if constexpr (has_acl) {
+        return std::array{message, tick, reload, CallbackRegistration{MOSQ_EVT_ACL_CHECK, aclCheckCallback<Plugin>}};
     } else {
         return std::array{message, tick, reload};
     }
