@@ -42,9 +42,9 @@ struct PluginBase {
     MetricsRegistry metrics;
     RawOptions init_options;  // Mosquitto 2.0 passes no options with MOSQ_EVT_RELOAD: reuse these
     TickWatch tick_watch;
-    // For a Plugin with onAclCheck: set by load() (before registration); Unregistered keeps ACL_CHECK off.
-    // Fixed for the plugin's life: the callback is registered once, at init.
-    AclPass acl_pass = AclPass::Unregistered;
+    // For a Plugin with onAclCheck: load() may set it to false (before registration) to leave ACL_CHECK
+    // unregistered, as a watcher must on 2.0 when it cannot answer safely (aclPassFor). Fixed at init.
+    bool register_acl_check = true;
 
     // From load and reload, once the instance name and interval are known: metrics are published every
     // `interval` under sysTopic("<name>").
@@ -94,16 +94,16 @@ inline int aclPassCode(AclPass pass) {
     }
 }
 
-// The callbacks of `all` this instance registers: ACL_CHECK only when its acl_pass says so.
+// The callbacks of `all` this instance registers: ACL_CHECK only if register_acl_check.
 struct ActiveCallbacks {
     std::array<CallbackRegistration, 8> items{};
     size_t count = 0;
     std::span<const CallbackRegistration> span() const { return {items.data(), count}; }
 };
-inline ActiveCallbacks activeCallbacks(std::span<const CallbackRegistration> all, AclPass acl_pass) {
+inline ActiveCallbacks activeCallbacks(std::span<const CallbackRegistration> all, bool register_acl_check) {
     ActiveCallbacks active;
     for (const auto& c : all) {
-        if (c.event == MOSQ_EVT_ACL_CHECK && acl_pass == AclPass::Unregistered) continue;
+        if (c.event == MOSQ_EVT_ACL_CHECK && !register_acl_check) continue;
         if (active.count < active.items.size()) active.items[active.count++] = c;
     }
     return active;
@@ -129,7 +129,7 @@ int startPlugin(mosquitto_plugin_id_t* identifier, void** user_data, const mosqu
         mosquitto_log_printf(MOSQ_LOG_ERR, "%s: unknown error while loading", Plugin::kName);
         return MOSQ_ERR_INVAL;
     }
-    int rc = registerCallbacks(identifier, activeCallbacks(callbacks, plugin->acl_pass).span(), plugin.get(),
+    int rc = registerCallbacks(identifier, activeCallbacks(callbacks, plugin->register_acl_check).span(), plugin.get(),
                                plugin->logger);
     if (rc != MOSQ_ERR_SUCCESS) return rc;
     *user_data = plugin.release();
@@ -142,7 +142,7 @@ template <typename Plugin>
 int stopPlugin(void* user_data, std::span<const CallbackRegistration> callbacks) noexcept {
     auto* plugin = static_cast<Plugin*>(user_data);
     if (plugin == nullptr) return MOSQ_ERR_SUCCESS;
-    unregisterCallbacks(plugin->identifier, activeCallbacks(callbacks, plugin->acl_pass).span());
+    unregisterCallbacks(plugin->identifier, activeCallbacks(callbacks, plugin->register_acl_check).span());
     if constexpr (requires { plugin->shutdown(); }) {
         guardCallback(plugin->logger, "cleanup", MOSQ_ERR_SUCCESS, [&] {
             plugin->shutdown();
@@ -215,38 +215,34 @@ int disconnectCallback(int, void* event_data, void* user_data) {
     });
 }
 
-// For a Plugin with `int onAclCheck(const mosquitto_evt_acl_check*)`. The broker's hottest callback (every
-// publish, subscription and delivery): onAclCheck returns at once for what it does not look at, and answers
-// `aclPassCode(acl_pass)` when it has no objection. On an internal error the check passes, as a message does.
-// No timers run here: read checks come in bursts of one per subscriber.
+// For a Plugin with `int onAclCheck(const mosquitto_evt_acl_check*)`. The hottest callback (every publish,
+// subscription and delivery): no timers here, and onAclCheck returns at once for what it does not look at.
+// An internal error denies (an access-control plugin fails closed) unless the Plugin has
+// `int aclAnswerOnError() const` (a watcher such as validate passes: aclPassCode).
 template <typename Plugin>
 int aclCheckCallback(int, void* event_data, void* user_data) {
     auto* plugin = static_cast<Plugin*>(user_data);
-    return guardCallback(plugin->logger, "acl check", aclPassCode(plugin->acl_pass), [&] {
+    int on_error = MOSQ_ERR_ACL_DENIED;
+    if constexpr (requires(const Plugin& p) { p.aclAnswerOnError(); }) on_error = plugin->aclAnswerOnError();
+    return guardCallback(plugin->logger, "acl check", on_error, [&] {
         return plugin->onAclCheck(static_cast<const mosquitto_evt_acl_check*>(event_data));
     });
 }
 
 // The callbacks a Plugin may register: MESSAGE, TICK and RELOAD always, DISCONNECT if it has onDisconnect,
-// ACL_CHECK if it has onAclCheck (registered only when its acl_pass is not Unregistered, see activeCallbacks).
+// ACL_CHECK if it has onAclCheck (and leaves register_acl_check true, see activeCallbacks).
 template <typename Plugin>
 constexpr auto callbacksOf() {
-    constexpr CallbackRegistration message{MOSQ_EVT_MESSAGE, messageCallback<Plugin>};
-    constexpr CallbackRegistration tick{MOSQ_EVT_TICK, tickCallback<Plugin>};
-    constexpr CallbackRegistration reload{MOSQ_EVT_RELOAD, reloadCallback<Plugin>};
     constexpr bool has_disconnect = requires(Plugin & p, const mosquitto_evt_disconnect* e) { p.onDisconnect(e); };
-    constexpr bool has_acl = requires(Plugin & p, const mosquitto_evt_acl_check* e) { p.onAclCheck(e); };
-    // Each trampoline is named only in the branch that needs it, so it is instantiated only for a Plugin that has it.
-    if constexpr (has_disconnect && has_acl) {
-        return std::array{message, tick, reload, CallbackRegistration{MOSQ_EVT_DISCONNECT, disconnectCallback<Plugin>},
-                          CallbackRegistration{MOSQ_EVT_ACL_CHECK, aclCheckCallback<Plugin>}};
-    } else if constexpr (has_disconnect) {
-        return std::array{message, tick, reload, CallbackRegistration{MOSQ_EVT_DISCONNECT, disconnectCallback<Plugin>}};
-    } else if constexpr (has_acl) {
-        return std::array{message, tick, reload, CallbackRegistration{MOSQ_EVT_ACL_CHECK, aclCheckCallback<Plugin>}};
-    } else {
-        return std::array{message, tick, reload};
-    }
+    constexpr bool has_acl_check = requires(Plugin & p, const mosquitto_evt_acl_check* e) { p.onAclCheck(e); };
+    std::array<CallbackRegistration, 3 + has_disconnect + has_acl_check> out{};
+    size_t i = 0;
+    out[i++] = {MOSQ_EVT_MESSAGE, messageCallback<Plugin>};
+    out[i++] = {MOSQ_EVT_TICK, tickCallback<Plugin>};
+    out[i++] = {MOSQ_EVT_RELOAD, reloadCallback<Plugin>};
+    if constexpr (has_disconnect) out[i++] = {MOSQ_EVT_DISCONNECT, disconnectCallback<Plugin>};
+    if constexpr (has_acl_check) out[i++] = {MOSQ_EVT_ACL_CHECK, aclCheckCallback<Plugin>};
+    return out;
 }
 
 template <typename Plugin>

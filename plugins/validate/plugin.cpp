@@ -28,6 +28,7 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
     Metric& wills_rejected = metrics.get("wills/rejected");
     Metric& wills_tracking_evicted = metrics.get("wills/tracking_evicted");
     bool started = false;
+    broker::AclPass acl_pass = broker::AclPass::Unregistered;  // decided at init from will_check
 
     // Loads options and rules; throws ConfigError or RulesError. Used at init and on reload.
     void load(const RawOptions& options) {
@@ -43,6 +44,7 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
         if (!started) {
             started = true;
             acl_pass = broker::aclPassFor(broker_line, config.will_check);
+            register_acl_check = acl_pass != broker::AclPass::Unregistered;
             if (config.will_check == broker::AclNeighbours::Auto && acl_pass == broker::AclPass::Unregistered) {
                 logger.warning(
                     "Wills are not checked: on Mosquitto 2.0 set plugin_opt_will_check to acl_after (an acl_file, "
@@ -121,6 +123,9 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
                                                           quoteForLog(verdict.dead_letter_topic) + ": " + problem);
         }
     }
+
+    // An internal error in onAclCheck lets the check pass, as one in onMessage lets the message pass.
+    int aclAnswerOnError() const { return broker::aclPassCode(acl_pass); }
 
     // Registered only when acl_pass says so. Mosquitto sends Wills past MOSQ_EVT_MESSAGE but write-checks them
     // here (src/context.c, context__send_will) once their client has disconnected; an ordinary publish is
