@@ -72,9 +72,12 @@ inline AclPass aclPassFor(BrokerLine line, AclNeighbours neighbours) {
     if (neighbours == AclNeighbours::Off) return AclPass::Unregistered;
     if (line == BrokerLine::V2_1) return AclPass::Ignore;
     switch (neighbours) {
-        case AclNeighbours::Others: return AclPass::Defer;
-        case AclNeighbours::None: return AclPass::Allow;
-        default: return AclPass::Unregistered;
+        case AclNeighbours::Others:
+            return AclPass::Defer;
+        case AclNeighbours::None:
+            return AclPass::Allow;
+        default:
+            return AclPass::Unregistered;
     }
 }
 

@@ -88,9 +88,12 @@ inline constexpr int kPluginIgnore = 32;
 
 inline int aclPassCode(AclPass pass) {
     switch (pass) {
-        case AclPass::Ignore: return kPluginIgnore;
-        case AclPass::Allow: return MOSQ_ERR_SUCCESS;
-        default: return MOSQ_ERR_PLUGIN_DEFER;
+        case AclPass::Ignore:
+            return kPluginIgnore;
+        case AclPass::Allow:
+            return MOSQ_ERR_SUCCESS;
+        default:
+            return MOSQ_ERR_PLUGIN_DEFER;
     }
 }
 

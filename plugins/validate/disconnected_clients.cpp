@@ -7,7 +7,9 @@
 namespace mqs::validate {
 namespace {
 
-uint64_t idHash(std::string_view id) { return std::hash<std::string_view>{}(id); }
+uint64_t idHash(std::string_view id) {
+    return std::hash<std::string_view>{}(id);
+}
 
 }  // namespace
 

@@ -66,9 +66,8 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
         const CheckFailure& first = failures.front();
         std::string line = std::string(shadow ? "shadow rule " : "rule ") + quoteForLog(first.rule) +
                            (shadow ? " would reject " : " rejected ") + what + quoteForLog(message.topic) +
-                           (message.will ? " of client " : " from client ") +
-                           quoteForLog(message.client_id) + ": " + (first.pointer.empty() ? "" : first.pointer + ": ") +
-                           quoteForLog(first.message);
+                           (message.will ? " of client " : " from client ") + quoteForLog(message.client_id) + ": " +
+                           (first.pointer.empty() ? "" : first.pointer + ": ") + quoteForLog(first.message);
         if (failures.size() > 1) line += " (+" + std::to_string(failures.size() - 1) + " more)";
         if (!shadow && v.deciding_rule) {
             line += v.outcome == Outcome::DeadLetter ? "; dead-lettered to " + quoteForLog(v.dead_letter_topic)

@@ -13,8 +13,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // Valid for validate's warehouse schema, and critical for the warehouse-alert-level rule.
-const std::string kCriticalReading =
-    R"({"timestamp":1732200000,"temp":23.1,"hum":44.0,"alert_level":2,"version":1})";
+const std::string kCriticalReading = R"({"timestamp":1732200000,"temp":23.1,"hum":44.0,"alert_level":2,"version":1})";
 
 std::string chainConfig() {
     return std::string("plugin ") + PLUGIN_PATH_MOSQUITTO_VALIDATE + "\nplugin_opt_rules_file " + CONF_DIR +
