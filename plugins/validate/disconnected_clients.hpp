@@ -31,6 +31,7 @@ public:
         if (!entries_.empty()) forget(client);
     }
     bool empty() const { return entries_.empty(); }
+    bool contains(const void* client) const { return entries_.find(client) != entries_.end(); }
     size_t size() const { return entries_.size(); }
     uint64_t evicted() const { return evicted_; }
 

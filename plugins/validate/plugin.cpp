@@ -132,7 +132,7 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
     int onAclCheck(const mosquitto_evt_acl_check* event) {
         const int pass = broker::aclPassCode(acl_pass);
         // The hottest callback: reads, subscriptions and connected publishers leave at the first test or two.
-        if (event->access != MOSQ_ACL_WRITE || disconnected.empty()) return pass;
+        if (event->access != MOSQ_ACL_WRITE || !disconnected.contains(event->client)) return pass;
         const char* client_id = mosquitto_client_id(event->client);
         if (!disconnected.takeWill(event->client, client_id ? client_id : "")) return pass;
 
