@@ -114,6 +114,30 @@ TEST(ValidateWill, NonUtf8WillOnADropRuleIsDropped) {
     EXPECT_EQ(will->payload, "offline");
 }
 
+TEST(ValidateWill, DelayedWillIsCheckedWhenItIsSent) {
+    // MQTT 5 Will Delay: the broker sends the Will later (src/will_delay.c), long after the DISCONNECT event.
+    BrokerProcess broker(warehouseConfig(kSoleAcl));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected sub(broker, "sub");
+    ASSERT_TRUE(sub.client.subscribe("entrepot/#", 1));
+    for (const auto& [id, payload] : {std::pair{"sensor-nord-1", kInvalidReading}, {"sensor-nord-2", kValidReading}}) {
+        MqttTestClient client(id);
+        client.setWill(std::string("entrepot/nord/") + (payload == kValidReading ? "s2" : "s1") + "/v1", payload, 1,
+                       false, 1);
+        client.setSessionExpiryInterval(60);
+        ASSERT_TRUE(client.connect(broker.port())) << client.lastError();
+        client.abortConnection();
+    }
+    EXPECT_FALSE(sub.client.waitForMessage(400ms)) << "nothing before the delay";
+    auto letter = sub.client.waitForMessageOn("entrepot/deadletter/nord/s1", 5s);
+    ASSERT_TRUE(letter) << broker.log();
+    EXPECT_EQ(nlohmann::json::parse(letter->payload)["will"], true);
+    auto will = sub.client.waitForMessageOn("entrepot/nord/s2/v1", 5s);
+    ASSERT_TRUE(will) << broker.log();
+    EXPECT_EQ(will->payload, kValidReading);
+    EXPECT_FALSE(sub.client.waitForMessageOn("entrepot/nord/s1/v1", 300ms)) << "the invalid delayed Will is not sent";
+}
+
 TEST(ValidateWill, WillOnAnUncheckedTopicPasses) {
     BrokerProcess broker(warehouseConfig(kSoleAcl));
     ASSERT_TRUE(broker.start()) << broker.log();
