@@ -150,7 +150,6 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
 
         wills_checked.add();
         checker->check(message, verdict);
-        checker->forgetClient(message.client_id);  // the client is gone: disconnect_after has nothing to cut
         if (!verdict.shadow_failures.empty()) logRejection(message, verdict, true);
         if (verdict.outcome == Outcome::Pass) return pass;
         wills_rejected.add();
