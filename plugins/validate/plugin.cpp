@@ -123,6 +123,9 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
         }
     }
 
+    // Timers run from TICK and MESSAGE; either ends the DISCONNECT whose immediate Will could still come.
+    void onTimers(Clock::TimePoint) { disconnected.endOfDisconnect(); }
+
     // An internal error in onAclCheck lets the check pass, as one in onMessage lets the message pass.
     int aclAnswerOnError() const { return broker::aclPassCode(acl_pass); }
 
@@ -132,7 +135,10 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
     int onAclCheck(const mosquitto_evt_acl_check* event) {
         const int pass = broker::aclPassCode(acl_pass);
         // The hottest callback: reads, subscriptions and connected publishers leave at the first test or two.
-        if (event->access != MOSQ_ACL_WRITE || !disconnected.contains(event->client)) return pass;
+        if (event->access != MOSQ_ACL_WRITE || !disconnected.contains(event->client)) {
+            disconnected.endOfDisconnect();
+            return pass;
+        }
         const char* client_id = mosquitto_client_id(event->client);
         if (!disconnected.takeWill(event->client, client_id ? client_id : "")) return pass;
 
@@ -163,7 +169,11 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
         const char* id = mosquitto_client_id(event->client);
         if (id) checker->forgetClient(id);
         if (acl_pass != broker::AclPass::Unregistered) {
-            disconnected.onDisconnect(event->client, id ? id : "");
+            // Only MQTT 5 has Will Delay: a 3.x client's Will, if any, is checked before the next callback.
+            const bool may_delay = mosquitto_client_protocol_version(event->client) >= 5;
+            disconnected.onDisconnect(event->client, id ? id : "",
+                                      may_delay ? DisconnectedClients::WillTiming::MaybeLater
+                                                : DisconnectedClients::WillTiming::Now);
             wills_tracking_evicted.set(static_cast<int64_t>(disconnected.evicted()));
         }
     }

@@ -72,10 +72,40 @@ TEST(DisconnectedClients, ADisconnectAgainReplacesTheEntry) {
     EXPECT_TRUE(clients.takeWill(&context_a, "second"));
 }
 
+using Timing = DisconnectedClients::WillTiming;
+
+TEST(DisconnectedClients, AnImmediateWillIsFoundOnlyBeforeTheNextCallback) {
+    DisconnectedClients clients;
+    clients.onDisconnect(&context_a, "v311", Timing::Now);
+    EXPECT_TRUE(clients.contains(&context_a));
+    EXPECT_TRUE(clients.takeWill(&context_a, "v311"));
+    EXPECT_TRUE(clients.empty());
+
+    clients.onDisconnect(&context_a, "no-will", Timing::Now);  // a client without a Will: no write check follows
+    clients.endOfDisconnect();                                 // the next callback, whatever it is
+    EXPECT_TRUE(clients.empty()) << "nothing stale is left for a context the broker frees next";
+    EXPECT_FALSE(clients.takeWill(&context_a, "no-will"));
+}
+
+TEST(DisconnectedClients, AnyOtherWriteCheckEndsTheImmediateSlot) {
+    DisconnectedClients clients;
+    clients.onDisconnect(&context_a, "v311", Timing::Now);
+    EXPECT_FALSE(clients.takeWill(&context_b, "someone"));
+    EXPECT_FALSE(clients.contains(&context_a));
+}
+
+TEST(DisconnectedClients, ImmediateAndLaterWillsCoexist) {
+    DisconnectedClients clients;
+    clients.onDisconnect(&context_a, "v5", Timing::MaybeLater);
+    clients.onDisconnect(&context_b, "v311", Timing::Now);
+    EXPECT_TRUE(clients.takeWill(&context_b, "v311"));
+    EXPECT_TRUE(clients.takeWill(&context_a, "v5"));
+}
+
 TEST(DisconnectedClients, ZeroCapacityRecordsNothing) {
     DisconnectedClients clients(0);
     clients.onDisconnect(&context_a, "a");
-    EXPECT_TRUE(clients.empty());
+    EXPECT_TRUE(clients.empty()) << "no room for a later Will";
 }
 
 }  // namespace
