@@ -171,9 +171,9 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
         if (acl_pass != broker::AclPass::Unregistered) {
             // Only MQTT 5 has Will Delay: a 3.x client's Will, if any, is checked before the next callback.
             const bool may_delay = mosquitto_client_protocol_version(event->client) >= 5;
-            disconnected.onDisconnect(event->client, id ? id : "",
-                                      may_delay ? DisconnectedClients::WillTiming::MaybeLater
-                                                : DisconnectedClients::WillTiming::Now);
+            disconnected.onDisconnect(
+                event->client, id ? id : "",
+                may_delay ? DisconnectedClients::WillTiming::MaybeLater : DisconnectedClients::WillTiming::Now);
             wills_tracking_evicted.set(static_cast<int64_t>(disconnected.evicted()));
         }
     }
