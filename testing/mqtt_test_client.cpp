@@ -73,8 +73,9 @@ void MqttTestClient::setCredentials(const std::string& user, const std::string& 
     credentials_ = std::make_pair(user, password);
 }
 
-void MqttTestClient::setWill(const std::string& topic, const std::string& payload, int qos, bool retain) {
-    will_ = Will{topic, payload, qos, retain};
+void MqttTestClient::setWill(const std::string& topic, const std::string& payload, int qos, bool retain,
+                             uint32_t delay_seconds) {
+    will_ = Will{topic, payload, qos, retain, delay_seconds};
 }
 
 void MqttTestClient::setCleanSession(bool clean) {
@@ -141,9 +142,15 @@ bool MqttTestClient::connect(int port, std::chrono::milliseconds timeout) {
         }
     }
     if (will_) {
+        mosquitto_property* will_props = nullptr;
+        if (protocol_ == Protocol::V5 && will_->delay_seconds > 0) {
+            mosquitto_property_add_int32(&will_props, MQTT_PROP_WILL_DELAY_INTERVAL, will_->delay_seconds);
+        }
+        // On success libmosquitto owns will_props; on failure they are ours to free.
         rc = mosquitto_will_set_v5(mosq_, will_->topic.c_str(), static_cast<int>(will_->payload.size()),
-                                   will_->payload.data(), will_->qos, will_->retain, nullptr);
+                                   will_->payload.data(), will_->qos, will_->retain, will_props);
         if (rc != MOSQ_ERR_SUCCESS) {
+            mosquitto_property_free_all(&will_props);
             setError("mosquitto_will_set_v5", rc);
             return false;
         }

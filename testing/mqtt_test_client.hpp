@@ -66,7 +66,9 @@ public:
 
     // Settings below apply to the next connect().
     void setCredentials(const std::string& user, const std::string& password);
-    void setWill(const std::string& topic, const std::string& payload, int qos, bool retain);
+    // delay_seconds > 0: MQTT 5 Will Delay Interval (the broker sends the Will that long after the drop,
+    // if the session lives that long: pair it with setSessionExpiryInterval).
+    void setWill(const std::string& topic, const std::string& payload, int qos, bool retain, uint32_t delay_seconds = 0);
     void setCleanSession(bool clean);                 // clean session (3.1.1) / clean start (5)
     void setSessionExpiryInterval(uint32_t seconds);  // MQTT 5 CONNECT property
     void setKeepAlive(int seconds);                   // default 60
@@ -130,6 +132,7 @@ private:
         std::string payload;
         int qos;
         bool retain;
+        uint32_t delay_seconds;
     };
 
     static void onConnect(struct mosquitto*, void* self, int rc, int flags, const mosquitto_property*);

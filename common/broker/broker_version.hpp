@@ -45,4 +45,40 @@ inline ReloadAnswer reloadAnswerFor(BrokerLine line) {
     return line == BrokerLine::V2_1 ? ReloadAnswer::Success : ReloadAnswer::Defer;
 }
 
+// For a plugin that watches MOSQ_EVT_ACL_CHECK only to object now and then (validate's Will check), what
+// it answers when it has no objection. It must look as if it were not there, and only 2.1 can say so:
+// - 2.1 (src/plugin_acl_check.c): MOSQ_ERR_PLUGIN_IGNORE, "as if the plugin doesn't exist".
+// - 2.0.x (src/security.c, mosquitto_acl_check, 2.0.11 to 2.0.21): no IGNORE; the first answer other than DEFER
+//   ends the chain, and if every callback deferred the access is DENIED. So DEFER is right only when some
+//   other ACL (acl_file, dynamic-security, an auth plugin) decides after us; with none, every publish,
+//   subscription and delivery would be refused. ALLOW (SUCCESS) is right only when there is no other ACL,
+//   since it ends the chain before any of them. The plugin cannot see which it is: the operator says.
+enum class AclPass {
+    Unregistered,  // do not register for ACL_CHECK at all
+    Defer,
+    Ignore,
+    Allow,
+};
+
+// What the operator declared about the broker's other ACLs (validate's will_check option).
+enum class AclNeighbours {
+    Off,     // the feature is off: never register
+    Auto,    // not declared: on 2.1 register, on 2.0 do not (neither answer is safe without knowing)
+    Others,  // another ACL decides after this plugin
+    None,    // no other ACL exists
+};
+
+inline AclPass aclPassFor(BrokerLine line, AclNeighbours neighbours) {
+    if (neighbours == AclNeighbours::Off) return AclPass::Unregistered;
+    if (line == BrokerLine::V2_1) return AclPass::Ignore;
+    switch (neighbours) {
+        case AclNeighbours::Others:
+            return AclPass::Defer;
+        case AclNeighbours::None:
+            return AclPass::Allow;
+        default:
+            return AclPass::Unregistered;
+    }
+}
+
 }  // namespace mqs::broker

@@ -1,5 +1,5 @@
 // The adapter skeleton every plugin shares: its common state (PluginBase), init and cleanup, the callback
-// trampolines and table (message, tick, reload, disconnect) and the three exported entry points. A
+// trampolines and table (message, tick, reload, disconnect, acl check) and the three exported entry points. A
 // plugin.cpp keeps only its own state and its load/reload/message logic. Included only by plugin.cpp.
 #pragma once
 
@@ -42,6 +42,9 @@ struct PluginBase {
     MetricsRegistry metrics;
     RawOptions init_options;  // Mosquitto 2.0 passes no options with MOSQ_EVT_RELOAD: reuse these
     TickWatch tick_watch;
+    // For a Plugin with onAclCheck: load() may set it to false (before registration) to leave ACL_CHECK
+    // unregistered, as a watcher must on 2.0 when it cannot answer safely (aclPassFor). Fixed at init.
+    bool register_acl_check = true;
 
     // From load and reload, once the instance name and interval are known: metrics are published every
     // `interval` under sysTopic("<name>").
@@ -79,6 +82,36 @@ int registerCallbacks(mosquitto_plugin_id_t* identifier, std::span<const Callbac
                       void* user_data, const Logger& logger);
 void unregisterCallbacks(mosquitto_plugin_id_t* identifier, std::span<const CallbackRegistration> callbacks);
 
+// 2.1's MOSQ_ERR_PLUGIN_IGNORE; the 2.0 headers we build against do not define it, and a 2.0 broker never
+// receives it (aclPassFor gives Ignore only on 2.1).
+inline constexpr int kPluginIgnore = 32;
+
+inline int aclPassCode(AclPass pass) {
+    switch (pass) {
+        case AclPass::Ignore:
+            return kPluginIgnore;
+        case AclPass::Allow:
+            return MOSQ_ERR_SUCCESS;
+        default:
+            return MOSQ_ERR_PLUGIN_DEFER;
+    }
+}
+
+// The callbacks of `all` this instance registers: ACL_CHECK only if register_acl_check.
+struct ActiveCallbacks {
+    std::array<CallbackRegistration, 8> items{};
+    size_t count = 0;
+    std::span<const CallbackRegistration> span() const { return {items.data(), count}; }
+};
+inline ActiveCallbacks activeCallbacks(std::span<const CallbackRegistration> all, bool register_acl_check) {
+    ActiveCallbacks active;
+    for (const auto& c : all) {
+        if (c.event == MOSQ_EVT_ACL_CHECK && !register_acl_check) continue;
+        if (active.count < active.items.size()) active.items[active.count++] = c;
+    }
+    return active;
+}
+
 // For mosquitto_plugin_init: builds the Plugin, introduces it to the broker (2.1), runs
 // `load(const RawOptions&)`, which may throw: the message is logged (the broker itself only prints a
 // number) and the broker refuses to start. Then registers the callbacks, all or none.
@@ -99,7 +132,8 @@ int startPlugin(mosquitto_plugin_id_t* identifier, void** user_data, const mosqu
         mosquitto_log_printf(MOSQ_LOG_ERR, "%s: unknown error while loading", Plugin::kName);
         return MOSQ_ERR_INVAL;
     }
-    int rc = registerCallbacks(identifier, callbacks, plugin.get(), plugin->logger);
+    int rc = registerCallbacks(identifier, activeCallbacks(callbacks, plugin->register_acl_check).span(), plugin.get(),
+                               plugin->logger);
     if (rc != MOSQ_ERR_SUCCESS) return rc;
     *user_data = plugin.release();
     return MOSQ_ERR_SUCCESS;
@@ -111,7 +145,7 @@ template <typename Plugin>
 int stopPlugin(void* user_data, std::span<const CallbackRegistration> callbacks) noexcept {
     auto* plugin = static_cast<Plugin*>(user_data);
     if (plugin == nullptr) return MOSQ_ERR_SUCCESS;
-    unregisterCallbacks(plugin->identifier, callbacks);
+    unregisterCallbacks(plugin->identifier, activeCallbacks(callbacks, plugin->register_acl_check).span());
     if constexpr (requires { plugin->shutdown(); }) {
         guardCallback(plugin->logger, "cleanup", MOSQ_ERR_SUCCESS, [&] {
             plugin->shutdown();
@@ -184,17 +218,34 @@ int disconnectCallback(int, void* event_data, void* user_data) {
     });
 }
 
-// The callbacks a Plugin registers: MESSAGE, TICK and RELOAD always, DISCONNECT if it has onDisconnect.
+// For a Plugin with `int onAclCheck(const mosquitto_evt_acl_check*)`. The hottest callback (every publish,
+// subscription and delivery): no timers here, and onAclCheck returns at once for what it does not look at.
+// An internal error denies (an access-control plugin fails closed) unless the Plugin has
+// `int aclAnswerOnError() const` (a watcher such as validate passes: aclPassCode).
+template <typename Plugin>
+int aclCheckCallback(int, void* event_data, void* user_data) {
+    auto* plugin = static_cast<Plugin*>(user_data);
+    int on_error = MOSQ_ERR_ACL_DENIED;
+    if constexpr (requires(const Plugin& p) { p.aclAnswerOnError(); }) on_error = plugin->aclAnswerOnError();
+    return guardCallback(plugin->logger, "acl check", on_error, [&] {
+        return plugin->onAclCheck(static_cast<const mosquitto_evt_acl_check*>(event_data));
+    });
+}
+
+// The callbacks a Plugin may register: MESSAGE, TICK and RELOAD always, DISCONNECT if it has onDisconnect,
+// ACL_CHECK if it has onAclCheck (and leaves register_acl_check true, see activeCallbacks).
 template <typename Plugin>
 constexpr auto callbacksOf() {
-    constexpr CallbackRegistration message{MOSQ_EVT_MESSAGE, messageCallback<Plugin>};
-    constexpr CallbackRegistration tick{MOSQ_EVT_TICK, tickCallback<Plugin>};
-    constexpr CallbackRegistration reload{MOSQ_EVT_RELOAD, reloadCallback<Plugin>};
-    if constexpr (requires(Plugin & p, const mosquitto_evt_disconnect* e) { p.onDisconnect(e); }) {
-        return std::array{message, tick, reload, CallbackRegistration{MOSQ_EVT_DISCONNECT, disconnectCallback<Plugin>}};
-    } else {
-        return std::array{message, tick, reload};
-    }
+    constexpr bool has_disconnect = requires(Plugin & p, const mosquitto_evt_disconnect* e) { p.onDisconnect(e); };
+    constexpr bool has_acl_check = requires(Plugin & p, const mosquitto_evt_acl_check* e) { p.onAclCheck(e); };
+    std::array<CallbackRegistration, 3 + has_disconnect + has_acl_check> out{};
+    size_t i = 0;
+    out[i++] = {MOSQ_EVT_MESSAGE, messageCallback<Plugin>};
+    out[i++] = {MOSQ_EVT_TICK, tickCallback<Plugin>};
+    out[i++] = {MOSQ_EVT_RELOAD, reloadCallback<Plugin>};
+    if constexpr (has_disconnect) out[i++] = {MOSQ_EVT_DISCONNECT, disconnectCallback<Plugin>};
+    if constexpr (has_acl_check) out[i++] = {MOSQ_EVT_ACL_CHECK, aclCheckCallback<Plugin>};
+    return out;
 }
 
 template <typename Plugin>

@@ -21,10 +21,24 @@ const OptionTable& optionTable() {
         t.add({.key = "dead_letter_payload_limit", .type = OptionType::Size, .default_value = "1MiB",
                .description = "Bytes of the original payload copied into a dead letter; beyond it the copy is cut and `payload_truncated` is true.",
                .min = 0, .max = 256ll * 1024 * 1024});
+        t.add({.key = "will_check", .type = OptionType::Enum, .default_value = "auto",
+               .description = "Hold Wills to the rules (see Wills). `auto`: on Mosquitto 2.1, and on 2.0 not at all; on 2.0 say what else decides access: `acl_after` (an acl_file, dynamic-security or another ACL plugin loaded after validate) or `sole_acl` (nothing else); `off`: never. Read at start only.",
+               .choices = {"auto", "acl_after", "sole_acl", "off"}});
         return t;
     }();
     return table;
 }
+
+namespace {
+
+broker::AclNeighbours willCheckFrom(const std::string& value) {
+    if (value == "acl_after") return broker::AclNeighbours::Others;
+    if (value == "sole_acl") return broker::AclNeighbours::None;
+    if (value == "off") return broker::AclNeighbours::Off;
+    return broker::AclNeighbours::Auto;
+}
+
+}  // namespace
 
 Config parseConfig(const RawOptions& options) {
     OptionValues v = optionTable().parse(options);
@@ -36,6 +50,7 @@ Config parseConfig(const RawOptions& options) {
         .max_json_depth = static_cast<size_t>(v.integer("max_json_depth")),
         .max_errors = static_cast<size_t>(v.integer("max_errors")),
         .dead_letter_payload_limit = v.bytes("dead_letter_payload_limit"),
+        .will_check = willCheckFrom(v.string("will_check")),
     };
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string>
 
+#include "common/broker/broker_version.hpp"
 #include "common/options.hpp"
 
 namespace mqs::validate {
@@ -16,6 +17,7 @@ struct Config {
     size_t max_json_depth;
     size_t max_errors;                     // errors listed per failing rule
     size_t dead_letter_payload_limit;      // original payload bytes copied into an envelope
+    broker::AclNeighbours will_check;      // whether and how Wills are checked (MOSQ_EVT_ACL_CHECK)
 };
 
 const OptionTable& optionTable();

@@ -51,6 +51,7 @@ std::string buildDeadLetter(const Message& message, const Verdict& verdict, std:
     envelope["received_at"] = isoTime(received);
     envelope["qos"] = message.qos;
     envelope["retain"] = message.retain;
+    envelope["will"] = message.will;
     envelope["errors"] = failureList(verdict.failures);
     envelope["payload_size"] = message.payload_length;
 

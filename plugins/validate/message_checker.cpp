@@ -192,7 +192,8 @@ void MessageChecker::check(const Message& message, Verdict& out) {
         out.outcome = Outcome::Drop;
         m.dropped->add();
     }
-    if (recordFailureAndCheckDisconnect(*first_failed, message.client_id)) {
+    // A Will's client is already gone: nothing to count towards disconnect_after, nobody to disconnect.
+    if (!message.will && recordFailureAndCheckDisconnect(*first_failed, message.client_id)) {
         out.disconnect = true;
         m.disconnected->add();
     }

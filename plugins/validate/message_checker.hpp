@@ -26,6 +26,7 @@ struct Message {
     bool has_username = false;
     int qos = 0;
     bool retain = false;
+    bool will = false;  // a client's Will, write-checked when the broker sends it (never a MOSQ_EVT_MESSAGE)
 };
 
 struct CheckFailure {

@@ -135,7 +135,10 @@ INSTANTIATE_TEST_SUITE_P(
                       "validate: plugin_opt_colour: unknown option"},
         BadOptionCase{"BadDuration",
                       "plugin_opt_rules_file " CONF_DIR "/validate/warehouse-rules.json\nplugin_opt_metrics_interval soon\n",
-                      "validate: plugin_opt_metrics_interval: 'soon' is not a duration"}));
+                      "validate: plugin_opt_metrics_interval: 'soon' is not a duration"},
+        BadOptionCase{"BadWillCheck",
+                      "plugin_opt_rules_file " CONF_DIR "/validate/warehouse-rules.json\nplugin_opt_will_check yes\n",
+                      "validate: plugin_opt_will_check"}));
 
 TEST(ValidateIntegration, BadRulesFileStopsTheBrokerWithItsLocation) {
     BrokerProcess broker("");

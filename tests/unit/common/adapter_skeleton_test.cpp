@@ -71,6 +71,25 @@ TEST(ReloadAnswer, SuccessOn21WhereAnyOtherCodeStopsTheBroker) {
     EXPECT_EQ(reloadAnswerFor(BrokerLine::V2_1), ReloadAnswer::Success);
 }
 
+// An ACL_CHECK watcher that only objects (validate's Will check) must be invisible otherwise: 2.1 can ignore;
+// 2.0 can only defer (denied if nobody else decides) or allow (ends the chain), so the operator chooses.
+TEST(AclPass, IgnoreOn21WhateverTheOperatorDeclared) {
+    for (auto n : {AclNeighbours::Auto, AclNeighbours::Others, AclNeighbours::None}) {
+        EXPECT_EQ(aclPassFor(BrokerLine::V2_1, n), AclPass::Ignore);
+    }
+}
+
+TEST(AclPass, On20OnlyWhatTheOperatorDeclared) {
+    EXPECT_EQ(aclPassFor(BrokerLine::V2_0, AclNeighbours::Others), AclPass::Defer);
+    EXPECT_EQ(aclPassFor(BrokerLine::V2_0, AclNeighbours::None), AclPass::Allow);
+    EXPECT_EQ(aclPassFor(BrokerLine::V2_0, AclNeighbours::Auto), AclPass::Unregistered);
+}
+
+TEST(AclPass, OffNeverRegisters) {
+    EXPECT_EQ(aclPassFor(BrokerLine::V2_0, AclNeighbours::Off), AclPass::Unregistered);
+    EXPECT_EQ(aclPassFor(BrokerLine::V2_1, AclNeighbours::Off), AclPass::Unregistered);
+}
+
 TEST(ErrorText, NamesTheCodesPluginsGetBack) {
     EXPECT_STREQ(errorText(MOSQ_ERR_SUCCESS), "success");
     EXPECT_STREQ(errorText(MOSQ_ERR_NOMEM), "out of memory");

@@ -9,7 +9,7 @@ using namespace mqs::validate;
 
 namespace {
 
-nlohmann::json envelopeFor(const std::string& payload, size_t limit = 1 << 20) {
+nlohmann::json envelopeFor(const std::string& payload, size_t limit = 1 << 20, bool will = false) {
     static Rule rule;
     rule.name = "telemetry";
     Message m;
@@ -18,6 +18,7 @@ nlohmann::json envelopeFor(const std::string& payload, size_t limit = 1 << 20) {
     m.payload_length = payload.size();
     m.client_id = "sensor-1";
     m.qos = 1;
+    m.will = will;
     Verdict v;
     v.outcome = Outcome::DeadLetter;
     v.deciding_rule = &rule;
@@ -62,4 +63,9 @@ TEST(DeadLetter, Base64Vectors) {
     EXPECT_EQ(base64Encode("", 0), "");
     EXPECT_EQ(base64Encode("f", 1), "Zg==");
     EXPECT_EQ(base64Encode("foobar", 6), "Zm9vYmFy");
+}
+
+TEST(DeadLetter, SaysWhetherTheMessageWasAWill) {
+    EXPECT_EQ(envelopeFor("x")["will"], false);
+    EXPECT_EQ(envelopeFor("x", 1 << 20, true)["will"], true);
 }

@@ -28,8 +28,10 @@ protected:
         config_ = parseConfig({{"rules_file", file.string()}, {"max_json_bytes", "1MiB"}, {"max_json_depth", "64"}});
         checker_ = std::make_unique<MessageChecker>(config_, std::make_shared<const RuleSet>(loadRuleSet(file)), metrics_, clock_);
     }
-    Verdict check(const std::string& topic, const std::string& payload, const std::string& client = "c1") {
+    Verdict check(const std::string& topic, const std::string& payload, const std::string& client = "c1",
+                  bool will = false) {
         Message m;
+        m.will = will;
         m.topic = topic;
         m.payload = payload.data();
         m.payload_length = payload.size();
@@ -166,6 +168,18 @@ TEST_F(CheckerTest, DisconnectAfterNFailuresInWindow) {
     EXPECT_FALSE(check("entrepot/n/s/v1", "{}", "bad").disconnect);
     checker_->forgetClient("bad");
     checker_->forgetClient("other");
+    EXPECT_EQ(checker_->trackedClients(), 0u);
+}
+
+TEST_F(CheckerTest, AWillIsJudgedLikeAPublishButNeverCountsTowardsDisconnect) {
+    load(kWarehouseRules);
+    for (int i = 0; i < 5; ++i) {
+        Verdict v = check("entrepot/n/s/v1", "{}", "gone", true);
+        EXPECT_EQ(v.outcome, Outcome::DeadLetter);
+        EXPECT_FALSE(v.disconnect);
+    }
+    EXPECT_EQ(metric("rules/telemetry/dead_lettered"), 5);
+    EXPECT_EQ(metric("rules/telemetry/disconnected"), 0);
     EXPECT_EQ(checker_->trackedClients(), 0u);
 }
 
