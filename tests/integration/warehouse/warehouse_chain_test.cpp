@@ -163,5 +163,26 @@ TEST(WarehouseChain, ShippedConfigValidatesAlertsAndForwards) {
     const auto series = vm.exportSeries("{__name__=\"entrepot_temp\",zone=\"nord\",sensor=\"s1\"}");
     ASSERT_EQ(series.size(), 1u);
     EXPECT_DOUBLE_EQ(series[0]["values"][0].get<double>(), 23.1);
+
+    // 5. Wills are held to the same rules (the shipped will_check): an invalid one is dead-lettered and never
+    // delivered, a valid one is delivered.
+    MqttTestClient bad_will("sensor-nord-s2");
+    const std::string will_topic = "entrepot/nord/s2/v1";
+    bad_will.setWill(will_topic, reading(1732200003, "\"hot\"", 44.0, 0), 1, false);
+    ASSERT_TRUE(bad_will.connect(broker.port())) << bad_will.lastError();
+    bad_will.abortConnection();
+    auto will_letter = sub.waitForMessageOn("entrepot/deadletter/nord/s2");
+    ASSERT_TRUE(will_letter) << broker.log();
+    EXPECT_EQ(json::parse(will_letter->payload)["topic"], will_topic);
+    MqttTestClient good_will("sensor-nord-s3");
+    const std::string good_topic = "entrepot/nord/s3/v1";
+    const std::string good_payload = reading(1732200004, "21.5", 40.0, 0);
+    good_will.setWill(good_topic, good_payload, 1, false);
+    ASSERT_TRUE(good_will.connect(broker.port())) << good_will.lastError();
+    good_will.abortConnection();
+    auto good = sub.waitForMessageOn(good_topic);
+    ASSERT_TRUE(good) << broker.log();
+    EXPECT_EQ(good->payload, good_payload);
+    EXPECT_FALSE(sub.waitForMessageOn(will_topic, 500ms)) << "the invalid Will must not be delivered";
     EXPECT_EQ(broker.stop(), 0);
 }
