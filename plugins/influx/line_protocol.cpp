@@ -24,6 +24,11 @@ namespace {
 
 bool needsEscape(char c, KeyKind kind) { return c == ',' || c == ' ' || (c == '=' && kind == KeyKind::TagOrFieldKey); }
 bool isControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
+// Characters after which InfluxDB 1.6.7 reads a backslash as an escape in some position, whatever we
+// escape there: it drops the backslash before '=' in a measurement and before '"' in a measurement or
+// field key, and "\\" is ambiguous (InfluxDB keeps both backslashes, VictoriaMetrics reads one). One
+// rule for every position keeps the table in docs/influx.md short.
+bool backslashIsRead(char next) { return next == ',' || next == ' ' || next == '=' || next == '"' || next == '\\'; }
 
 // Bytes that leave the fast path: bit 0 in measurements, bit 1 in tag keys, tag values and field keys.
 constexpr std::array<uint8_t, 256> kSpecial = [] {
@@ -54,8 +59,7 @@ void appendEscapedKey(std::string& out, std::string_view text, KeyKind kind, Enc
             bool last = i + 1 == text.size();
             char next = last ? '\0' : text[i + 1];
             if (!last && isControl(static_cast<unsigned char>(next))) next = ' ';
-            if (last || needsEscape(next, kind) || next == '\\') {
-                // "\\" is also ambiguous: InfluxDB 1.x keeps both, VictoriaMetrics reads one.
+            if (last || backslashIsRead(next)) {
                 ++stats.backslash_replaced;
                 out += "\xEF\xBC\xBC";  // U+FF3C FULLWIDTH REVERSE SOLIDUS
                 continue;

@@ -31,7 +31,8 @@ enum class KeyKind { Measurement, TagOrFieldKey };
 // Appends `text` escaped for a measurement (',' and ' ') or a tag key, tag value or field key
 // (',', '=' and ' '). Control characters become a space: no escape exists for a newline there.
 // InfluxDB keeps backslashes in these positions literally and cannot express one that ends the text
-// or precedes an escaped character (influxdb#6154); such a backslash becomes U+FF3C '＼'.
+// or precedes ',', '=', ' ', '"' or another backslash (influxdb#6154; 1.6.7 drops it before '=' in a
+// measurement and before '"' in a measurement or field key); such a backslash becomes U+FF3C '＼'.
 void appendEscapedKey(std::string& out, std::string_view text, KeyKind kind, EncodeStats& stats);
 // Appends "..." with '"' and '\' escaped; newlines are legal inside quoted strings.
 void appendQuotedString(std::string& out, std::string_view text);
