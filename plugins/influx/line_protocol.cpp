@@ -43,11 +43,17 @@ constexpr std::array<uint8_t, 256> kSpecial = [] {
 }  // namespace
 
 void appendEscapedKey(std::string& out, std::string_view text, KeyKind kind, EncodeStats& stats) {
+    size_t start = 0;
+    if (kind == KeyKind::Measurement && !text.empty() && text[0] == '#') {
+        ++stats.hash_replaced;
+        out += "\xEF\xBC\x83";  // U+FF03 FULLWIDTH NUMBER SIGN
+        start = 1;
+    }
     // Fast path: most names and tag values need no escaping at all.
     const uint8_t mask = kind == KeyKind::Measurement ? 1 : 2;
-    size_t clean = 0;
+    size_t clean = start;
     while (clean < text.size() && !(kSpecial[static_cast<unsigned char>(text[clean])] & mask)) ++clean;
-    out.append(text.data(), clean);
+    out.append(text.data() + start, clean - start);
     for (size_t i = clean; i < text.size(); ++i) {
         char c = text[i];
         if (isControl(static_cast<unsigned char>(c))) {

@@ -173,7 +173,7 @@ Mapper::Mapper(std::shared_ptr<const Mapping> mapping, Precision precision, Mapp
                 metrics.get("mapping/bad_timestamp"),   metrics.get("mapping/coerce_failed"),
                 metrics.get("mapping/missing_field"),   metrics.get("mapping/nonfinite_skipped"),
                 metrics.get("mapping/control_replaced"), metrics.get("mapping/backslash_replaced"),
-                metrics.get("mapping/series_uncached")} {
+                metrics.get("mapping/series_uncached"), metrics.get("mapping/hash_replaced")} {
     for (const auto& rule : mapping_->rules) {
         std::vector<EscapedKey> keys;
         for (const auto& f : rule.fields) {
@@ -415,6 +415,7 @@ void Mapper::countEncoding(const EncodeStats& stats) {
     counters_.nonfinite.add(static_cast<int64_t>(stats.nonfinite_skipped));
     if (stats.control_replaced) counters_.control_replaced.add(static_cast<int64_t>(stats.control_replaced));
     if (stats.backslash_replaced) counters_.backslash_replaced.add(static_cast<int64_t>(stats.backslash_replaced));
+    if (stats.hash_replaced) counters_.hash_replaced.add(static_cast<int64_t>(stats.hash_replaced));
 }
 
 // The general path: any rule, any payload (plain numbers, all-fields mode, payload tags).

@@ -121,6 +121,7 @@ private:
         Metric& control_replaced;
         Metric& backslash_replaced;
         Metric& series_uncached;
+        Metric& hash_replaced;
     } counters_;
 };
 

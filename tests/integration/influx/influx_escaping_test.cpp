@@ -99,6 +99,8 @@ TEST(InfluxEscaping, EveryRowOfTheTableRoundTripsThroughInfluxd167) {
              {{"name", "measurement"}, {"topic", "esc/m/{row}/{m}"}, {"measurement", "{row}|{m}"}, {"fields", {{"n", "n"}}}},
              {{"name", "measurement-control"}, {"topic", "esc/mc/{row}"}, {"measurement", "{row}|" + kControlRow.input},
               {"fields", {{"n", "n"}}}},
+             // A line starting with '#' is a comment to InfluxDB: it answered 204 and stored nothing.
+             {{"name", "measurement-hash"}, {"topic", "esc/mh"}, {"measurement", "#hash"}, {"fields", {{"n", "n"}}}},
              {{"name", "tag-keys"}, {"topic", "esc/tk"}, {"measurement", "esc_tag_keys"}, {"tags", tag_keys}, {"fields", {{"n", "n"}}}},
              {{"name", "tag-values"}, {"topic", "esc/tv/{row}"}, {"measurement", "esc_tag_values"},
               {"tags", {{"row", "{row}"}, {"v", {{"path", "v"}}}}}, {"fields", {{"n", "n"}}}},
@@ -116,6 +118,7 @@ TEST(InfluxEscaping, EveryRowOfTheTableRoundTripsThroughInfluxd167) {
     for (const Row& r : names) ASSERT_TRUE(pub.publish("esc/m/" + r.id + "/" + r.input, R"({"n":1})", 1)) << r.id;
     ASSERT_TRUE(pub.publish("esc/mc/" + kControlRow.id, R"({"n":1})", 1));
     ASSERT_TRUE(pub.publish("esc/tk", R"({"n":1})", 1));
+    ASSERT_TRUE(pub.publish("esc/mh", R"({"n":1})", 1));
     for (const Row& r : with_control) ASSERT_TRUE(pub.publish("esc/tv/" + r.id, json{{"v", r.input}, {"n", 1}}.dump(), 1));
     ASSERT_TRUE(pub.publish("esc/tv/empty", json{{"v", ""}, {"n", 1}}.dump(), 1));
     ASSERT_TRUE(pub.publish("esc/fk", field_keys.dump(), 1));
@@ -123,7 +126,7 @@ TEST(InfluxEscaping, EveryRowOfTheTableRoundTripsThroughInfluxd167) {
     for (const Row& r : strings) ASSERT_TRUE(pub.publish("esc/sv/" + r.id, json{{"s", r.input}}.dump(), 1));
 
     Metrics metrics(broker->port());
-    const int64_t messages = static_cast<int64_t>(names.size() + 1 + 1 + with_control.size() + 1 + 1 + strings.size());
+    const int64_t messages = static_cast<int64_t>(names.size() + 1 + 1 + 1 + with_control.size() + 1 + 1 + strings.size());
     ASSERT_TRUE(metrics.waitFor("sinks/influx1/written", [&](int64_t v) { return v == messages; }))
         << metrics.value("sinks/influx1/written") << " of " << messages << "\n" << broker->log() << influxd.log();
 
@@ -133,6 +136,10 @@ TEST(InfluxEscaping, EveryRowOfTheTableRoundTripsThroughInfluxd167) {
         ASSERT_TRUE(measurements.count(r.id)) << "measurement row " << r.id << " missing";
         EXPECT_EQ(measurements[r.id], r.stored) << "measurement, row " << r.id;
     }
+
+    bool hash_found = false;
+    for (const auto& row : influxd.query("esc", "SHOW MEASUREMENTS")) hash_found |= row["name"] == "\xEF\xBC\x83hash";
+    EXPECT_TRUE(hash_found) << "a measurement starting with '#' is stored as '\xEF\xBC\x83'";
 
     auto tag_key_rows = byRowId(influxd.query("esc", "SHOW TAG KEYS FROM esc_tag_keys"), "tagKey");
     for (const Row& r : with_control) {

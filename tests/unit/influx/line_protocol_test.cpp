@@ -32,6 +32,7 @@ TEST_P(EscapeKey, MatchesTheProtocol) {
     EXPECT_EQ(out, c.expected);
     EXPECT_EQ(stats.control_replaced, c.control);
     EXPECT_EQ(stats.backslash_replaced, c.backslash);
+    EXPECT_EQ(stats.hash_replaced, c.expected.rfind("\xEF\xBC\x83", 0) == 0 ? 1u : 0u);
 }
 
 const auto M = KeyKind::Measurement;
@@ -55,6 +56,9 @@ INSTANTIATE_TEST_SUITE_P(
                       KeyCase{"backslash_before_quote_measurement", "a\\\"b", M, "a\xEF\xBC\xBC\"b", 0, 1},
                       KeyCase{"backslash_before_quote_key", "a\\\"b", T, "a\xEF\xBC\xBC\"b", 0, 1},
                       KeyCase{"backslash_before_letter_measurement", "a\\b", M, "a\\b"},
+                      KeyCase{"leading_hash_measurement", "#hash", M, "\xEF\xBC\x83hash"},
+                      KeyCase{"inner_hash_measurement", "a#b", M, "a#b"},
+                      KeyCase{"leading_hash_key", "#k", T, "#k"},
                       KeyCase{"double_backslash", "\\\\srv", T, "\xEF\xBC\xBC\\srv", 0, 1},
                       KeyCase{"newline", "a\nb", T, "a\\ b", 1},
                       KeyCase{"cr_tab_nul", std::string("a\r\t\0b", 5), T, "a\\ \\ \\ b", 3},
