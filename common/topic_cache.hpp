@@ -44,8 +44,10 @@ public:
         e.used = true;
         e.hash = hash;
         // Exact-size copy: assign() may reserve up to twice the size, which the bound would not cover.
-        if (topic.size() <= e.topic.capacity()) e.topic.assign(topic);
-        else e.topic = std::string(topic);
+        if (topic.size() <= e.topic.capacity())
+            e.topic.assign(topic);
+        else
+            e.topic = std::string(topic);
         return &e.value;
     }
 
@@ -64,7 +66,9 @@ public:
         return total;
     }
     // Heap bytes behind a string (0 while it fits the small-string buffer inside the object).
-    static size_t heapCapacity(const std::string& s) { return s.capacity() > std::string().capacity() ? s.capacity() + 1 : 0; }
+    static size_t heapCapacity(const std::string& s) {
+        return s.capacity() > std::string().capacity() ? s.capacity() + 1 : 0;
+    }
 
 private:
     struct Entry {

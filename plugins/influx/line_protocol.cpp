@@ -28,7 +28,9 @@ bool isControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 // escape there: it drops the backslash before '=' in a measurement and before '"' in a measurement or
 // field key, and "\\" is ambiguous (InfluxDB keeps both backslashes, VictoriaMetrics reads one). One
 // rule for every position keeps the table in docs/influx.md short.
-bool backslashIsRead(char next) { return next == ',' || next == ' ' || next == '=' || next == '"' || next == '\\'; }
+bool backslashIsRead(char next) {
+    return next == ',' || next == ' ' || next == '=' || next == '"' || next == '\\';
+}
 
 // Bytes that leave the fast path: bit 0 in measurements, bit 1 in tag keys, tag values and field keys.
 constexpr std::array<uint8_t, 256> kSpecial = [] {

@@ -162,18 +162,19 @@ std::optional<FieldType> pinned(const Rule& rule, std::string_view key) {
 
 }  // namespace
 
-Mapper::Mapper(std::shared_ptr<const Mapping> mapping, Precision precision, MapperLimits limits, MetricsRegistry& metrics)
+Mapper::Mapper(std::shared_ptr<const Mapping> mapping, Precision precision, MapperLimits limits,
+               MetricsRegistry& metrics)
     : mapping_(std::move(mapping)),
       precision_(precision),
       limits_(limits),
       fields_(JsonLimits{.max_bytes = limits.max_payload_bytes, .max_depth = 64}),
-      counters_{metrics.get("mapping/mapped"),          metrics.get("mapping/unmatched"),
-                metrics.get("mapping/invalid_payload"), metrics.get("mapping/too_large"),
-                metrics.get("mapping/too_many_fields"), metrics.get("mapping/no_field"),
-                metrics.get("mapping/bad_timestamp"),   metrics.get("mapping/coerce_failed"),
-                metrics.get("mapping/missing_field"),   metrics.get("mapping/nonfinite_skipped"),
+      counters_{metrics.get("mapping/mapped"),           metrics.get("mapping/unmatched"),
+                metrics.get("mapping/invalid_payload"),  metrics.get("mapping/too_large"),
+                metrics.get("mapping/too_many_fields"),  metrics.get("mapping/no_field"),
+                metrics.get("mapping/bad_timestamp"),    metrics.get("mapping/coerce_failed"),
+                metrics.get("mapping/missing_field"),    metrics.get("mapping/nonfinite_skipped"),
                 metrics.get("mapping/control_replaced"), metrics.get("mapping/backslash_replaced"),
-                metrics.get("mapping/series_uncached"), metrics.get("mapping/hash_replaced")} {
+                metrics.get("mapping/series_uncached"),  metrics.get("mapping/hash_replaced")} {
     for (const auto& rule : mapping_->rules) {
         std::vector<EscapedKey> keys;
         for (const auto& f : rule.fields) {
@@ -330,8 +331,10 @@ Mapper::Series& Mapper::learnTopic(std::string_view topic, size_t hash) {
     cached->fast = series.fast;
     cached->prefix_stats = series.prefix_stats;
     // Exact-size copy: assign() may leave up to twice the size reserved, which the bound would not cover.
-    if (series.prefix.size() <= cached->prefix.capacity()) cached->prefix.assign(series.prefix);
-    else cached->prefix = std::string(series.prefix);
+    if (series.prefix.size() <= cached->prefix.capacity())
+        cached->prefix.assign(series.prefix);
+    else
+        cached->prefix = std::string(series.prefix);
     return *cached;
 }
 

@@ -271,7 +271,8 @@ TEST(AlertsIntegration, ReloadSwapsRulesKeepsStateAndRefusesABadFile) {
 // format is `alerts: <file>: <problem>`; the system's reason follows (not asserted: libc wording).
 TEST(AlertsIntegration, ReloadWithAMissingFileNamesItAndKeepsTheRules) {
     BrokerProcess broker("");
-    const std::string rules = R"({"rules":[{"name":"t","topic":"s/{id}","alert_topic":"a/{id}","levels":[{"name":"w","above":30}]}]})";
+    const std::string rules =
+        R"({"rules":[{"name":"t","topic":"s/{id}","alert_topic":"a/{id}","levels":[{"name":"w","above":30}]}]})";
     broker.updateConfig(ownRulesConfig(broker, rules));
     ASSERT_TRUE(broker.start()) << broker.log();
     const std::string file = (broker.dir() / "rules.json").string();

@@ -34,18 +34,19 @@ struct Row {
 std::vector<Row> nameRows() {
     const std::string W = kFullwidthBackslash;
     return {
-        {"comma_space", "a,b c", "a,b c"},                      // escaped, stored as published
-        {"equals", "a=b", "a=b"},                               // escaped in keys and tag values, literal in measurements
-        {"quote", "say \"hi\"", "say \"hi\""},                  // never escaped
-        {"inner_backslash", "C:\\temp", "C:\\temp"},            // a backslash elsewhere is kept
-        {"trailing_backslash", "C:\\", "C:" + W},               // influxdb#6154
+        {"comma_space", "a,b c", "a,b c"},            // escaped, stored as published
+        {"equals", "a=b", "a=b"},                     // escaped in keys and tag values, literal in measurements
+        {"quote", "say \"hi\"", "say \"hi\""},        // never escaped
+        {"inner_backslash", "C:\\temp", "C:\\temp"},  // a backslash elsewhere is kept
+        {"trailing_backslash", "C:\\", "C:" + W},     // influxdb#6154
         {"backslash_comma", "a\\,b", "a" + W + ",b"},
         {"backslash_equals", "a\\=b", "a" + W + "=b"},
         {"backslash_space", "a\\ b", "a" + W + " b"},
         {"backslash_quote", "a\\\"b", "a" + W + "\"b"},
         {"double_backslash", "\\\\srv\\share", W + "\\srv\\share"},
         {"issue_capture", "\\,\\=\\ ", W + "," + W + "=" + W + " "},  // issue 11: came back as `＼,=＼ `
-        {"utf8", "z\xC3\xA9ro \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80", "z\xC3\xA9ro \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80"},
+        {"utf8", "z\xC3\xA9ro \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80",
+         "z\xC3\xA9ro \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80"},
     };
 }
 
@@ -64,12 +65,14 @@ std::vector<Row> stringRows() {
 }
 
 json v1Sink(const InfluxdProcess& influxd) {
-    return {{"name", "influx1"}, {"type", "influxdb1"}, {"url", influxd.url()}, {"database", "esc"},
-            {"connect_timeout", "500ms"}, {"request_timeout", "2s"}};
+    return {{"name", "influx1"}, {"type", "influxdb1"},        {"url", influxd.url()},
+            {"database", "esc"}, {"connect_timeout", "500ms"}, {"request_timeout", "2s"}};
 }
 
 // "<id>|<text>": the row id in front lets the test find each row's name among what influxd returns.
-std::string tagged(const Row& r, const std::string& text) { return r.id + "|" + text; }
+std::string tagged(const Row& r, const std::string& text) {
+    return r.id + "|" + text;
+}
 
 std::map<std::string, std::string> byRowId(const std::vector<json>& rows, const std::string& column) {
     std::map<std::string, std::string> out;
@@ -96,16 +99,33 @@ TEST(InfluxEscaping, EveryRowOfTheTableRoundTripsThroughInfluxd167) {
         {"sinks", json::array({v1Sink(influxd)})},
         {"rules",
          json::array({
-             {{"name", "measurement"}, {"topic", "esc/m/{row}/{m}"}, {"measurement", "{row}|{m}"}, {"fields", {{"n", "n"}}}},
-             {{"name", "measurement-control"}, {"topic", "esc/mc/{row}"}, {"measurement", "{row}|" + kControlRow.input},
+             {{"name", "measurement"},
+              {"topic", "esc/m/{row}/{m}"},
+              {"measurement", "{row}|{m}"},
+              {"fields", {{"n", "n"}}}},
+             {{"name", "measurement-control"},
+              {"topic", "esc/mc/{row}"},
+              {"measurement", "{row}|" + kControlRow.input},
               {"fields", {{"n", "n"}}}},
              // A line starting with '#' is a comment to InfluxDB: it answered 204 and stored nothing.
              {{"name", "measurement-hash"}, {"topic", "esc/mh"}, {"measurement", "#hash"}, {"fields", {{"n", "n"}}}},
-             {{"name", "tag-keys"}, {"topic", "esc/tk"}, {"measurement", "esc_tag_keys"}, {"tags", tag_keys}, {"fields", {{"n", "n"}}}},
-             {{"name", "tag-values"}, {"topic", "esc/tv/{row}"}, {"measurement", "esc_tag_values"},
-              {"tags", {{"row", "{row}"}, {"v", {{"path", "v"}}}}}, {"fields", {{"n", "n"}}}},
-             {{"name", "field-keys"}, {"topic", "esc/fk"}, {"measurement", "esc_field_keys"}},  // every top-level number
-             {{"name", "strings"}, {"topic", "esc/sv/{row}"}, {"measurement", "esc_strings"}, {"tags", {{"row", "{row}"}}},
+             {{"name", "tag-keys"},
+              {"topic", "esc/tk"},
+              {"measurement", "esc_tag_keys"},
+              {"tags", tag_keys},
+              {"fields", {{"n", "n"}}}},
+             {{"name", "tag-values"},
+              {"topic", "esc/tv/{row}"},
+              {"measurement", "esc_tag_values"},
+              {"tags", {{"row", "{row}"}, {"v", {{"path", "v"}}}}},
+              {"fields", {{"n", "n"}}}},
+             {{"name", "field-keys"},
+              {"topic", "esc/fk"},
+              {"measurement", "esc_field_keys"}},  // every top-level number
+             {{"name", "strings"},
+              {"topic", "esc/sv/{row}"},
+              {"measurement", "esc_strings"},
+              {"tags", {{"row", "{row}"}}},
               {"fields", {{"s", {{"path", "s"}, {"type", "string"}}}}}},
          })}};
     auto broker = influxBroker(rules);
@@ -119,16 +139,19 @@ TEST(InfluxEscaping, EveryRowOfTheTableRoundTripsThroughInfluxd167) {
     ASSERT_TRUE(pub.publish("esc/mc/" + kControlRow.id, R"({"n":1})", 1));
     ASSERT_TRUE(pub.publish("esc/tk", R"({"n":1})", 1));
     ASSERT_TRUE(pub.publish("esc/mh", R"({"n":1})", 1));
-    for (const Row& r : with_control) ASSERT_TRUE(pub.publish("esc/tv/" + r.id, json{{"v", r.input}, {"n", 1}}.dump(), 1));
+    for (const Row& r : with_control)
+        ASSERT_TRUE(pub.publish("esc/tv/" + r.id, json{{"v", r.input}, {"n", 1}}.dump(), 1));
     ASSERT_TRUE(pub.publish("esc/tv/empty", json{{"v", ""}, {"n", 1}}.dump(), 1));
     ASSERT_TRUE(pub.publish("esc/fk", field_keys.dump(), 1));
     const std::vector<Row> strings = stringRows();
     for (const Row& r : strings) ASSERT_TRUE(pub.publish("esc/sv/" + r.id, json{{"s", r.input}}.dump(), 1));
 
     Metrics metrics(broker->port());
-    const int64_t messages = static_cast<int64_t>(names.size() + 1 + 1 + 1 + with_control.size() + 1 + 1 + strings.size());
+    const int64_t messages =
+        static_cast<int64_t>(names.size() + 1 + 1 + 1 + with_control.size() + 1 + 1 + strings.size());
     ASSERT_TRUE(metrics.waitFor("sinks/influx1/written", [&](int64_t v) { return v == messages; }))
-        << metrics.value("sinks/influx1/written") << " of " << messages << "\n" << broker->log() << influxd.log();
+        << metrics.value("sinks/influx1/written") << " of " << messages << "\n"
+        << broker->log() << influxd.log();
 
     // Measurements (names from topic captures, the control row from the rule's literal).
     auto measurements = byRowId(influxd.query("esc", "SHOW MEASUREMENTS"), "name");
@@ -148,13 +171,15 @@ TEST(InfluxEscaping, EveryRowOfTheTableRoundTripsThroughInfluxd167) {
     }
 
     std::map<std::string, json> tag_values;
-    for (const auto& row : influxd.query("esc", "SELECT * FROM esc_tag_values")) tag_values[row["row"].get<std::string>()] = row["v"];
+    for (const auto& row : influxd.query("esc", "SELECT * FROM esc_tag_values"))
+        tag_values[row["row"].get<std::string>()] = row["v"];
     for (const Row& r : with_control) {
         ASSERT_TRUE(tag_values.count(r.id) && tag_values[r.id].is_string()) << "tag value row " << r.id << " missing";
         EXPECT_EQ(tag_values[r.id].get<std::string>(), r.stored) << "tag value, row " << r.id;
     }
     ASSERT_TRUE(tag_values.count("empty")) << "a point with an empty tag value is written";
-    EXPECT_TRUE(tag_values["empty"].is_null()) << "an empty tag value leaves the tag out: " << tag_values["empty"].dump();
+    EXPECT_TRUE(tag_values["empty"].is_null())
+        << "an empty tag value leaves the tag out: " << tag_values["empty"].dump();
 
     auto field_key_rows = byRowId(influxd.query("esc", "SHOW FIELD KEYS FROM esc_field_keys"), "fieldKey");
     for (const Row& r : with_control) {

@@ -301,7 +301,8 @@ TEST(InfluxIntegration, ReloadSwapsRulesAndRefusesABrokenFile) {
     ASSERT_TRUE(broker->waitForLog(refused + "plugin_opt_rules_file: cannot open '" + file + "': ")) << broker->log();
     EXPECT_TRUE(broker->isRunning());
     ASSERT_TRUE(pub.publish("entrepot/nord/s1/v1", reading(1732200002, 22), 1));
-    EXPECT_TRUE(waitFor([&] { return influxd.query("entrepot", "SELECT * FROM entrepot_v2").size() == 3; })) << broker->log();
+    EXPECT_TRUE(waitFor([&] { return influxd.query("entrepot", "SELECT * FROM entrepot_v2").size() == 3; }))
+        << broker->log();
 }
 
 struct PolicyCase {
