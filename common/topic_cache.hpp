@@ -55,8 +55,6 @@ public:
         for (auto& e : entries_) e.used = false;
     }
 
-    size_t slots() const { return entries_.size(); }
-
     // Bytes the cache holds: its slots, each topic's buffer, and valueBytes(value) for what a value
     // keeps on the heap. Walks every slot: for tests and occasional metrics, not per message.
     template <typename ValueBytes>
