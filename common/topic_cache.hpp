@@ -43,12 +43,29 @@ public:
         Entry& e = entries_[hash & mask_];
         e.used = true;
         e.hash = hash;
-        e.topic.assign(topic);
+        // Exact-size copy: assign() may reserve up to twice the size, which the bound would not cover.
+        if (topic.size() <= e.topic.capacity())
+            e.topic.assign(topic);
+        else
+            e.topic = std::string(topic);
         return &e.value;
     }
 
     void clear() {
         for (auto& e : entries_) e.used = false;
+    }
+
+    // Bytes the cache holds: its slots, each topic's buffer, and valueBytes(value) for what a value
+    // keeps on the heap. Walks every slot: for tests and occasional metrics, not per message.
+    template <typename ValueBytes>
+    size_t heapBytes(ValueBytes valueBytes) const {
+        size_t total = entries_.capacity() * sizeof(Entry);
+        for (const auto& e : entries_) total += heapCapacity(e.topic) + valueBytes(e.value);
+        return total;
+    }
+    // Heap bytes behind a string (0 while it fits the small-string buffer inside the object).
+    static size_t heapCapacity(const std::string& s) {
+        return s.capacity() > std::string().capacity() ? s.capacity() + 1 : 0;
     }
 
 private:

@@ -24,6 +24,13 @@ namespace {
 
 bool needsEscape(char c, KeyKind kind) { return c == ',' || c == ' ' || (c == '=' && kind == KeyKind::TagOrFieldKey); }
 bool isControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
+// Characters after which InfluxDB 1.6.7 reads a backslash as an escape in some position, whatever we
+// escape there: it drops the backslash before '=' in a measurement and before '"' in a measurement or
+// field key, and "\\" is ambiguous (InfluxDB keeps both backslashes, VictoriaMetrics reads one). One
+// rule for every position keeps the table in docs/influx.md short.
+bool backslashIsRead(char next) {
+    return next == ',' || next == ' ' || next == '=' || next == '"' || next == '\\';
+}
 
 // Bytes that leave the fast path: bit 0 in measurements, bit 1 in tag keys, tag values and field keys.
 constexpr std::array<uint8_t, 256> kSpecial = [] {
@@ -38,11 +45,17 @@ constexpr std::array<uint8_t, 256> kSpecial = [] {
 }  // namespace
 
 void appendEscapedKey(std::string& out, std::string_view text, KeyKind kind, EncodeStats& stats) {
+    size_t start = 0;
+    if (kind == KeyKind::Measurement && !text.empty() && text[0] == '#') {
+        ++stats.hash_replaced;
+        out += "\xEF\xBC\x83";  // U+FF03 FULLWIDTH NUMBER SIGN
+        start = 1;
+    }
     // Fast path: most names and tag values need no escaping at all.
     const uint8_t mask = kind == KeyKind::Measurement ? 1 : 2;
-    size_t clean = 0;
+    size_t clean = start;
     while (clean < text.size() && !(kSpecial[static_cast<unsigned char>(text[clean])] & mask)) ++clean;
-    out.append(text.data(), clean);
+    out.append(text.data() + start, clean - start);
     for (size_t i = clean; i < text.size(); ++i) {
         char c = text[i];
         if (isControl(static_cast<unsigned char>(c))) {
@@ -54,8 +67,7 @@ void appendEscapedKey(std::string& out, std::string_view text, KeyKind kind, Enc
             bool last = i + 1 == text.size();
             char next = last ? '\0' : text[i + 1];
             if (!last && isControl(static_cast<unsigned char>(next))) next = ' ';
-            if (last || needsEscape(next, kind) || next == '\\') {
-                // "\\" is also ambiguous: InfluxDB 1.x keeps both, VictoriaMetrics reads one.
+            if (last || backslashIsRead(next)) {
                 ++stats.backslash_replaced;
                 out += "\xEF\xBC\xBC";  // U+FF3C FULLWIDTH REVERSE SOLIDUS
                 continue;

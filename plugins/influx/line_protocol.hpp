@@ -22,6 +22,7 @@ struct EncodeStats {
     uint64_t nonfinite_skipped = 0;    // NaN / +-Inf float fields (line protocol cannot carry them)
     uint64_t control_replaced = 0;     // control characters in names and tag values replaced by a space
     uint64_t backslash_replaced = 0;   // backslashes the protocol cannot express (see escapeKey)
+    uint64_t hash_replaced = 0;        // a '#' starting a measurement (the line would be a comment)
     uint64_t empty_tags_skipped = 0;   // tags whose key or value is empty
     uint64_t empty_fields_skipped = 0; // fields whose key is empty
 };
@@ -31,7 +32,10 @@ enum class KeyKind { Measurement, TagOrFieldKey };
 // Appends `text` escaped for a measurement (',' and ' ') or a tag key, tag value or field key
 // (',', '=' and ' '). Control characters become a space: no escape exists for a newline there.
 // InfluxDB keeps backslashes in these positions literally and cannot express one that ends the text
-// or precedes an escaped character (influxdb#6154); such a backslash becomes U+FF3C '＼'.
+// or precedes ',', '=', ' ', '"' or another backslash (influxdb#6154; 1.6.7 drops it before '=' in a
+// measurement and before '"' in a measurement or field key); such a backslash becomes U+FF3C '＼'.
+// A measurement starting with '#' would make the line a comment, which InfluxDB answers with 204 and
+// drops; no escape exists ("\#" keeps the backslash), so that '#' becomes U+FF03 '＃'.
 void appendEscapedKey(std::string& out, std::string_view text, KeyKind kind, EncodeStats& stats);
 // Appends "..." with '"' and '\' escaped; newlines are legal inside quoted strings.
 void appendQuotedString(std::string& out, std::string_view text);

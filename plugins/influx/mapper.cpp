@@ -162,17 +162,19 @@ std::optional<FieldType> pinned(const Rule& rule, std::string_view key) {
 
 }  // namespace
 
-Mapper::Mapper(std::shared_ptr<const Mapping> mapping, Precision precision, MapperLimits limits, MetricsRegistry& metrics)
+Mapper::Mapper(std::shared_ptr<const Mapping> mapping, Precision precision, MapperLimits limits,
+               MetricsRegistry& metrics)
     : mapping_(std::move(mapping)),
       precision_(precision),
       limits_(limits),
       fields_(JsonLimits{.max_bytes = limits.max_payload_bytes, .max_depth = 64}),
-      counters_{metrics.get("mapping/mapped"),          metrics.get("mapping/unmatched"),
-                metrics.get("mapping/invalid_payload"), metrics.get("mapping/too_large"),
-                metrics.get("mapping/too_many_fields"), metrics.get("mapping/no_field"),
-                metrics.get("mapping/bad_timestamp"),   metrics.get("mapping/coerce_failed"),
-                metrics.get("mapping/missing_field"),   metrics.get("mapping/nonfinite_skipped"),
-                metrics.get("mapping/control_replaced"), metrics.get("mapping/backslash_replaced")} {
+      counters_{metrics.get("mapping/mapped"),           metrics.get("mapping/unmatched"),
+                metrics.get("mapping/invalid_payload"),  metrics.get("mapping/too_large"),
+                metrics.get("mapping/too_many_fields"),  metrics.get("mapping/no_field"),
+                metrics.get("mapping/bad_timestamp"),    metrics.get("mapping/coerce_failed"),
+                metrics.get("mapping/missing_field"),    metrics.get("mapping/nonfinite_skipped"),
+                metrics.get("mapping/control_replaced"), metrics.get("mapping/backslash_replaced"),
+                metrics.get("mapping/series_uncached"),  metrics.get("mapping/hash_replaced")} {
     for (const auto& rule : mapping_->rules) {
         std::vector<EscapedKey> keys;
         for (const auto& f : rule.fields) {
@@ -296,28 +298,48 @@ Mapper::Series& Mapper::learnTopic(std::string_view topic, size_t hash) {
             break;
         }
     }
-    Series* cached = series_.store(topic, hash);
-    Series& series = cached ? *cached : uncached_;  // very long topics are worked out every time
+    // Worked out in uncached_ first, cached only when it fits: a long topic, or a template that
+    // repeats its captures, must not make every slot as large (per-series state is bounded in bytes).
+    Series& series = uncached_;
+    if (series.prefix.capacity() > kMaxSeriesBytes) series.prefix = std::string();  // let a huge one go
     series.rule = found;
     series.fast = false;
-    if (found == kNoRule) return series;
-    const Rule& rule = mapping_->rules[found];
-    captures_.set("topic", topic);
-    // The flat path: explicit fields and timestamp at top-level keys, tags from the topic only.
-    bool flat = !rule.all_fields;
-    for (const auto& tag : rule.tags) flat = flat && tag.text;
-    for (const auto& f : rule.fields) flat = flat && f.path.topLevelKey();
-    if (rule.timestamp.from_payload) flat = flat && rule.timestamp.path.topLevelKey();
-    series.fast = flat;
-    if (series.fast) {
-        // Measurement and tags depend on the topic alone: escape them once per topic, not per message.
-        builder_.reset(rule.measurement.render(captures_), true);
-        for (const auto& tag : rule.tags) builder_.tag(tag.key, tag.text->render(captures_));
-        series.prefix.clear();
-        series.prefix_stats = EncodeStats{};
-        builder_.appendSeries(series.prefix, series.prefix_stats);
+    series.prefix.clear();
+    series.prefix_stats = EncodeStats{};
+    if (found != kNoRule) {
+        const Rule& rule = mapping_->rules[found];
+        captures_.set("topic", topic);
+        // The flat path: explicit fields and timestamp at top-level keys, tags from the topic only.
+        bool flat = !rule.all_fields;
+        for (const auto& tag : rule.tags) flat = flat && tag.text;
+        for (const auto& f : rule.fields) flat = flat && f.path.topLevelKey();
+        if (rule.timestamp.from_payload) flat = flat && rule.timestamp.path.topLevelKey();
+        series.fast = flat;
+        if (series.fast) {
+            // Measurement and tags depend on the topic alone: escape them once per topic, not per message.
+            builder_.reset(rule.measurement.render(captures_), true);
+            for (const auto& tag : rule.tags) builder_.tag(tag.key, tag.text->render(captures_));
+            builder_.appendSeries(series.prefix, series.prefix_stats);
+        }
     }
-    return series;
+    Series* cached = series.prefix.size() <= kMaxSeriesBytes ? series_.store(topic, hash) : nullptr;
+    if (cached == nullptr) {
+        counters_.series_uncached.add();
+        return series;
+    }
+    cached->rule = series.rule;
+    cached->fast = series.fast;
+    cached->prefix_stats = series.prefix_stats;
+    // Exact-size copy: assign() may leave up to twice the size reserved, which the bound would not cover.
+    if (series.prefix.size() <= cached->prefix.capacity())
+        cached->prefix.assign(series.prefix);
+    else
+        cached->prefix = std::string(series.prefix);
+    return *cached;
+}
+
+size_t Mapper::seriesCacheBytes() const {
+    return series_.heapBytes([](const Series& s) { return TopicCache<Series>::heapCapacity(s.prefix); });
 }
 
 MapResult Mapper::mapFlat(const Rule& rule, const Series& series, ReceiveTime& receive, std::string& line,
@@ -396,6 +418,7 @@ void Mapper::countEncoding(const EncodeStats& stats) {
     counters_.nonfinite.add(static_cast<int64_t>(stats.nonfinite_skipped));
     if (stats.control_replaced) counters_.control_replaced.add(static_cast<int64_t>(stats.control_replaced));
     if (stats.backslash_replaced) counters_.backslash_replaced.add(static_cast<int64_t>(stats.backslash_replaced));
+    if (stats.hash_replaced) counters_.hash_replaced.add(static_cast<int64_t>(stats.hash_replaced));
 }
 
 // The general path: any rule, any payload (plain numbers, all-fields mode, payload tags).

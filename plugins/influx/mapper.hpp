@@ -58,6 +58,15 @@ public:
 
     const Mapping& mapping() const { return *mapping_; }
 
+    // Per-topic cache of measurement and tags, bounded in bytes as well as in slots: a topic longer
+    // than TopicCache::kMaxTopicBytes, or whose escaped measurement and tags exceed kMaxSeriesBytes,
+    // is worked out for every message instead (counted in mapping/series_uncached). So the cache holds
+    // at most slots x (topic + series text), about 2.7 MiB, whatever the topics and the rules.
+    static constexpr size_t kMaxSeriesBytes = 1024;
+    static constexpr size_t kSeriesSlots = 2048;
+    // Heap bytes of the cache now (walks every slot; tests).
+    size_t seriesCacheBytes() const;
+
 private:
     static constexpr uint32_t kNoRule = UINT32_MAX;
     // What a topic maps to, remembered per topic (TopicCache).
@@ -91,8 +100,8 @@ private:
     JsonPayloadParser scalar_parser_;  // a plain-number payload coerced to a pinned type
     LineBuilder builder_;
     Captures captures_;
-    TopicCache<Series> series_;
-    Series uncached_;  // for topics too long to cache
+    TopicCache<Series> series_{kSeriesSlots};
+    Series uncached_;  // for topics that are not cached: the series being learnt, then used once
     std::vector<std::vector<EscapedKey>> field_keys_;  // per rule, per explicit field
     std::string scratch_;
     FieldValue value_;  // reused for every field
@@ -111,6 +120,8 @@ private:
         Metric& nonfinite;
         Metric& control_replaced;
         Metric& backslash_replaced;
+        Metric& series_uncached;
+        Metric& hash_replaced;
     } counters_;
 };
 

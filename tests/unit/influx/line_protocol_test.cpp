@@ -32,6 +32,7 @@ TEST_P(EscapeKey, MatchesTheProtocol) {
     EXPECT_EQ(out, c.expected);
     EXPECT_EQ(stats.control_replaced, c.control);
     EXPECT_EQ(stats.backslash_replaced, c.backslash);
+    EXPECT_EQ(stats.hash_replaced, c.expected.rfind("\xEF\xBC\x83", 0) == 0 ? 1u : 0u);
 }
 
 const auto M = KeyKind::Measurement;
@@ -48,7 +49,16 @@ INSTANTIATE_TEST_SUITE_P(
                       KeyCase{"trailing_backslash", "C:\\", T, "C:\xEF\xBC\xBC", 0, 1},
                       KeyCase{"backslash_before_space", "a\\ b", T, "a\xEF\xBC\xBC\\ b", 0, 1},
                       KeyCase{"backslash_before_equals", "a\\=b", T, "a\xEF\xBC\xBC\\=b", 0, 1},
-                      KeyCase{"backslash_before_equals_measurement", "a\\=b", M, "a\\=b"},
+                      // influxd 1.6.7 stored `\,\=\ ` as a measurement as `＼,=＼ `: the backslash before '='
+                      // was read as an escape although a measurement does not escape '='.
+                      KeyCase{"backslash_before_equals_measurement", "a\\=b", M, "a\xEF\xBC\xBC=b", 0, 1},
+                      KeyCase{"issue_capture_measurement", "\\,\\=\\ ", M, "\xEF\xBC\xBC\\,\xEF\xBC\xBC=\xEF\xBC\xBC\\ ", 0, 3},
+                      KeyCase{"backslash_before_quote_measurement", "a\\\"b", M, "a\xEF\xBC\xBC\"b", 0, 1},
+                      KeyCase{"backslash_before_quote_key", "a\\\"b", T, "a\xEF\xBC\xBC\"b", 0, 1},
+                      KeyCase{"backslash_before_letter_measurement", "a\\b", M, "a\\b"},
+                      KeyCase{"leading_hash_measurement", "#hash", M, "\xEF\xBC\x83hash"},
+                      KeyCase{"inner_hash_measurement", "a#b", M, "a#b"},
+                      KeyCase{"leading_hash_key", "#k", T, "#k"},
                       KeyCase{"double_backslash", "\\\\srv", T, "\xEF\xBC\xBC\\srv", 0, 1},
                       KeyCase{"newline", "a\nb", T, "a\\ b", 1},
                       KeyCase{"cr_tab_nul", std::string("a\r\t\0b", 5), T, "a\\ \\ \\ b", 3},

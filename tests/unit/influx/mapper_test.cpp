@@ -210,6 +210,54 @@ TEST(MappingHostile, TopicsTooLongToCacheMapAllTheSame) {
     EXPECT_EQ(mapper.map("other/" + sensor, "1", 1, kReceiveNs, line, reason), MapResult::Unmatched);
 }
 
+// The series cache is bounded in bytes, not only in slots: topics of the longest cacheable length,
+// fed to a rule that repeats the whole topic in its measurement and tags (so each series text is
+// several KiB), must leave the cache within slots x (topic + kMaxSeriesBytes), map the same lines,
+// and count what was not cached.
+TEST(MappingHostile, SeriesCacheStaysWithinItsByteBound) {
+    MetricsRegistry metrics;
+    auto mapping = std::make_shared<const influx::Mapping>(parseMapping(rulesWith(R"(
+        {"name":"big","topic":"big/{a}","measurement":"{topic}","tags":{"t1":"{topic}","t2":"{topic}","t3":"{a}{a}"},
+         "fields":{"v":"v"},"timestamp":{"path":"ts","unit":"s"}},
+        {"name":"fits","topic":"fits/{a}","measurement":"{topic}","tags":{"a":"{a}","t":"{topic}"},"fields":{"v":"v"},
+         "timestamp":{"path":"ts","unit":"s"}})"),
+                                                                        "rules.json"));
+    Mapper mapper(mapping, Precision::S, MapperLimits{}, metrics);
+    const std::string payload = R"({"v":1,"ts":1732200000})";
+    constexpr size_t kTopics = 2 * Mapper::kSeriesSlots;
+    // Cacheable topics (at the topic limit) whose series text is over kMaxSeriesBytes.
+    for (size_t i = 0; i < kTopics; ++i) {
+        std::string id = std::to_string(i);
+        std::string topic = "big/" + id + std::string(TopicCache<int>::kMaxTopicBytes - 4 - id.size(), ',');
+        for (int round = 0; round < 2; ++round) {
+            std::string line, reason;
+            ASSERT_EQ(mapper.map(topic, payload.data(), payload.size(), kReceiveNs, line, reason), MapResult::Mapped)
+                << reason;
+            ASSERT_GT(line.size(), Mapper::kMaxSeriesBytes) << "the series text must be over the limit for this test";
+            ASSERT_EQ(line.substr(0, 5 + id.size()), "big/" + id + "\\") << line.substr(0, 40);
+        }
+    }
+    EXPECT_EQ(metrics.get("mapping/series_uncached").value(), static_cast<int64_t>(2 * kTopics))
+        << "every such message";
+    EXPECT_EQ(metrics.get("mapping/mapped").value(), static_cast<int64_t>(2 * kTopics));
+
+    // Series just under the limit are cached (not counted), and the cache stays within the stated bound.
+    for (size_t i = 0; i < kTopics; ++i) {
+        std::string topic = "fits/" + std::to_string(i) + std::string(240, 'x');
+        std::string line, reason;
+        ASSERT_EQ(mapper.map(topic, payload.data(), payload.size(), kReceiveNs, line, reason), MapResult::Mapped)
+            << reason;
+    }
+    EXPECT_EQ(metrics.get("mapping/series_uncached").value(), static_cast<int64_t>(2 * kTopics)) << "these are cached";
+    const size_t slot_bytes = mapper.seriesCacheBytes() / Mapper::kSeriesSlots;
+    EXPECT_GT(slot_bytes, size_t{700}) << "the cache is full of series near the limit";
+    // Each slot: the slot itself (under 256 bytes), its topic and its series text, each with its '\0'.
+    EXPECT_LE(mapper.seriesCacheBytes(),
+              Mapper::kSeriesSlots * (256 + TopicCache<int>::kMaxTopicBytes + 1 + Mapper::kMaxSeriesBytes + 1))
+        << slot_bytes << " bytes per slot";
+    EXPECT_LE(mapper.seriesCacheBytes(), size_t{3} * 1024 * 1024) << "docs/influx.md states under 3 MiB";
+}
+
 TEST(MappingHostile, TenThousandFieldsAreCountedNotWritten) {
     MetricsRegistry metrics;
     auto mapping = std::make_shared<const influx::Mapping>(parseMapping(rulesWith(kAll), "rules.json"));
