@@ -1,0 +1,33 @@
+// Option table of mosquitto_dynacl.so; docs/dynacl.md's table is checked against it.
+#include "dynacl/config.hpp"
+
+namespace mqs::dynacl {
+
+const OptionTable& optionTable() {
+    static const OptionTable table = [] {
+        OptionTable t;
+        t.add({.key = "config_file", .type = OptionType::Path, .default_value = std::nullopt,
+               .description = "The state file in dynamic-security's layout (`dynamic-security.json`, e.g. made by "
+                              "`mosquitto_ctrl dynsec init`). Must exist; re-read on SIGHUP.",
+               .required = true});
+        t.add({.key = "cache_bytes_per_client", .type = OptionType::Size, .default_value = "16KiB",
+               .description = "Memory for remembered ACL decisions per connected client (about 64 bytes plus the "
+                              "topic per topic); when full, that client's memo starts afresh. 0 turns the cache off.",
+               .min = 0, .max = 16ll * 1024 * 1024});
+        t.add({.key = "cache_total_bytes", .type = OptionType::Size, .default_value = "64MiB",
+               .description = "Memory for remembered decisions of all clients together; when reached, every memo "
+                              "starts afresh.",
+               .min = 0, .max = 16ll * 1024 * 1024 * 1024});
+        return t;
+    }();
+    return table;
+}
+
+Config parseConfig(const RawOptions& options) {
+    OptionValues v = optionTable().parse(options);
+    return Config{.config_file = v.string("config_file"),
+                  .cache_bytes_per_client = v.bytes("cache_bytes_per_client"),
+                  .cache_total_bytes = v.bytes("cache_total_bytes")};
+}
+
+}  // namespace mqs::dynacl

@@ -1,0 +1,21 @@
+// Declared options of mosquitto_dynacl.so and the parsed, immutable configuration.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "common/options.hpp"
+
+namespace mqs::dynacl {
+
+struct Config {
+    std::string config_file;  // dynamic-security.json, the same option name as Mosquitto's plugin
+    size_t cache_bytes_per_client;
+    size_t cache_total_bytes;
+};
+
+const OptionTable& optionTable();
+// Throws ConfigError naming the option.
+Config parseConfig(const RawOptions& options);
+
+}  // namespace mqs::dynacl

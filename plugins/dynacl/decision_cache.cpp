@@ -1,0 +1,78 @@
+// Per-client decision memo; see decision_cache.hpp.
+#include "dynacl/decision_cache.hpp"
+
+namespace mqs::dynacl {
+namespace {
+
+unsigned shiftOf(Access access) { return static_cast<unsigned>(access) * 2; }
+
+}  // namespace
+
+std::optional<Decision> DecisionCache::find(const void* client, uint64_t generation, std::string_view username,
+                                            std::string_view client_id, Access access, std::string_view topic) {
+    auto it = clients_.find(client);
+    if (it == clients_.end()) return std::nullopt;
+    ClientEntries& e = it->second;
+    if (e.generation != generation || e.username != username || e.client_id != client_id) return std::nullopt;
+    auto t = e.topics.find(topic);
+    if (t == e.topics.end()) return std::nullopt;
+    const unsigned bits = (t->second >> shiftOf(access)) & 3u;
+    if (bits == 0) return std::nullopt;
+    return static_cast<Decision>(bits - 1);
+}
+
+void DecisionCache::reset(ClientEntries& e, uint64_t generation, std::string_view username,
+                          std::string_view client_id) {
+    total_bytes_ -= e.bytes;
+    e.topics.clear();
+    e.generation = generation;
+    e.username.assign(username);
+    e.client_id.assign(client_id);
+    e.bytes = kEntryOverhead + e.username.size() + e.client_id.size();
+    total_bytes_ += e.bytes;
+}
+
+void DecisionCache::store(const void* client, uint64_t generation, std::string_view username,
+                          std::string_view client_id, Access access, std::string_view topic, Decision decision) {
+    if (bytes_per_client_ == 0) return;
+    auto [it, inserted] = clients_.try_emplace(client);
+    ClientEntries& e = it->second;
+    if (inserted || e.generation != generation || e.username != username || e.client_id != client_id) {
+        reset(e, generation, username, client_id);
+    }
+    auto t = e.topics.find(topic);
+    if (t == e.topics.end()) {
+        const size_t cost = kEntryOverhead + topic.size();
+        // Full: start this client's memo afresh rather than track recency on the hot path.
+        if (e.bytes + cost > bytes_per_client_) reset(e, generation, username, client_id);
+        if (total_bytes_ + cost > total_limit_) {
+            clear();
+            return;
+        }
+        if (e.bytes + cost > bytes_per_client_) return;  // a single topic larger than the budget
+        t = e.topics.emplace(std::string(topic), 0).first;
+        e.bytes += cost;
+        total_bytes_ += cost;
+    }
+    const unsigned shift = shiftOf(access);
+    t->second = static_cast<uint8_t>((t->second & ~(3u << shift)) | ((static_cast<unsigned>(decision) + 1) << shift));
+}
+
+void DecisionCache::forget(const void* client) {
+    auto it = clients_.find(client);
+    if (it == clients_.end()) return;
+    total_bytes_ -= it->second.bytes;
+    clients_.erase(it);
+}
+
+void DecisionCache::clear() {
+    clients_.clear();
+    total_bytes_ = 0;
+}
+
+size_t DecisionCache::bytesOf(const void* client) const {
+    auto it = clients_.find(client);
+    return it == clients_.end() ? 0 : it->second.bytes;
+}
+
+}  // namespace mqs::dynacl

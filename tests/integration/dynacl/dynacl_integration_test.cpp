@@ -1,0 +1,311 @@
+// mosquitto_dynacl.so in the real broker with real clients: a state file made by mosquitto_ctrl dynsec init,
+// logins, publish/subscribe/receive decisions, identity-bound rules (IPWatch), refusals at start-up.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "dynacl/password.hpp"
+#include "testing/broker_process.hpp"
+#include "testing/mqtt_test_client.hpp"
+
+using namespace std::chrono_literals;
+using mqs::testing::BrokerProcess;
+using mqs::testing::MqttTestClient;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kNotAuthorized = 0x87;
+
+// Runs a shell command; returns its exit status and output (stdout and stderr).
+std::pair<int, std::string> run(const std::string& command) {
+    std::string output;
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    if (!pipe) return {-1, ""};
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+    const int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+json readJson(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return json::parse(in);
+}
+
+json passwordFields(const std::string& password) {
+    auto h = mqs::dynacl::hashPassword(password);
+    return {{"password", mqs::dynacl::base64Encode(h.hash)},
+            {"salt", mqs::dynacl::base64Encode(h.salt)},
+            {"iterations", h.iterations}};
+}
+
+json client(const std::string& username, const std::string& password, json roles) {
+    json c = passwordFields(password);
+    c["username"] = username;
+    c["roles"] = std::move(roles);
+    return c;
+}
+
+json acl(const char* type, const char* topic, bool allow = true, int priority = 0) {
+    return {{"acltype", type}, {"topic", topic}, {"allow", allow}, {"priority", priority}};
+}
+
+json link(const char* rolename) { return {{"rolename", rolename}}; }
+
+// A broker with dynacl on `state` (written next to its config), anonymous logins refused.
+class DynaclBroker {
+public:
+    explicit DynaclBroker(const json& state) : broker_("") {
+        broker_.writeFile("dynamic-security.json", state.dump(1, '\t'));
+        broker_.updateConfig(body(statePath()));
+    }
+    // For a state file made outside (mosquitto_ctrl dynsec init).
+    DynaclBroker() : broker_("") { broker_.updateConfig(body(statePath())); }
+
+    std::string statePath() const { return (broker_.dir() / "dynamic-security.json").string(); }
+    BrokerProcess& broker() { return broker_; }
+
+    static std::string body(const std::string& state_path) {
+        return std::string("plugin ") + PLUGIN_PATH_MOSQUITTO_DYNACL + "\nplugin_opt_config_file " + state_path +
+               "\nallow_anonymous false\n";
+    }
+
+private:
+    BrokerProcess broker_;
+};
+
+std::unique_ptr<MqttTestClient> connectAs(int port, const std::string& user, const std::string& password,
+                                          const std::string& id = "") {
+    auto c = std::make_unique<MqttTestClient>(id.empty() ? "c-" + user : id);
+    c->setCredentials(user, password);
+    if (!c->connect(port)) return nullptr;
+    return c;
+}
+
+// The DHT11 scenario from the issue, on top of the file mosquitto_ctrl dynsec init writes.
+json dht11State(json init) {
+    init["roles"].push_back({{"rolename", "sensor"}, {"acls", {acl("publishClientSend", "dht11/sensor/data")}}});
+    init["roles"].push_back({{"rolename", "django"},
+                             {"acls", {acl("subscribeLiteral", "dht11/sensor/data"),
+                                       acl("publishClientReceive", "dht11/sensor/data"),
+                                       acl("publishClientSend", "dht11/incidents")}}});
+    init["roles"].push_back({{"rolename", "operator"},
+                             {"acls", {acl("subscribePattern", "dht11/#"), acl("publishClientReceive", "dht11/#"),
+                                       acl("publishClientSend", "dht11/incidents/response")}}});
+    init["clients"].push_back(client("sensor", "sensorpw", {link("sensor")}));
+    init["clients"].push_back(client("django", "djangopw", {link("django")}));
+    init["clients"].push_back(client("operator", "operatorpw", {link("operator")}));
+    return init;
+}
+
+class DynaclInit : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto [rc, out] = run("mosquitto_ctrl dynsec init '" + b.statePath() + "' admin adminpw");
+        ASSERT_EQ(rc, 0) << out;
+    }
+    DynaclBroker b;
+};
+
+TEST_F(DynaclInit, LoadsTheFileMosquittoCtrlInitWritesAndChecksPasswords) {
+    ASSERT_TRUE(b.broker().start()) << b.broker().log();
+    auto admin = connectAs(b.broker().port(), "admin", "adminpw");
+    ASSERT_TRUE(admin);
+    // The admin role of dynsec init: $CONTROL and reading everything, nothing else.
+    int rc = -1;
+    EXPECT_TRUE(admin->publish("some/topic", "x", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+    EXPECT_TRUE(admin->subscribe("$SYS/broker/uptime"));
+
+    MqttTestClient wrong("wrong");
+    wrong.setCredentials("admin", "nope");
+    EXPECT_FALSE(wrong.connect(b.broker().port()));
+    MqttTestClient unknown("unknown");
+    unknown.setCredentials("nobody", "x");
+    EXPECT_FALSE(unknown.connect(b.broker().port()));
+    MqttTestClient anonymous("anon");
+    EXPECT_FALSE(anonymous.connect(b.broker().port()));
+}
+
+TEST_F(DynaclInit, Dht11Roles) {
+    b.broker().writeFile("dynamic-security.json", dht11State(readJson(b.statePath())).dump());
+    ASSERT_TRUE(b.broker().start()) << b.broker().log();
+    const int port = b.broker().port();
+    auto sensor = connectAs(port, "sensor", "sensorpw");
+    auto django = connectAs(port, "django", "djangopw");
+    auto op = connectAs(port, "operator", "operatorpw");
+    ASSERT_TRUE(sensor && django && op);
+
+    EXPECT_TRUE(django->subscribe("dht11/sensor/data"));
+    EXPECT_FALSE(django->subscribe("dht11/#"));
+    EXPECT_TRUE(op->subscribe("dht11/#"));
+    EXPECT_FALSE(sensor->subscribe("dht11/#"));
+
+    int rc = -1;
+    ASSERT_TRUE(sensor->publish("dht11/sensor/data", "{\"t\":21}", 1, false, &rc));
+    EXPECT_EQ(rc, 0);
+    EXPECT_TRUE(django->waitForMessageOn("dht11/sensor/data"));
+    EXPECT_TRUE(op->waitForMessageOn("dht11/sensor/data"));
+    ASSERT_TRUE(sensor->publish("dht11/incidents", "x", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+
+    ASSERT_TRUE(django->publish("dht11/incidents", "overheat", 1, false, &rc));
+    EXPECT_EQ(rc, 0);
+    EXPECT_TRUE(op->waitForMessageOn("dht11/incidents"));
+    ASSERT_TRUE(django->publish("dht11/sensor/data", "fake", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+
+    ASSERT_TRUE(op->publish("dht11/incidents/response", "ack", 1, false, &rc));
+    EXPECT_EQ(rc, 0);
+    ASSERT_TRUE(op->publish("dht11/incidents", "x", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+    // The operator's own response reaches it, nothing the others sent without a grant did.
+    EXPECT_TRUE(op->waitForMessageOn("dht11/incidents/response"));
+    EXPECT_TRUE(op->drain(300ms).empty());
+}
+
+TEST_F(DynaclInit, EncodedPasswordOf21IsAccepted) {
+    json state = readJson(b.statePath());
+    auto h = mqs::dynacl::hashPassword("newpw", 1000);
+    json& admin = state["clients"][0];
+    admin.erase("password");
+    admin.erase("salt");
+    admin.erase("iterations");
+    admin["encoded_password"] =
+        "$7$1000$" + mqs::dynacl::base64Encode(h.salt) + "$" + mqs::dynacl::base64Encode(h.hash);
+    b.broker().writeFile("dynamic-security.json", state.dump());
+    ASSERT_TRUE(b.broker().start()) << b.broker().log();
+    EXPECT_TRUE(connectAs(b.broker().port(), "admin", "newpw"));
+    EXPECT_FALSE(connectAs(b.broker().port(), "admin", "adminpw"));
+}
+
+// IPWatch: one rule shared by every agent, bound to its username (%u) or its address (%a).
+json ipwatchState() {
+    json state;
+    state["defaultACLAccess"] = {{"publishClientSend", false}, {"publishClientReceive", false},
+                                 {"subscribe", false}, {"unsubscribe", true}};
+    state["roles"] = {
+        {{"rolename", "agent"},
+         {"acls", {acl("publishClientSend", "ipwatch/device/%u/status"), acl("publishClientSend", "ipwatch/device/%u/response"),
+                   acl("publishClientSend", "ipwatch/device/%u/availability"),
+                   acl("subscribeLiteral", "ipwatch/device/%u/command"),
+                   acl("publishClientReceive", "ipwatch/device/%u/command")}}},
+        {{"rolename", "agent-by-address"},
+         {"acls", {acl("publishClientSend", "ipwatch/device/%a/status"),
+                   acl("subscribeLiteral", "ipwatch/device/%a/command"),
+                   acl("publishClientReceive", "ipwatch/device/%a/command")}}},
+        {{"rolename", "backend"},
+         {"acls", {acl("publishClientSend", "ipwatch/device/+/command"), acl("subscribePattern", "ipwatch/device/#"),
+                   acl("publishClientReceive", "ipwatch/device/#")}}}};
+    state["groups"] = {{{"groupname", "agents"},
+                        {"roles", {link("agent")}},
+                        {"clients", {{{"username", "10.0.0.100"}}, {{"username", "10.0.0.7"}}, {{"username", "+"}}}}}};
+    state["clients"] = {client("ipwatch", "backendpw", {link("backend")}), client("10.0.0.100", "a1", json::array()),
+                        client("10.0.0.7", "a2", json::array()), client("+", "evil", json::array()),
+                        client("local-agent", "a3", {link("agent-by-address")})};
+    return state;
+}
+
+TEST(DynaclIpwatch, AgentsOnlyTheirOwnDeviceBackendOnlyCommands) {
+    DynaclBroker b(ipwatchState());
+    ASSERT_TRUE(b.broker().start()) << b.broker().log();
+    const int port = b.broker().port();
+    auto backend = connectAs(port, "ipwatch", "backendpw");
+    auto agent = connectAs(port, "10.0.0.100", "a1");
+    auto other = connectAs(port, "10.0.0.7", "a2");
+    auto evil = connectAs(port, "+", "evil");
+    ASSERT_TRUE(backend && agent && other && evil);
+    ASSERT_TRUE(backend->subscribe("ipwatch/device/#"));
+
+    int rc = -1;
+    for (const char* leaf : {"status", "response", "availability"}) {
+        ASSERT_TRUE(agent->publish(std::string("ipwatch/device/10.0.0.100/") + leaf, "up", 1, false, &rc));
+        EXPECT_EQ(rc, 0) << leaf;
+    }
+    ASSERT_TRUE(agent->publish("ipwatch/device/10.0.0.7/status", "spoof", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+    ASSERT_TRUE(agent->publish("ipwatch/device/10.0.0.100/command", "self", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+    EXPECT_TRUE(agent->subscribe("ipwatch/device/10.0.0.100/command"));
+    EXPECT_FALSE(agent->subscribe("ipwatch/device/+/command"));
+    EXPECT_FALSE(agent->subscribe("ipwatch/device/10.0.0.7/command"));
+    EXPECT_TRUE(other->subscribe("ipwatch/device/10.0.0.7/command"));
+    // The "+" username gets nothing from the %u rule: no wildcard injection.
+    EXPECT_FALSE(evil->subscribe("ipwatch/device/+/command"));
+    ASSERT_TRUE(evil->publish("ipwatch/device/10.0.0.100/status", "x", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+
+    ASSERT_TRUE(backend->publish("ipwatch/device/10.0.0.100/command", "reboot", 1, false, &rc));
+    EXPECT_EQ(rc, 0);
+    auto got = agent->waitForMessageOn("ipwatch/device/10.0.0.100/command");
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->payload, "reboot");
+    EXPECT_TRUE(other->drain(300ms).empty());  // nothing of another device
+    ASSERT_TRUE(backend->publish("ipwatch/device/10.0.0.100/status", "x", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+
+    // The backend saw exactly the agent's three own messages and its command.
+    size_t statuses = 0;
+    for (const auto& m : backend->drain(300ms)) {
+        EXPECT_EQ(m.topic.rfind("ipwatch/device/10.0.0.100/", 0), 0u) << m.topic;
+        ++statuses;
+    }
+    EXPECT_EQ(statuses, 4u);
+}
+
+TEST(DynaclIpwatch, AddressBoundRuleUsesTheClientAddress) {
+    DynaclBroker b(ipwatchState());
+    ASSERT_TRUE(b.broker().start()) << b.broker().log();
+    auto agent = connectAs(b.broker().port(), "local-agent", "a3");
+    ASSERT_TRUE(agent);
+    int rc = -1;
+    ASSERT_TRUE(agent->publish("ipwatch/device/127.0.0.1/status", "up", 1, false, &rc));
+    EXPECT_LT(rc, 0x80);  // 0x10 "no matching subscribers" is a success
+    ASSERT_TRUE(agent->publish("ipwatch/device/10.0.0.100/status", "up", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+    EXPECT_TRUE(agent->subscribe("ipwatch/device/127.0.0.1/command"));
+    EXPECT_FALSE(agent->subscribe("ipwatch/device/10.0.0.100/command"));
+}
+
+TEST(DynaclStartup, CorruptStateFileStopsTheBrokerNamingFileAndProblem) {
+    BrokerProcess broker("");
+    broker.writeFile("dynamic-security.json", "{\"clients\": [");
+    const std::string path = (broker.dir() / "dynamic-security.json").string();
+    broker.updateConfig(DynaclBroker::body(path));
+    EXPECT_FALSE(broker.start());
+    ASSERT_TRUE(broker.waitExit(10s));
+    EXPECT_NE(broker.log().find(path), std::string::npos) << broker.log();
+    EXPECT_NE(broker.log().find("dynacl"), std::string::npos) << broker.log();
+}
+
+TEST(DynaclStartup, MissingStateFileStopsTheBrokerNamingTheOption) {
+    BrokerProcess broker("");
+    broker.updateConfig(DynaclBroker::body((broker.dir() / "absent.json").string()));
+    EXPECT_FALSE(broker.start());
+    ASSERT_TRUE(broker.waitExit(10s));
+    EXPECT_NE(broker.log().find("plugin_opt_config_file"), std::string::npos) << broker.log();
+}
+
+TEST(DynaclStartup, EmptyStateAllowsNothing) {
+    BrokerProcess broker("");
+    broker.writeFile("dynamic-security.json", "");
+    // Anonymous logins allowed by the broker, yet the empty state grants no publish or subscribe.
+    broker.updateConfig(std::string("plugin ") + PLUGIN_PATH_MOSQUITTO_DYNACL + "\nplugin_opt_config_file " +
+                        (broker.dir() / "dynamic-security.json").string() + "\nallow_anonymous true\n");
+    ASSERT_TRUE(broker.start()) << broker.log();
+    MqttTestClient c("anon");
+    ASSERT_TRUE(c.connect(broker.port()));
+    int rc = -1;
+    ASSERT_TRUE(c.publish("a/b", "x", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+    EXPECT_FALSE(c.subscribe("#"));
+}
+
+}  // namespace
