@@ -1,5 +1,6 @@
-// Broker adapter of mosquitto_dynacl.so: the state file at init and reload, and the translation of
-// MOSQ_EVT_BASIC_AUTH and MOSQ_EVT_ACL_CHECK into State questions. The logic lives elsewhere.
+// Broker adapter of mosquitto_dynacl.so: the state file at init and reload, the translation of
+// MOSQ_EVT_BASIC_AUTH and MOSQ_EVT_ACL_CHECK into State questions, and $CONTROL requests handed to
+// handleControl with the reply sent to the asking client only. The logic lives elsewhere.
 #include <memory>
 #include <optional>
 #include <string>
@@ -7,9 +8,11 @@
 #include "common/broker/mosquitto_api.hpp"
 #include "common/broker/plugin_lifecycle.hpp"
 #include "dynacl/config.hpp"
+#include "dynacl/control.hpp"
 #include "dynacl/decision_cache.hpp"
 #include "dynacl/state.hpp"
 #include "dynacl/state_file.hpp"
+#include "dynacl/state_writer.hpp"
 
 namespace mqs::dynacl {
 namespace {
@@ -17,6 +20,7 @@ namespace {
 struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     static constexpr const char* kName = "dynacl";
     static constexpr const char* kKeptOnRefusedReload = "state";
+    static constexpr const char* kControlTopic = mqs::dynacl::kControlTopic;
 
     Config config;
     std::shared_ptr<const State> state;
@@ -24,24 +28,59 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     uint64_t generation = 0;
     bool uses_address = false;
     std::unique_ptr<DecisionCache> cache;
+    std::unique_ptr<StateWriter> writer;  // persists changes made through $CONTROL
 
     // Options and the state file; throws ConfigError or StateFileError, leaving the live state untouched.
     void load(const RawOptions& options) {
         Config next = parseConfig(options);
+        // A change made through $CONTROL must be on disk before the file is read again.
+        if (writer) writer->flush();
         LoadedState loaded = loadStateFile(next.config_file);
         for (const auto& w : loaded.warnings) logger.warning(next.config_file + ": " + w);
         auto next_state = std::make_shared<const State>(std::move(loaded.state));
+        const bool new_file = !writer || next.config_file != config.config_file;
         config = next;
-        uses_address = next_state->usesAddress();
-        state = std::move(next_state);
-        ++generation;
+        swapState(std::move(next_state));
         cache = std::make_unique<DecisionCache>(config.cache_bytes_per_client, config.cache_total_bytes);
+        if (new_file) writer = std::make_unique<StateWriter>(config.config_file);
         logger.info("loaded " + std::to_string(state->clients.size()) + " client(s), " +
                     std::to_string(state->groups.size()) + " group(s), " + std::to_string(state->roles.size()) +
                     " role(s) from " + quoteForLog(config.config_file));
     }
 
     void reload(const RawOptions& options) { load(options); }
+
+    void swapState(std::shared_ptr<const State> next) {
+        uses_address = next->usesAddress();
+        state = std::move(next);
+        ++generation;  // every cached decision is now stale: the next check recomputes
+    }
+
+    void onTimers(Clock::TimePoint) {
+        for (const auto& e : writer->takeErrors()) logger.error("cannot save the state: " + e);
+    }
+
+    void shutdown() { writer.reset(); }  // writes what is pending, then joins
+
+    int onControl(mosquitto_evt_control* event) {
+        const char* id = mosquitto_client_id(event->client);
+        const char* username = mosquitto_client_username(event->client);
+        const std::string who = quoteForLog(id ? id : "") + "/" + quoteForLog(username ? username : "");
+        ControlOutcome out = handleControl(
+            *state, std::string_view(static_cast<const char*>(event->payload), event->payloadlen), kDefaultIterations);
+        for (const auto& line : out.log) logger.info(who + " | " + line);
+        if (out.next) {
+            swapState(std::make_shared<const State>(std::move(*out.next)));
+            writer->submit(stateToJson(*state).dump(1, '\t', false, nlohmann::json::error_handler_t::replace));
+        }
+        // Only the asking client gets the answer (dynamic-security sends it to every subscriber).
+        if (id) {
+            const int rc = mosquitto_broker_publish_copy(id, kResponseTopic, static_cast<int>(out.reply.size()),
+                                                         out.reply.data(), event->qos > 0 ? 1 : 0, false, nullptr);
+            if (rc != MOSQ_ERR_SUCCESS) logger.warning("cannot send the reply to " + who);
+        }
+        return MOSQ_ERR_SUCCESS;
+    }
 
     int onBasicAuth(const mosquitto_evt_basic_auth* event) {
         const char* id = mosquitto_client_id(event->client);

@@ -309,3 +309,162 @@ TEST(DynaclStartup, EmptyStateAllowsNothing) {
 }
 
 }  // namespace
+
+namespace {
+
+// The stock admin client, Debian's mosquitto_ctrl, against dynacl's $CONTROL API.
+class DynaclCtrl : public DynaclInit {
+protected:
+    void SetUp() override {
+        DynaclInit::SetUp();
+        ASSERT_TRUE(b.broker().start()) << b.broker().log();
+    }
+    std::pair<int, std::string> ctrl(const std::string& args, const std::string& user = "admin",
+                                     const std::string& password = "adminpw") {
+        return run("mosquitto_ctrl -h 127.0.0.1 -p " + std::to_string(b.broker().port()) + " -u " + user + " -P " +
+                   password + " dynsec " + args);
+    }
+    void ok(const std::string& args) {
+        auto [rc, out] = ctrl(args);
+        EXPECT_EQ(rc, 0) << args << ": " << out;
+        EXPECT_EQ(out.find("Error"), std::string::npos) << args << ": " << out;
+    }
+};
+
+TEST_F(DynaclCtrl, GrantThenRevokeAppliesToTheNextPublishWithoutDisconnecting) {
+    ok("createRole sensor");
+    ok("addRoleACL sensor publishClientSend dht11/sensor/data allow");
+    ok("createClient sensor -p sensorpw");
+    ok("addClientRole sensor sensor");
+    auto sensor = connectAs(b.broker().port(), "sensor", "sensorpw");
+    ASSERT_TRUE(sensor);
+    int rc = -1;
+    ASSERT_TRUE(sensor->publish("dht11/sensor/data", "1", 1, false, &rc));
+    EXPECT_LT(rc, 0x80);
+    ASSERT_TRUE(sensor->publish("dht11/sensor/data", "2", 1, false, &rc));  // now from the decision cache
+    EXPECT_LT(rc, 0x80);
+
+    ok("removeRoleACL sensor publishClientSend dht11/sensor/data");
+    ASSERT_TRUE(sensor->publish("dht11/sensor/data", "3", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+    EXPECT_TRUE(sensor->isConnected());
+
+    ok("addRoleACL sensor publishClientSend dht11/sensor/data allow");
+    ASSERT_TRUE(sensor->publish("dht11/sensor/data", "4", 1, false, &rc));
+    EXPECT_LT(rc, 0x80);
+    ok("removeClientRole sensor sensor");
+    ASSERT_TRUE(sensor->publish("dht11/sensor/data", "5", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+    EXPECT_TRUE(sensor->isConnected());
+}
+
+TEST_F(DynaclCtrl, ReadCommandsPrintWhatMosquittoCtrlExpects) {
+    ok("createClient alice -p alicepw -c alice-id");
+    ok("createGroup staff");
+    ok("createRole reader");
+    ok("addRoleACL reader subscribePattern 'dht11/#' allow 5");
+    ok("addGroupRole staff reader");
+    ok("addGroupClient staff alice 3");
+    ok("addClientRole alice reader 7");
+
+    auto [rc1, client] = ctrl("getClient alice");
+    EXPECT_EQ(rc1, 0) << client;
+    EXPECT_NE(client.find("alice-id"), std::string::npos) << client;
+    EXPECT_NE(client.find("reader"), std::string::npos) << client;
+    EXPECT_NE(client.find("staff"), std::string::npos) << client;
+    auto [rc2, clients] = ctrl("listClients");
+    EXPECT_NE(clients.find("admin"), std::string::npos) << clients;
+    EXPECT_NE(clients.find("alice"), std::string::npos) << clients;
+    auto [rc3, role] = ctrl("getRole reader");
+    EXPECT_NE(role.find("dht11/#"), std::string::npos) << role;
+    EXPECT_NE(role.find("subscribePattern"), std::string::npos) << role;
+    auto [rc4, group] = ctrl("getGroup staff");
+    EXPECT_NE(group.find("alice"), std::string::npos) << group;
+    auto [rc5, groups] = ctrl("listGroups");
+    EXPECT_NE(groups.find("staff"), std::string::npos) << groups;
+    auto [rc6, roles] = ctrl("listRoles");
+    EXPECT_NE(roles.find("reader"), std::string::npos) << roles;
+    EXPECT_NE(roles.find("admin"), std::string::npos) << roles;
+
+    // 2.0.11's mosquitto_ctrl sends "access":"allow"; dynacl applies it.
+    ok("setDefaultACLAccess publishClientSend allow");
+    auto [rc7, defaults] = ctrl("getDefaultACLAccess");
+    EXPECT_NE(defaults.find("publishClientSend"), std::string::npos) << defaults;
+    const std::string rest = defaults.substr(defaults.find("publishClientSend"));
+    const std::string line = rest.substr(0, rest.find('\n'));
+    EXPECT_NE(line.find("allow"), std::string::npos) << defaults;
+
+    ok("createGroup guests");
+    ok("setAnonymousGroup guests");
+    auto [rc8, anon] = ctrl("getAnonymousGroup");
+    EXPECT_NE(anon.find("guests"), std::string::npos) << anon;
+    auto [rc9, forbidden] = ctrl("deleteGroup guests");
+    EXPECT_NE(forbidden.find("Deleting the anonymous group is forbidden"), std::string::npos) << forbidden;
+
+    ok("removeGroupClient staff alice");
+    ok("removeGroupRole staff reader");
+    ok("disableClient alice");
+    EXPECT_FALSE(connectAs(b.broker().port(), "alice", "alicepw", "alice-id"));
+    ok("enableClient alice");
+    EXPECT_TRUE(connectAs(b.broker().port(), "alice", "alicepw", "alice-id"));
+    EXPECT_FALSE(connectAs(b.broker().port(), "alice", "alicepw", "not-alice"));
+    ok("setClientId alice");
+    EXPECT_TRUE(connectAs(b.broker().port(), "alice", "alicepw", "anything"));
+    ok("setClientPassword alice newpw");
+    EXPECT_TRUE(connectAs(b.broker().port(), "alice", "newpw"));
+    ok("deleteClient alice");
+    EXPECT_FALSE(connectAs(b.broker().port(), "alice", "newpw"));
+    ok("deleteRole reader");
+    ok("deleteGroup staff");
+}
+
+TEST_F(DynaclCtrl, ErrorsUseDynamicSecurityWording) {
+    ok("createClient bob -p bobpw");
+    auto [rc1, dup] = ctrl("createClient bob -p x");
+    EXPECT_NE(dup.find("Client already exists"), std::string::npos) << dup;
+    auto [rc2, missing] = ctrl("getClient nobody");
+    EXPECT_NE(missing.find("Client not found"), std::string::npos) << missing;
+    auto [rc3, role] = ctrl("addClientRole bob nosuchrole");
+    EXPECT_NE(role.find("Role not found"), std::string::npos) << role;
+    auto [rc4, acl] = ctrl("removeRoleACL admin publishClientSend not/there");
+    EXPECT_NE(acl.find("ACL not found"), std::string::npos) << acl;
+}
+
+TEST_F(DynaclCtrl, OnlyTheAdminRoleMaySendCommandsAndRepliesArePrivate) {
+    ok("createClient eve -p evepw");
+    auto eve = connectAs(b.broker().port(), "eve", "evepw");
+    ASSERT_TRUE(eve);
+    int rc = -1;
+    ASSERT_TRUE(eve->publish("$CONTROL/dynamic-security/v1",
+                             R"({"commands":[{"command":"createClient","username":"eve2","password":"x"}]})", 1, false,
+                             &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+    EXPECT_FALSE(connectAs(b.broker().port(), "eve2", "x"));
+
+    // A second admin session listening on the response topic does not see the first one's replies.
+    auto listener = connectAs(b.broker().port(), "admin", "adminpw", "listener");
+    ASSERT_TRUE(listener);
+    ASSERT_TRUE(listener->subscribe("$CONTROL/dynamic-security/v1/response"));
+    ok("listClients");
+    EXPECT_TRUE(listener->drain(300ms).empty());
+}
+
+TEST_F(DynaclCtrl, ChangesSurviveARestart) {
+    ok("createRole sensor");
+    ok("addRoleACL sensor publishClientSend dht11/sensor/data allow");
+    ok("createClient sensor -p sensorpw");
+    ok("addClientRole sensor sensor");
+    ASSERT_TRUE(b.broker().restart()) << b.broker().log();
+    auto sensor = connectAs(b.broker().port(), "sensor", "sensorpw");
+    ASSERT_TRUE(sensor);
+    int rc = -1;
+    ASSERT_TRUE(sensor->publish("dht11/sensor/data", "1", 1, false, &rc));
+    EXPECT_LT(rc, 0x80);
+    // The file on disk is in dynamic-security's layout, readable by the stock tools.
+    json saved = readJson(b.statePath());
+    EXPECT_TRUE(saved["clients"].is_array());
+    EXPECT_TRUE(saved["roles"].is_array());
+    EXPECT_FALSE(std::filesystem::exists(b.statePath() + ".new"));
+}
+
+}  // namespace

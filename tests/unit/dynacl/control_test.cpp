@@ -1,0 +1,151 @@
+// The $CONTROL command set: dynamic-security's replies and errors, all-or-nothing batches.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dynacl/control.hpp"
+#include "dynacl/state_file.hpp"
+
+using namespace mqs::dynacl;
+using nlohmann::json;
+
+namespace {
+
+json responsesOf(const ControlOutcome& out) { return json::parse(out.reply)["responses"]; }
+
+ControlOutcome run(const State& s, const json& commands) {
+    return handleControl(s, json{{"commands", commands}}.dump(), 1);
+}
+
+TEST(Control, WholePayloadErrors) {
+    State s;
+    auto r = responsesOf(handleControl(s, "{nope", 1));
+    EXPECT_EQ(r[0], (json{{"command", "Unknown command"}, {"error", "Payload not valid JSON"}}));
+    r = responsesOf(handleControl(s, R"({"x":1})", 1));
+    EXPECT_EQ(r[0]["error"], "Invalid/missing commands");
+    r = responsesOf(handleControl(s, std::string(kMaxRequestBytes + 1, ' '), 1));
+    EXPECT_EQ(r[0]["error"], "Payload too large");
+}
+
+TEST(Control, PerCommandErrorsAndCaseInsensitiveNames) {
+    State s;
+    auto out = run(s, {1, {{"x", 1}}, {{"command", "frobnicate"}}, {{"command", "GETdefaultaclaccess"}}});
+    auto r = responsesOf(out);
+    EXPECT_EQ(r[0]["error"], "Command not an object");
+    EXPECT_EQ(r[1]["error"], "Missing command");
+    EXPECT_EQ(r[2], (json{{"command", "frobnicate"}, {"error", "Unknown command"}}));
+    EXPECT_EQ(r[3]["command"], "getDefaultACLAccess");
+    EXPECT_EQ(r[3]["data"]["acls"].size(), 4u);
+    EXPECT_FALSE(out.next);
+}
+
+TEST(Control, CreateAndQueryWithCorrelationData) {
+    State s;
+    auto out = run(s, {{{"command", "createRole"}, {"rolename", "r"}},
+                       {{"command", "addRoleACL"}, {"rolename", "r"}, {"acltype", "publishClientSend"},
+                        {"topic", "a/%u"}, {"allow", true}, {"priority", 3}},
+                       {{"command", "createClient"}, {"username", "u"}, {"password", "pw"},
+                        {"roles", {{{"rolename", "r"}, {"priority", 2}}}}, {"correlationData", "abc"}},
+                       {{"command", "getClient"}, {"username", "u"}}});
+    auto r = responsesOf(out);
+    ASSERT_TRUE(out.next) << out.reply;
+    EXPECT_FALSE(r[2].contains("error"));
+    EXPECT_EQ(r[2]["correlationData"], "abc");
+    EXPECT_EQ(r[3]["data"]["client"]["roles"][0], (json{{"rolename", "r"}, {"priority", 2}}));
+    EXPECT_EQ(out.next->authenticate("u", true, "pw", true, "x"), AuthResult::Success);
+    Identity u{.username = "u", .has_username = true, .client_id = "x"};
+    EXPECT_EQ(out.next->check(u, Access::Write, "a/u"), Decision::Allow);
+    // The log line hides the password.
+    bool hidden = false;
+    for (const auto& line : out.log) {
+        EXPECT_EQ(line.find("pw\""), std::string::npos);
+        if (line.find("password=*****") != std::string::npos) hidden = true;
+    }
+    EXPECT_TRUE(hidden);
+}
+
+TEST(Control, ABatchAppliesWhollyOrNotAtAll) {
+    State s;
+    auto out = run(s, {{{"command", "createClient"}, {"username", "a"}},
+                       {{"command", "addClientRole"}, {"username", "a"}, {"rolename", "missing"}}});
+    auto r = responsesOf(out);
+    EXPECT_FALSE(out.next);
+    EXPECT_NE(r[0]["error"].get<std::string>().find("Not applied"), std::string::npos);
+    EXPECT_EQ(r[1]["error"], "Role not found");
+    EXPECT_TRUE(s.clients.empty());
+}
+
+TEST(Control, CorrelationDataOfTheWrongTypeStopsTheBatch) {
+    State s;
+    auto out = run(s, {{{"command", "createClient"}, {"username", "a"}, {"correlationData", 5}},
+                       {{"command", "createClient"}, {"username", "b"}}});
+    auto r = responsesOf(out);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0]["error"], "Invalid correlationData data type.");
+    EXPECT_FALSE(out.next);
+}
+
+struct ErrorCase {
+    json command;
+    const char* error;
+};
+
+TEST(Control, DynamicSecurityErrorStrings) {
+    State s = parseState(json::parse(R"({"roles":[{"rolename":"r","acls":[{"acltype":"publishClientSend","topic":"t","allow":true}]}],
+        "clients":[{"username":"c"}],"groups":[{"groupname":"g","clients":[{"username":"c"}]}]})")).state;
+    const ErrorCase cases[] = {
+        {{{"command", "createClient"}}, "Invalid/missing username"},
+        {{{"command", "createClient"}, {"username", "c"}}, "Client already exists"},
+        {{{"command", "deleteClient"}, {"username", "x"}}, "Client not found"},
+        {{{"command", "setClientPassword"}, {"username", "c"}}, "Invalid/missing password"},
+        {{{"command", "setClientPassword"}, {"username", "c"}, {"password", ""}}, "Empty password is not allowed"},
+        {{{"command", "addClientRole"}, {"username", "c"}}, "Invalid/missing rolename"},
+        {{{"command", "addClientRole"}, {"username", "c"}, {"rolename", "x"}}, "Role not found"},
+        {{{"command", "createGroup"}, {"groupname", "g"}}, "Group already exists"},
+        {{{"command", "addGroupClient"}, {"groupname", "g"}, {"username", "c"}}, "Client is already in this group"},
+        {{{"command", "getGroup"}, {"groupname", "x"}}, "Group not found"},
+        {{{"command", "createRole"}, {"rolename", "r"}}, "Role already exists"},
+        {{{"command", "modifyRole"}, {"rolename", "x"}}, "Role does not exist"},
+        {{{"command", "addRoleACL"}, {"rolename", "r"}}, "Invalid/missing acltype"},
+        {{{"command", "addRoleACL"}, {"rolename", "r"}, {"acltype", "bogus"}}, "Unknown acltype"},
+        {{{"command", "addRoleACL"}, {"rolename", "r"}, {"acltype", "publishClientSend"}}, "Invalid/missing topic"},
+        {{{"command", "addRoleACL"}, {"rolename", "r"}, {"acltype", "publishClientSend"}, {"topic", "a/#/b"}},
+         "Invalid ACL topic"},
+        {{{"command", "addRoleACL"}, {"rolename", "r"}, {"acltype", "publishClientSend"}, {"topic", "t"}},
+         "ACL with this topic already exists"},
+        {{{"command", "removeRoleACL"}, {"rolename", "r"}, {"acltype", "publishClientSend"}, {"topic", "u"}},
+         "ACL not found"},
+        {{{"command", "setDefaultACLAccess"}}, "Missing/invalid actions array"},
+        {{{"command", "setAnonymousGroup"}, {"groupname", "x"}}, "Group not found"},
+    };
+    for (const auto& c : cases) {
+        auto out = run(s, json::array({c.command}));
+        auto r = responsesOf(out);
+        EXPECT_EQ(r[0]["error"], c.error) << c.command.dump();
+        EXPECT_FALSE(out.next) << c.command.dump();
+    }
+}
+
+TEST(Control, ListCountAndOffset) {
+    State s;
+    for (const char* n : {"c", "a", "b"}) s.clients[n].username = n;
+    auto r = responsesOf(run(s, {{{"command", "listClients"}}}));
+    EXPECT_EQ(r[0]["data"], (json{{"totalCount", 3}, {"clients", {"a", "b", "c"}}}));
+    r = responsesOf(run(s, {{{"command", "listClients"}, {"count", 1}, {"offset", 1}}}));
+    EXPECT_EQ(r[0]["data"]["clients"], (json{"b"}));
+    r = responsesOf(run(s, {{{"command", "listClients"}, {"verbose", true}, {"count", 2}}}));
+    EXPECT_EQ(r[0]["data"]["clients"][1]["username"], "b");
+}
+
+TEST(Control, SetDefaultAccessAcceptsBothMosquittoCtrlForms) {
+    State s;
+    auto out = run(s, {{{"command", "setDefaultACLAccess"},
+                        {"acls", {{{"acltype", "publishClientSend"}, {"allow", true}},
+                                  {{"acltype", "subscribe"}, {"access", "allow"}}}}}});
+    ASSERT_TRUE(out.next);
+    EXPECT_TRUE(out.next->defaults.publish_client_send);
+    EXPECT_TRUE(out.next->defaults.subscribe);
+    EXPECT_FALSE(out.next->defaults.unsubscribe);
+}
+
+}  // namespace
