@@ -468,3 +468,61 @@ TEST_F(DynaclCtrl, ChangesSurviveARestart) {
 }
 
 }  // namespace
+
+namespace {
+
+// The documented set-up: dynsec init, the shipped example merged in (docs/dynacl.md does it with jq),
+// passwords set with mosquitto_ctrl against the running broker.
+TEST_F(DynaclInit, ShippedDht11ExampleWithPasswordsSetByMosquittoCtrl) {
+    json init = readJson(b.statePath());
+    json example = readJson(std::string(CONF_DIR) + "/dynacl/dht11-dynamic-security.json");
+    json merged = example;
+    merged["clients"] = init["clients"];
+    for (const auto& c : example["clients"]) merged["clients"].push_back(c);
+    merged["roles"] = init["roles"];
+    for (const auto& r : example["roles"]) merged["roles"].push_back(r);
+    b.broker().writeFile("dynamic-security.json", merged.dump(1, '\t'));
+    ASSERT_TRUE(b.broker().start()) << b.broker().log();
+    const int port = b.broker().port();
+    EXPECT_FALSE(connectAs(port, "sensor", "sensorpw"));  // no password yet: deferred, anonymous refused
+    for (const char* u : {"sensor", "django", "operator"}) {
+        auto [rc, out] = run("mosquitto_ctrl -h 127.0.0.1 -p " + std::to_string(port) +
+                             " -u admin -P adminpw dynsec setClientPassword " + u + " " + u + "pw");
+        ASSERT_EQ(rc, 0) << out;
+    }
+    auto sensor = connectAs(port, "sensor", "sensorpw");
+    auto django = connectAs(port, "django", "djangopw");
+    ASSERT_TRUE(sensor && django);
+    ASSERT_TRUE(django->subscribe("dht11/sensor/data"));
+    int rc = -1;
+    ASSERT_TRUE(sensor->publish("dht11/sensor/data", "21", 1, false, &rc));
+    EXPECT_EQ(rc, 0);
+    EXPECT_TRUE(django->waitForMessageOn("dht11/sensor/data"));
+}
+
+TEST_F(DynaclInit, ReloadWithABadFileKeepsTheRunningState) {
+    b.broker().writeFile("dynamic-security.json", dht11State(readJson(b.statePath())).dump());
+    ASSERT_TRUE(b.broker().start()) << b.broker().log();
+    const int port = b.broker().port();
+    b.broker().writeFile("dynamic-security.json", "{\"clients\": [");
+    b.broker().reload();
+    ASSERT_TRUE(b.broker().waitForLog("reload refused")) << b.broker().log();
+    auto sensor = connectAs(port, "sensor", "sensorpw");
+    ASSERT_TRUE(sensor);
+    int rc = -1;
+    ASSERT_TRUE(sensor->publish("dht11/sensor/data", "1", 1, false, &rc));
+    EXPECT_LT(rc, 0x80);
+
+    // A good file replaces the state: the sensor's grant is gone on its next publish.
+    json state = dht11State(readJson(std::string(CONF_DIR) + "/dynacl/dht11-dynamic-security.json"));
+    state["roles"] = json::array({{{"rolename", "sensor"}, {"acls", json::array()}}});
+    state["clients"] = json::array({client("sensor", "sensorpw", {link("sensor")})});
+    b.broker().writeFile("dynamic-security.json", state.dump());
+    b.broker().reload();
+    ASSERT_TRUE(b.broker().waitForLogCount("loaded 1 client(s)", 1)) << b.broker().log();
+    ASSERT_TRUE(sensor->publish("dht11/sensor/data", "2", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+    EXPECT_TRUE(sensor->isConnected());
+}
+
+}  // namespace

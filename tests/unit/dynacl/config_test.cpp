@@ -1,6 +1,8 @@
 // Options of mosquitto_dynacl.so.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "dynacl/config.hpp"
@@ -20,4 +22,22 @@ TEST(DynaclConfig, ConfigFileIsRequired) {
     }
     EXPECT_THROW(parseConfig({}), ConfigError);
     EXPECT_THROW(parseConfig({{"config_file", "a"}, {"other", "b"}}), ConfigError);
+}
+
+TEST(DynaclConfig, DocsShowTheOptionTableAndTheSampleConfigs) {
+    std::ifstream docs(std::string(CONF_DIR) + "/../docs/dynacl.md");
+    ASSERT_TRUE(docs) << "docs/dynacl.md is missing";
+    std::stringstream text;
+    text << docs.rdbuf();
+    EXPECT_NE(text.str().find(optionTable().markdown()), std::string::npos)
+        << "docs/dynacl.md must contain the option table exactly as generated:\n" << optionTable().markdown();
+    for (const char* sample : {"/dynacl/mosquitto-dynacl.conf", "/dynacl/ipwatch-dynamic-security.json",
+                               "/dynacl/dht11-dynamic-security.json"}) {
+        std::ifstream conf(std::string(CONF_DIR) + sample);
+        ASSERT_TRUE(conf) << sample;
+        std::stringstream conf_text;
+        conf_text << conf.rdbuf();
+        EXPECT_NE(text.str().find(conf_text.str()), std::string::npos) << "docs/dynacl.md must quote conf" << sample
+                                                                       << " verbatim";
+    }
 }
