@@ -8,8 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "dynacl/password.hpp"
+#include "dynacl/state_file.hpp"
 #include "testing/broker_process.hpp"
 #include "testing/mqtt_test_client.hpp"
 
@@ -523,6 +525,42 @@ TEST_F(DynaclInit, ReloadWithABadFileKeepsTheRunningState) {
     ASSERT_TRUE(sensor->publish("dht11/sensor/data", "2", 1, false, &rc));
     EXPECT_EQ(rc, kNotAuthorized);
     EXPECT_TRUE(sensor->isConnected());
+}
+
+}  // namespace
+
+namespace {
+
+// kill -9 while requests are being applied and saved: the file on disk is always a whole state, the old or
+// a newer one, holding a prefix of the requests (each applied whole, in order).
+TEST_F(DynaclInit, KillNineDuringChangesLeavesAWholeState) {
+    ASSERT_TRUE(b.broker().start()) << b.broker().log();
+    auto admin = connectAs(b.broker().port(), "admin", "adminpw");
+    ASSERT_TRUE(admin);
+    for (int i = 0; i < 300; ++i) {
+        json request = {{"commands",
+                         {{{"command", "createClient"}, {"username", "u" + std::to_string(i)}, {"password", "pw"}},
+                          {{"command", "createRole"}, {"rolename", "r" + std::to_string(i)}},
+                          {{"command", "addClientRole"}, {"username", "u" + std::to_string(i)},
+                           {"rolename", "r" + std::to_string(i)}}}}};
+        ASSERT_TRUE(admin->publish("$CONTROL/dynamic-security/v1", request.dump(), 0));
+    }
+    std::this_thread::sleep_for(50ms);  // let part of the stream be applied and saved, then crash
+    b.broker().kill9();
+
+    mqs::dynacl::LoadedState loaded;
+    ASSERT_NO_THROW(loaded = mqs::dynacl::loadStateFile(b.statePath()));
+    const auto& clients = loaded.state.clients;
+    size_t created = clients.size() - 1;  // besides admin
+    std::printf("requests on disk at the kill: %zu of 300\n", created);
+    for (size_t i = 0; i < created; ++i) {
+        auto it = clients.find("u" + std::to_string(i));
+        ASSERT_NE(it, clients.end()) << "not a prefix: u" << i << " missing of " << created;
+        ASSERT_EQ(it->second.roles.size(), 1u) << "request " << i << " applied in part";
+        EXPECT_TRUE(loaded.state.roles.count("r" + std::to_string(i)));
+    }
+    ASSERT_TRUE(b.broker().restart()) << b.broker().log();
+    EXPECT_TRUE(connectAs(b.broker().port(), "admin", "adminpw"));
 }
 
 }  // namespace
