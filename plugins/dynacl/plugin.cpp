@@ -1,6 +1,7 @@
 // Broker adapter of mosquitto_dynacl.so: the state file at init and reload, the translation of
 // MOSQ_EVT_BASIC_AUTH and MOSQ_EVT_ACL_CHECK into State questions, and $CONTROL requests handed to
 // handleControl with the reply sent to the asking client only. The logic lives elsewhere.
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,15 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     bool uses_address = false;
     std::unique_ptr<DecisionCache> cache;
     std::unique_ptr<StateWriter> writer;  // persists changes made through $CONTROL
+    // Replies to requests that changed the state, held until the worker has that state on disk.
+    struct PendingReply {
+        uint64_t seq;
+        std::string client_id;
+        std::string reply;
+        int qos;
+    };
+    std::deque<PendingReply> pending_replies;
+    static constexpr size_t kMaxPendingReplies = 1024;
 
     // Options and the state file; throws ConfigError or StateFileError, leaving the live state untouched.
     void load(const RawOptions& options) {
@@ -58,6 +68,34 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
 
     void onTimers(Clock::TimePoint) {
         for (const auto& e : writer->takeErrors()) logger.error("cannot save the state: " + e);
+        if (!pending_replies.empty()) sendDurableReplies();
+    }
+
+    // Sends the replies whose state the worker is done with. A failed write (logged above) is said in the
+    // reply: the change is applied but not on disk.
+    void sendDurableReplies() {
+        const uint64_t done = writer->done();
+        const uint64_t written = writer->written();
+        while (!pending_replies.empty() && pending_replies.front().seq <= done) {
+            PendingReply& p = pending_replies.front();
+            if (written < p.seq) {
+                auto reply = nlohmann::json::parse(p.reply, nullptr, false);
+                if (reply.is_object() && reply.contains("responses")) {
+                    for (auto& r : reply["responses"]) {
+                        if (r.is_object() && !r.contains("error")) r["error"] = "Applied but not saved: see the broker log";
+                    }
+                    p.reply = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                }
+            }
+            sendReply(p.client_id, p.reply, p.qos);
+            pending_replies.pop_front();
+        }
+    }
+
+    void sendReply(const std::string& client_id, const std::string& reply, int qos) {
+        const int rc = mosquitto_broker_publish_copy(client_id.c_str(), kResponseTopic, static_cast<int>(reply.size()),
+                                                     reply.data(), qos, false, nullptr);
+        if (rc != MOSQ_ERR_SUCCESS) logger.warning("cannot send the reply to client " + quoteForLog(client_id));
     }
 
     void shutdown() { writer.reset(); }  // writes what is pending, then joins
@@ -69,15 +107,26 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         ControlOutcome out = handleControl(
             *state, std::string_view(static_cast<const char*>(event->payload), event->payloadlen), kDefaultIterations);
         for (const auto& line : out.log) logger.info(who + " | " + line);
+        // Only the asking client gets the answer (dynamic-security sends it to every subscriber), and for a
+        // change only once the new state is on disk (sendDurableReplies, from tick and the ACL check).
+        const int qos = event->qos > 0 ? 1 : 0;
         if (out.next) {
             swapState(std::make_shared<const State>(std::move(*out.next)));
-            writer->submit(stateToJson(*state).dump(1, '\t', false, nlohmann::json::error_handler_t::replace));
-        }
-        // Only the asking client gets the answer (dynamic-security sends it to every subscriber).
-        if (id) {
-            const int rc = mosquitto_broker_publish_copy(id, kResponseTopic, static_cast<int>(out.reply.size()),
-                                                         out.reply.data(), event->qos > 0 ? 1 : 0, false, nullptr);
-            if (rc != MOSQ_ERR_SUCCESS) logger.warning("cannot send the reply to " + who);
+            const uint64_t seq =
+                writer->submit(stateToJson(*state).dump(1, '\t', false, nlohmann::json::error_handler_t::replace));
+            if (id && !tick_watch.ticking()) {
+                // No tick on this broker (2.0.11 with per_listener_settings true) and maybe no other ACL
+                // check soon: a held reply could wait forever, so it leaves now, before the write.
+                sendReply(id, out.reply, qos);
+            } else if (id) {
+                if (pending_replies.size() >= kMaxPendingReplies) {
+                    logger.warning("too many replies waiting for the disk; the oldest is dropped");
+                    pending_replies.pop_front();
+                }
+                pending_replies.push_back(PendingReply{seq, id, std::move(out.reply), qos});
+            }
+        } else if (id) {
+            sendReply(id, out.reply, qos);
         }
         return MOSQ_ERR_SUCCESS;
     }
@@ -96,6 +145,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     }
 
     int onAclCheck(const mosquitto_evt_acl_check* event) {
+        // Mosquitto 2.0.11 sends no tick with per_listener_settings true: held replies also leave from here.
+        if (!pending_replies.empty()) [[unlikely]] sendDurableReplies();
         Access access;
         switch (event->access) {
             case MOSQ_ACL_READ: access = Access::Read; break;

@@ -40,6 +40,11 @@ uint64_t StateWriter::written() const {
     return written_;
 }
 
+uint64_t StateWriter::done() const {
+    std::lock_guard lock(mutex_);
+    return done_;
+}
+
 void StateWriter::flush() {
     std::unique_lock lock(mutex_);
     cv_.wait(lock, [&] { return done_ >= submitted_; });

@@ -26,8 +26,10 @@ public:
     uint64_t submit(std::string content);
     // Failures since the last call (for the broker thread's log); bounded.
     std::vector<std::string> takeErrors();
-    // Highest sequence number on disk.
+    // Highest sequence number on disk (its state includes every earlier snapshot's changes).
     uint64_t written() const;
+    // Highest sequence number the worker is finished with, written or failed.
+    uint64_t done() const;
     // For tests and shutdown: waits until everything submitted is written or failed.
     void flush();
 

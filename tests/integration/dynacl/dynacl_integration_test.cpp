@@ -456,6 +456,13 @@ TEST_F(DynaclCtrl, ChangesSurviveARestart) {
     ok("addRoleACL sensor publishClientSend dht11/sensor/data allow");
     ok("createClient sensor -p sensorpw");
     ok("addClientRole sensor sensor");
+    // The reply came only once the change was on disk.
+    json on_disk = readJson(b.statePath());
+    bool has_role = false;
+    for (const auto& c : on_disk["clients"]) {
+        if (c["username"] == "sensor") has_role = !c["roles"].empty();
+    }
+    EXPECT_TRUE(has_role) << on_disk.dump();
     ASSERT_TRUE(b.broker().restart()) << b.broker().log();
     auto sensor = connectAs(b.broker().port(), "sensor", "sensorpw");
     ASSERT_TRUE(sensor);
@@ -561,6 +568,28 @@ TEST_F(DynaclInit, KillNineDuringChangesLeavesAWholeState) {
     }
     ASSERT_TRUE(b.broker().restart()) << b.broker().log();
     EXPECT_TRUE(connectAs(b.broker().port(), "admin", "adminpw"));
+}
+
+}  // namespace
+
+namespace {
+
+// Mosquitto 2.0.11 sends no tick with per_listener_settings true: replies must still reach mosquitto_ctrl.
+TEST(DynaclNoTick, MosquittoCtrlWorksWithPerListenerSettings) {
+    BrokerProcess broker("");
+    const std::string path = (broker.dir() / "dynamic-security.json").string();
+    auto [rc, out] = run("mosquitto_ctrl dynsec init '" + path + "' admin adminpw");
+    ASSERT_EQ(rc, 0) << out;
+    broker.updateConfig("per_listener_settings true\n" + DynaclBroker::body(path));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    const std::string ctrl = "mosquitto_ctrl -h 127.0.0.1 -p " + std::to_string(broker.port()) +
+                             " -u admin -P adminpw dynsec ";
+    auto [rc1, out1] = run(ctrl + "createClient nt -p ntpw");
+    EXPECT_EQ(rc1, 0) << out1;
+    EXPECT_EQ(out1.find("Error"), std::string::npos) << out1;
+    auto [rc2, out2] = run(ctrl + "getClient nt");
+    EXPECT_NE(out2.find("nt"), std::string::npos) << out2;
+    EXPECT_TRUE(connectAs(broker.port(), "nt", "ntpw"));
 }
 
 }  // namespace
