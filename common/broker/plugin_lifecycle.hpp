@@ -190,9 +190,8 @@ int disconnectCallback(int, void* event_data, void* user_data) {
 template <typename Plugin>
 int basicAuthCallback(int, void* event_data, void* user_data) {
     auto* plugin = static_cast<Plugin*>(user_data);
-    return guardCallback(plugin->logger, "basic auth", MOSQ_ERR_AUTH, [&] {
-        return plugin->onBasicAuth(static_cast<const mosquitto_evt_basic_auth*>(event_data));
-    });
+    return guardCallback(plugin->logger, "basic auth", MOSQ_ERR_AUTH,
+                         [&] { return plugin->onBasicAuth(static_cast<const mosquitto_evt_basic_auth*>(event_data)); });
 }
 
 // For a Plugin with `int onAclCheck(const mosquitto_evt_acl_check*)`. The hottest callback: no timers
@@ -200,29 +199,37 @@ int basicAuthCallback(int, void* event_data, void* user_data) {
 template <typename Plugin>
 int aclCheckCallback(int, void* event_data, void* user_data) {
     auto* plugin = static_cast<Plugin*>(user_data);
-    return guardCallback(plugin->logger, "acl check", MOSQ_ERR_ACL_DENIED, [&] {
-        return plugin->onAclCheck(static_cast<const mosquitto_evt_acl_check*>(event_data));
-    });
+    return guardCallback(plugin->logger, "acl check", MOSQ_ERR_ACL_DENIED,
+                         [&] { return plugin->onAclCheck(static_cast<const mosquitto_evt_acl_check*>(event_data)); });
 }
 
 // For a Plugin with `int onControl(mosquitto_evt_control*)` and `static constexpr const char* kControlTopic`.
 template <typename Plugin>
 int controlCallback(int, void* event_data, void* user_data) {
     auto* plugin = static_cast<Plugin*>(user_data);
-    return guardCallback(plugin->logger, "control", MOSQ_ERR_SUCCESS, [&] {
-        return plugin->onControl(static_cast<mosquitto_evt_control*>(event_data));
-    });
+    return guardCallback(plugin->logger, "control", MOSQ_ERR_SUCCESS,
+                         [&] { return plugin->onControl(static_cast<mosquitto_evt_control*>(event_data)); });
 }
 
 // The callbacks a Plugin registers: TICK and RELOAD always; MESSAGE if it has onMessage, DISCONNECT if it
 // has onDisconnect, BASIC_AUTH, ACL_CHECK and CONTROL if it has onBasicAuth, onAclCheck, onControl.
 template <typename Plugin>
 constexpr auto callbacksOf() {
-    constexpr bool has_message = requires(Plugin & p, mosquitto_evt_message* e, Clock::TimePoint t) { p.onMessage(e, t); };
-    constexpr bool has_disconnect = requires(Plugin & p, const mosquitto_evt_disconnect* e) { p.onDisconnect(e); };
-    constexpr bool has_basic_auth = requires(Plugin & p, const mosquitto_evt_basic_auth* e) { p.onBasicAuth(e); };
-    constexpr bool has_acl_check = requires(Plugin & p, const mosquitto_evt_acl_check* e) { p.onAclCheck(e); };
-    constexpr bool has_control = requires(Plugin & p, mosquitto_evt_control* e) { p.onControl(e); };
+    constexpr bool has_message = requires(Plugin & p, mosquitto_evt_message * e, Clock::TimePoint t) {
+        p.onMessage(e, t);
+    };
+    constexpr bool has_disconnect = requires(Plugin & p, const mosquitto_evt_disconnect* e) {
+        p.onDisconnect(e);
+    };
+    constexpr bool has_basic_auth = requires(Plugin & p, const mosquitto_evt_basic_auth* e) {
+        p.onBasicAuth(e);
+    };
+    constexpr bool has_acl_check = requires(Plugin & p, const mosquitto_evt_acl_check* e) {
+        p.onAclCheck(e);
+    };
+    constexpr bool has_control = requires(Plugin & p, mosquitto_evt_control * e) {
+        p.onControl(e);
+    };
     std::array<CallbackRegistration, 2 + has_message + has_disconnect + has_basic_auth + has_acl_check + has_control>
         out{};
     size_t i = 0;

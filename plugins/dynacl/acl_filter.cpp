@@ -66,7 +66,8 @@ bool AclFilter::identityMatches(Kind kind, std::string_view level, const Identit
 }
 
 bool AclFilter::matchesTopic(std::string_view topic, const Identity& who) const {
-    if (!topic.empty() && topic.front() == '$' && (levels_.front().kind == Kind::Plus || levels_.front().kind == Kind::Hash)) {
+    if (!topic.empty() && topic.front() == '$' &&
+        (levels_.front().kind == Kind::Plus || levels_.front().kind == Kind::Hash)) {
         return false;
     }
     std::string_view rest = topic;

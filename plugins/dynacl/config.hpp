@@ -12,6 +12,7 @@ struct Config {
     std::string config_file;  // dynamic-security.json, the same option name as Mosquitto's plugin
     size_t cache_bytes_per_client;
     size_t cache_total_bytes;
+    int password_iterations;  // for passwords set through $CONTROL
 };
 
 const OptionTable& optionTable();

@@ -2,9 +2,9 @@
 // (docs/design/dynsec-reference.md section 4); where it has none, ours say what is wrong.
 #include "dynacl/control.hpp"
 
+#include <strings.h>
 #include <algorithm>
 #include <functional>
-#include <strings.h>
 
 #include <nlohmann/json.hpp>
 
@@ -24,7 +24,7 @@ struct Context {
     const json& command;
     State& state;
     int iterations;
-    json data;                 // for get/list answers
+    json data;  // for get/list answers
     bool mutated = false;
     std::vector<std::string> fields;  // for the log line
 };
@@ -172,7 +172,9 @@ json roleJson(const Role& r) {
     json acls = json::array();
     for (const auto& list : r.acls) {
         for (const Acl& a : list) {
-            acls.push_back({{"acltype", aclTypeName(a.type)}, {"topic", a.filter.text()}, {"priority", a.priority},
+            acls.push_back({{"acltype", aclTypeName(a.type)},
+                            {"topic", a.filter.text()},
+                            {"priority", a.priority},
                             {"allow", a.allow}});
         }
     }
@@ -232,7 +234,8 @@ void setAcls(Role& role, const json& list) {
         auto acl = aclFromJson(a, false);
         if (!acl) continue;
         auto& same = role.acls[static_cast<size_t>(acl->type)];
-        if (std::any_of(same.begin(), same.end(), [&](const Acl& x) { return x.filter.text() == acl->filter.text(); })) {
+        if (std::any_of(same.begin(), same.end(),
+                        [&](const Acl& x) { return x.filter.text() == acl->filter.text(); })) {
             continue;
         }
         role.addAcl(std::move(*acl));
@@ -373,8 +376,12 @@ void setDisabled(Context& c, bool disabled) {
     findClient(c.state, username(c)).disabled = disabled;
     c.mutated = true;
 }
-void enableClient(Context& c) { setDisabled(c, false); }
-void disableClient(Context& c) { setDisabled(c, true); }
+void enableClient(Context& c) {
+    setDisabled(c, false);
+}
+void disableClient(Context& c) {
+    setDisabled(c, true);
+}
 
 void createGroup(Context& c) {
     Group g;
@@ -419,7 +426,8 @@ void modifyGroup(Context& c) {
                 throw CommandError{"'clients' contains an object with an invalid 'username'"};
             }
             std::string u = m["username"].get<std::string>();
-            if (!c.state.clients.count(u)) throw CommandError{"'clients' contains an object with a 'username' that does not exist"};
+            if (!c.state.clients.count(u))
+                throw CommandError{"'clients' contains an object with a 'username' that does not exist"};
             wanted.emplace_back(u, priority(m, -1));
         }
         for (auto& [u, cl] : c.state.clients) removeLink(cl.groups, next.name);
@@ -477,7 +485,9 @@ void setAnonymousGroup(Context& c) {
     c.mutated = true;
 }
 
-void getAnonymousGroup(Context& c) { c.data = {{"group", {{"groupname", c.state.anonymous_group}}}}; }
+void getAnonymousGroup(Context& c) {
+    c.data = {{"group", {{"groupname", c.state.anonymous_group}}}};
+}
 
 void createRole(Context& c) {
     Role r;
@@ -489,7 +499,9 @@ void createRole(Context& c) {
     c.mutated = true;
 }
 
-void getRole(Context& c) { c.data = {{"role", roleJson(findRole(c.state, rolename(c)))}}; }
+void getRole(Context& c) {
+    c.data = {{"role", roleJson(findRole(c.state, rolename(c)))}};
+}
 
 void listRoles(Context& c) {
     json l = listOf(c.command, c.state.roles, [](const Role& r) { return roleJson(r); });
@@ -553,21 +565,36 @@ struct CommandSpec {
 };
 
 constexpr CommandSpec kCommands[] = {
-    {"setDefaultACLAccess", setDefaultACLAccess}, {"getDefaultACLAccess", getDefaultACLAccess},
-    {"createClient", createClient},               {"deleteClient", deleteClient},
-    {"getClient", getClient},                     {"listClients", listClients},
-    {"modifyClient", modifyClient},               {"setClientPassword", setClientPassword},
-    {"setClientId", setClientId},                 {"addClientRole", addClientRole},
-    {"removeClientRole", removeClientRole},       {"enableClient", enableClient},
-    {"disableClient", disableClient},             {"createGroup", createGroup},
-    {"deleteGroup", deleteGroup},                 {"getGroup", getGroup},
-    {"listGroups", listGroups},                   {"modifyGroup", modifyGroup},
-    {"addGroupClient", addGroupClient},           {"removeGroupClient", removeGroupClient},
-    {"addGroupRole", addGroupRole},               {"removeGroupRole", removeGroupRole},
-    {"setAnonymousGroup", setAnonymousGroup},     {"getAnonymousGroup", getAnonymousGroup},
-    {"createRole", createRole},                   {"getRole", getRole},
-    {"listRoles", listRoles},                     {"modifyRole", modifyRole},
-    {"deleteRole", deleteRole},                   {"addRoleACL", addRoleACL},
+    {"setDefaultACLAccess", setDefaultACLAccess},
+    {"getDefaultACLAccess", getDefaultACLAccess},
+    {"createClient", createClient},
+    {"deleteClient", deleteClient},
+    {"getClient", getClient},
+    {"listClients", listClients},
+    {"modifyClient", modifyClient},
+    {"setClientPassword", setClientPassword},
+    {"setClientId", setClientId},
+    {"addClientRole", addClientRole},
+    {"removeClientRole", removeClientRole},
+    {"enableClient", enableClient},
+    {"disableClient", disableClient},
+    {"createGroup", createGroup},
+    {"deleteGroup", deleteGroup},
+    {"getGroup", getGroup},
+    {"listGroups", listGroups},
+    {"modifyGroup", modifyGroup},
+    {"addGroupClient", addGroupClient},
+    {"removeGroupClient", removeGroupClient},
+    {"addGroupRole", addGroupRole},
+    {"removeGroupRole", removeGroupRole},
+    {"setAnonymousGroup", setAnonymousGroup},
+    {"getAnonymousGroup", getAnonymousGroup},
+    {"createRole", createRole},
+    {"getRole", getRole},
+    {"listRoles", listRoles},
+    {"modifyRole", modifyRole},
+    {"deleteRole", deleteRole},
+    {"addRoleACL", addRoleACL},
     {"removeRoleACL", removeRoleACL},
 };
 
@@ -672,8 +699,9 @@ ControlOutcome handleControl(const State& current, std::string_view payload, int
     if (failed) {
         // All or nothing: what the other commands changed is not applied either, and their answers say so.
         for (size_t i : applied) {
-            responses[i]["error"] = "Not applied: " + (failed_command.empty() ? std::string("another command") : failed_command) +
-                                    " in the same request failed";
+            responses[i]["error"] =
+                "Not applied: " + (failed_command.empty() ? std::string("another command") : failed_command) +
+                " in the same request failed";
         }
     } else if (mutated) {
         out.next = std::move(next);

@@ -4,7 +4,9 @@
 namespace mqs::dynacl {
 namespace {
 
-unsigned shiftOf(Access access) { return static_cast<unsigned>(access) * 2; }
+unsigned shiftOf(Access access) {
+    return static_cast<unsigned>(access) * 2;
+}
 
 }  // namespace
 

@@ -82,7 +82,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
                 auto reply = nlohmann::json::parse(p.reply, nullptr, false);
                 if (reply.is_object() && reply.contains("responses")) {
                     for (auto& r : reply["responses"]) {
-                        if (r.is_object() && !r.contains("error")) r["error"] = "Applied but not saved: see the broker log";
+                        if (r.is_object() && !r.contains("error"))
+                            r["error"] = "Applied but not saved: see the broker log";
                     }
                     p.reply = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
                 }
@@ -104,8 +105,9 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         const char* id = mosquitto_client_id(event->client);
         const char* username = mosquitto_client_username(event->client);
         const std::string who = quoteForLog(id ? id : "") + "/" + quoteForLog(username ? username : "");
-        ControlOutcome out = handleControl(
-            *state, std::string_view(static_cast<const char*>(event->payload), event->payloadlen), kDefaultIterations);
+        ControlOutcome out =
+            handleControl(*state, std::string_view(static_cast<const char*>(event->payload), event->payloadlen),
+                          config.password_iterations);
         for (const auto& line : out.log) logger.info(who + " | " + line);
         // Only the asking client gets the answer (dynamic-security sends it to every subscriber), and for a
         // change only once the new state is on disk (sendDurableReplies, from tick and the ACL check).
@@ -133,32 +135,45 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
 
     int onBasicAuth(const mosquitto_evt_basic_auth* event) {
         const char* id = mosquitto_client_id(event->client);
-        const AuthResult r = state->authenticate(event->username ? event->username : "", event->username != nullptr,
-                                                 event->password ? event->password : "", event->password != nullptr,
-                                                 id ? id : "");
+        const AuthResult r =
+            state->authenticate(event->username ? event->username : "", event->username != nullptr,
+                                event->password ? event->password : "", event->password != nullptr, id ? id : "");
         switch (r) {
-            case AuthResult::Success: return MOSQ_ERR_SUCCESS;
-            case AuthResult::Denied: return MOSQ_ERR_AUTH;
-            case AuthResult::Defer: break;
+            case AuthResult::Success:
+                return MOSQ_ERR_SUCCESS;
+            case AuthResult::Denied:
+                return MOSQ_ERR_AUTH;
+            case AuthResult::Defer:
+                break;
         }
         return MOSQ_ERR_PLUGIN_DEFER;
     }
 
     int onAclCheck(const mosquitto_evt_acl_check* event) {
         // Mosquitto 2.0.11 sends no tick with per_listener_settings true: held replies also leave from here.
-        if (!pending_replies.empty()) [[unlikely]] sendDurableReplies();
+        if (!pending_replies.empty()) [[unlikely]]
+            sendDurableReplies();
         Access access;
         switch (event->access) {
-            case MOSQ_ACL_READ: access = Access::Read; break;
-            case MOSQ_ACL_WRITE: access = Access::Write; break;
-            case MOSQ_ACL_SUBSCRIBE: access = Access::Subscribe; break;
-            case MOSQ_ACL_UNSUBSCRIBE: access = Access::Unsubscribe; break;
-            default: return MOSQ_ERR_PLUGIN_DEFER;
+            case MOSQ_ACL_READ:
+                access = Access::Read;
+                break;
+            case MOSQ_ACL_WRITE:
+                access = Access::Write;
+                break;
+            case MOSQ_ACL_SUBSCRIBE:
+                access = Access::Subscribe;
+                break;
+            case MOSQ_ACL_UNSUBSCRIBE:
+                access = Access::Unsubscribe;
+                break;
+            default:
+                return MOSQ_ERR_PLUGIN_DEFER;
         }
         const char* username = mosquitto_client_username(event->client);
         const char* id = mosquitto_client_id(event->client);
-        Identity who{.username = username ? username : "", .has_username = username != nullptr,
-                     .client_id = id ? id : ""};
+        Identity who{
+            .username = username ? username : "", .has_username = username != nullptr, .client_id = id ? id : ""};
         const std::string_view topic = event->topic ? event->topic : "";
         auto decision = cache->find(event->client, generation, who.username, who.client_id, access, topic);
         if (!decision) {
@@ -166,9 +181,12 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
             cache->store(event->client, generation, who.username, who.client_id, access, topic, *decision);
         }
         switch (*decision) {
-            case Decision::Allow: return MOSQ_ERR_SUCCESS;
-            case Decision::Deny: return MOSQ_ERR_ACL_DENIED;
-            case Decision::Defer: break;
+            case Decision::Allow:
+                return MOSQ_ERR_SUCCESS;
+            case Decision::Deny:
+                return MOSQ_ERR_ACL_DENIED;
+            case Decision::Defer:
+                break;
         }
         return MOSQ_ERR_PLUGIN_DEFER;
     }

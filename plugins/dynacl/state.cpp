@@ -1,21 +1,25 @@
 // Authentication and ACL evaluation on the dynamic-security data model; see state.hpp.
 #include "dynacl/state.hpp"
 
-#include <algorithm>
 #include <strings.h>
+#include <algorithm>
 
 namespace mqs::dynacl {
 namespace {
 
-constexpr std::array<const char*, kAclTypeCount> kAclTypeNames = {
-    "publishClientSend",  "publishClientReceive", "subscribeLiteral",
-    "subscribePattern",   "unsubscribeLiteral",   "unsubscribePattern"};
+constexpr std::array<const char*, kAclTypeCount> kAclTypeNames = {"publishClientSend",  "publishClientReceive",
+                                                                  "subscribeLiteral",   "subscribePattern",
+                                                                  "unsubscribeLiteral", "unsubscribePattern"};
 
-size_t index(AclType type) { return static_cast<size_t>(type); }
+size_t index(AclType type) {
+    return static_cast<size_t>(type);
+}
 
 }  // namespace
 
-const char* aclTypeName(AclType type) { return kAclTypeNames[index(type)]; }
+const char* aclTypeName(AclType type) {
+    return kAclTypeNames[index(type)];
+}
 
 std::optional<AclType> parseAclType(std::string_view name) {
     for (size_t i = 0; i < kAclTypeCount; ++i) {
@@ -43,7 +47,7 @@ void insertLink(std::vector<Link>& links, Link link) {
 AuthResult State::authenticate(std::string_view username, bool has_username, std::string_view password,
                                bool has_password, std::string_view client_id) const {
     if (!has_username || !has_password) return AuthResult::Defer;
-    auto it = clients.find(std::string(username));
+    auto it = clients.find(username);
     if (it == clients.end()) return AuthResult::Defer;
     const Client& c = it->second;
     if (c.disabled) return AuthResult::Denied;
@@ -85,7 +89,7 @@ std::optional<bool> State::checkRole(const std::string& rolename, const Identity
 Decision State::check(const Identity& who, Access access, std::string_view topic) const {
     auto decide = [](bool allow) { return allow ? Decision::Allow : Decision::Deny; };
     if (who.has_username) {
-        auto it = clients.find(std::string(who.username));
+        auto it = clients.find(who.username);
         if (it == clients.end()) return Decision::Defer;  // not ours: no defaults, no anonymous group
         const Client& client = it->second;
         for (const Link& r : client.roles) {
@@ -108,10 +112,18 @@ Decision State::check(const Identity& who, Access access, std::string_view topic
     }
     bool allowed = false;
     switch (access) {
-        case Access::Write: allowed = defaults.publish_client_send; break;
-        case Access::Read: allowed = defaults.publish_client_receive; break;
-        case Access::Subscribe: allowed = defaults.subscribe; break;
-        case Access::Unsubscribe: allowed = defaults.unsubscribe; break;
+        case Access::Write:
+            allowed = defaults.publish_client_send;
+            break;
+        case Access::Read:
+            allowed = defaults.publish_client_receive;
+            break;
+        case Access::Subscribe:
+            allowed = defaults.subscribe;
+            break;
+        case Access::Unsubscribe:
+            allowed = defaults.unsubscribe;
+            break;
     }
     // The defaults never open $CONTROL.
     if (!allowed || topic.starts_with("$CONTROL")) return Decision::Defer;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -81,14 +82,15 @@ enum class AuthResult : uint8_t { Success, Denied, Defer };
 
 struct State {
     DefaultAccess defaults;
-    std::map<std::string, Client> clients;
-    std::map<std::string, Group> groups;
-    std::map<std::string, Role> roles;
+    // std::less<> lets the hot path look names up by string_view, without allocating.
+    std::map<std::string, Client, std::less<>> clients;
+    std::map<std::string, Group, std::less<>> groups;
+    std::map<std::string, Role, std::less<>> roles;
     std::string anonymous_group;  // empty: none
 
     // dynamic-security's BASIC_AUTH rules (docs/design/dynsec-reference.md 2.3).
-    AuthResult authenticate(std::string_view username, bool has_username, std::string_view password,
-                            bool has_password, std::string_view client_id) const;
+    AuthResult authenticate(std::string_view username, bool has_username, std::string_view password, bool has_password,
+                            std::string_view client_id) const;
     // dynamic-security's ACL evaluation order and defaults (reference 3.2), with identity-bound levels.
     Decision check(const Identity& who, Access access, std::string_view topic) const;
     // True if any ACL uses %a, so the adapter computes the canonical address only then.

@@ -53,7 +53,8 @@ void loadRoles(const json& root, LoadedState& out) {
                 auto topic = optionalString(a, "topic");
                 auto type = type_name ? parseAclType(*type_name) : std::nullopt;
                 if (!type || !topic) {
-                    out.warnings.push_back("role '" + *name + "': an ACL without a known acltype or a topic is skipped");
+                    out.warnings.push_back("role '" + *name +
+                                           "': an ACL without a known acltype or a topic is skipped");
                     continue;
                 }
                 if (std::string problem = checkAclTopic(*topic); !problem.empty()) {

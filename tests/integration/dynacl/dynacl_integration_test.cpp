@@ -59,7 +59,9 @@ json acl(const char* type, const char* topic, bool allow = true, int priority = 
     return {{"acltype", type}, {"topic", topic}, {"allow", allow}, {"priority", priority}};
 }
 
-json link(const char* rolename) { return {{"rolename", rolename}}; }
+json link(const char* rolename) {
+    return {{"rolename", rolename}};
+}
 
 // A broker with dynacl on `state` (written next to its config), anonymous logins refused.
 class DynaclBroker {
@@ -94,13 +96,15 @@ std::unique_ptr<MqttTestClient> connectAs(int port, const std::string& user, con
 // The DHT11 scenario from the issue, on top of the file mosquitto_ctrl dynsec init writes.
 json dht11State(json init) {
     init["roles"].push_back({{"rolename", "sensor"}, {"acls", {acl("publishClientSend", "dht11/sensor/data")}}});
-    init["roles"].push_back({{"rolename", "django"},
-                             {"acls", {acl("subscribeLiteral", "dht11/sensor/data"),
-                                       acl("publishClientReceive", "dht11/sensor/data"),
-                                       acl("publishClientSend", "dht11/incidents")}}});
+    init["roles"].push_back(
+        {{"rolename", "django"},
+         {"acls",
+          {acl("subscribeLiteral", "dht11/sensor/data"), acl("publishClientReceive", "dht11/sensor/data"),
+           acl("publishClientSend", "dht11/incidents")}}});
     init["roles"].push_back({{"rolename", "operator"},
-                             {"acls", {acl("subscribePattern", "dht11/#"), acl("publishClientReceive", "dht11/#"),
-                                       acl("publishClientSend", "dht11/incidents/response")}}});
+                             {"acls",
+                              {acl("subscribePattern", "dht11/#"), acl("publishClientReceive", "dht11/#"),
+                               acl("publishClientSend", "dht11/incidents/response")}}});
     init["clients"].push_back(client("sensor", "sensorpw", {link("sensor")}));
     init["clients"].push_back(client("django", "djangopw", {link("django")}));
     init["clients"].push_back(client("operator", "operatorpw", {link("operator")}));
@@ -191,21 +195,23 @@ TEST_F(DynaclInit, EncodedPasswordOf21IsAccepted) {
 // IPWatch: one rule shared by every agent, bound to its username (%u) or its address (%a).
 json ipwatchState() {
     json state;
-    state["defaultACLAccess"] = {{"publishClientSend", false}, {"publishClientReceive", false},
-                                 {"subscribe", false}, {"unsubscribe", true}};
+    state["defaultACLAccess"] = {
+        {"publishClientSend", false}, {"publishClientReceive", false}, {"subscribe", false}, {"unsubscribe", true}};
     state["roles"] = {
         {{"rolename", "agent"},
-         {"acls", {acl("publishClientSend", "ipwatch/device/%u/status"), acl("publishClientSend", "ipwatch/device/%u/response"),
-                   acl("publishClientSend", "ipwatch/device/%u/availability"),
-                   acl("subscribeLiteral", "ipwatch/device/%u/command"),
-                   acl("publishClientReceive", "ipwatch/device/%u/command")}}},
+         {"acls",
+          {acl("publishClientSend", "ipwatch/device/%u/status"), acl("publishClientSend", "ipwatch/device/%u/response"),
+           acl("publishClientSend", "ipwatch/device/%u/availability"),
+           acl("subscribeLiteral", "ipwatch/device/%u/command"),
+           acl("publishClientReceive", "ipwatch/device/%u/command")}}},
         {{"rolename", "agent-by-address"},
-         {"acls", {acl("publishClientSend", "ipwatch/device/%a/status"),
-                   acl("subscribeLiteral", "ipwatch/device/%a/command"),
-                   acl("publishClientReceive", "ipwatch/device/%a/command")}}},
+         {"acls",
+          {acl("publishClientSend", "ipwatch/device/%a/status"), acl("subscribeLiteral", "ipwatch/device/%a/command"),
+           acl("publishClientReceive", "ipwatch/device/%a/command")}}},
         {{"rolename", "backend"},
-         {"acls", {acl("publishClientSend", "ipwatch/device/+/command"), acl("subscribePattern", "ipwatch/device/#"),
-                   acl("publishClientReceive", "ipwatch/device/#")}}}};
+         {"acls",
+          {acl("publishClientSend", "ipwatch/device/+/command"), acl("subscribePattern", "ipwatch/device/#"),
+           acl("publishClientReceive", "ipwatch/device/#")}}}};
     state["groups"] = {{{"groupname", "agents"},
                         {"roles", {link("agent")}},
                         {"clients", {{{"username", "10.0.0.100"}}, {{"username", "10.0.0.7"}}, {{"username", "+"}}}}}};
@@ -548,7 +554,8 @@ TEST_F(DynaclInit, KillNineDuringChangesLeavesAWholeState) {
         json request = {{"commands",
                          {{{"command", "createClient"}, {"username", "u" + std::to_string(i)}, {"password", "pw"}},
                           {{"command", "createRole"}, {"rolename", "r" + std::to_string(i)}},
-                          {{"command", "addClientRole"}, {"username", "u" + std::to_string(i)},
+                          {{"command", "addClientRole"},
+                           {"username", "u" + std::to_string(i)},
                            {"rolename", "r" + std::to_string(i)}}}}};
         ASSERT_TRUE(admin->publish("$CONTROL/dynamic-security/v1", request.dump(), 0));
     }
@@ -582,8 +589,8 @@ TEST(DynaclNoTick, MosquittoCtrlWorksWithPerListenerSettings) {
     ASSERT_EQ(rc, 0) << out;
     broker.updateConfig("per_listener_settings true\n" + DynaclBroker::body(path));
     ASSERT_TRUE(broker.start()) << broker.log();
-    const std::string ctrl = "mosquitto_ctrl -h 127.0.0.1 -p " + std::to_string(broker.port()) +
-                             " -u admin -P adminpw dynsec ";
+    const std::string ctrl =
+        "mosquitto_ctrl -h 127.0.0.1 -p " + std::to_string(broker.port()) + " -u admin -P adminpw dynsec ";
     auto [rc1, out1] = run(ctrl + "createClient nt -p ntpw");
     EXPECT_EQ(rc1, 0) << out1;
     EXPECT_EQ(out1.find("Error"), std::string::npos) << out1;

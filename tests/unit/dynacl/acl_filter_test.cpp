@@ -23,13 +23,14 @@ struct TopicCase {
 
 TEST(AclFilter, MatchesTopicsLikeMqtt) {
     const TopicCase cases[] = {
-        {"a/b", "a/b", true},        {"a/b", "a/c", false},     {"a/+", "a/b", true},     {"a/+", "a/b/c", false},
-        {"a/#", "a", true},          {"a/#", "a/b/c", true},    {"#", "a/b", true},       {"#", "$SYS/x", false},
-        {"+/x", "$SYS/x", false},    {"$SYS/#", "$SYS/x", true}, {"a/+/c", "a//c", true}, {"a", "a/b", false},
+        {"a/b", "a/b", true},     {"a/b", "a/c", false},      {"a/+", "a/b", true},    {"a/+", "a/b/c", false},
+        {"a/#", "a", true},       {"a/#", "a/b/c", true},     {"#", "a/b", true},      {"#", "$SYS/x", false},
+        {"+/x", "$SYS/x", false}, {"$SYS/#", "$SYS/x", true}, {"a/+/c", "a//c", true}, {"a", "a/b", false},
         {"a/b", "a", false},
     };
     for (const auto& c : cases) {
-        EXPECT_EQ(AclFilter::parse(c.filter).matchesTopic(c.topic, user("u")), c.match) << c.filter << " vs " << c.topic;
+        EXPECT_EQ(AclFilter::parse(c.filter).matchesTopic(c.topic, user("u")), c.match)
+            << c.filter << " vs " << c.topic;
     }
 }
 
@@ -78,12 +79,13 @@ TEST(AclFilter, ClientIdAndAddressLevels) {
 
 TEST(AclFilter, PatternCoversRequestedFilters) {
     const TopicCase cases[] = {
-        {"a/#", "a/#", true},  {"a/#", "a/+/c", true}, {"a/+", "a/+", true},   {"a/+", "a/#", false},
-        {"a/b", "a/+", false}, {"#", "#", true},       {"a/#", "#", false},    {"a/+/c", "a/b/c", true},
-        {"a/+", "a/b/c", false}, {"a/#", "a", true},   {"a/b", "a/b", true},
+        {"a/#", "a/#", true},    {"a/#", "a/+/c", true}, {"a/+", "a/+", true}, {"a/+", "a/#", false},
+        {"a/b", "a/+", false},   {"#", "#", true},       {"a/#", "#", false},  {"a/+/c", "a/b/c", true},
+        {"a/+", "a/b/c", false}, {"a/#", "a", true},     {"a/b", "a/b", true},
     };
     for (const auto& c : cases) {
-        EXPECT_EQ(AclFilter::parse(c.filter).coversFilter(c.topic, user("u")), c.match) << c.filter << " covers " << c.topic;
+        EXPECT_EQ(AclFilter::parse(c.filter).coversFilter(c.topic, user("u")), c.match)
+            << c.filter << " covers " << c.topic;
     }
     const auto own = AclFilter::parse("ipwatch/device/%u/command");
     EXPECT_TRUE(own.coversFilter("ipwatch/device/d1/command", user("d1")));

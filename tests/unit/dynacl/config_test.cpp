@@ -30,14 +30,15 @@ TEST(DynaclConfig, DocsShowTheOptionTableAndTheSampleConfigs) {
     std::stringstream text;
     text << docs.rdbuf();
     EXPECT_NE(text.str().find(optionTable().markdown()), std::string::npos)
-        << "docs/dynacl.md must contain the option table exactly as generated:\n" << optionTable().markdown();
+        << "docs/dynacl.md must contain the option table exactly as generated:\n"
+        << optionTable().markdown();
     for (const char* sample : {"/dynacl/mosquitto-dynacl.conf", "/dynacl/ipwatch-dynamic-security.json",
                                "/dynacl/dht11-dynamic-security.json"}) {
         std::ifstream conf(std::string(CONF_DIR) + sample);
         ASSERT_TRUE(conf) << sample;
         std::stringstream conf_text;
         conf_text << conf.rdbuf();
-        EXPECT_NE(text.str().find(conf_text.str()), std::string::npos) << "docs/dynacl.md must quote conf" << sample
-                                                                       << " verbatim";
+        EXPECT_NE(text.str().find(conf_text.str()), std::string::npos)
+            << "docs/dynacl.md must quote conf" << sample << " verbatim";
     }
 }

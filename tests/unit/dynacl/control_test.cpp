@@ -11,7 +11,9 @@ using nlohmann::json;
 
 namespace {
 
-json responsesOf(const ControlOutcome& out) { return json::parse(out.reply)["responses"]; }
+json responsesOf(const ControlOutcome& out) {
+    return json::parse(out.reply)["responses"];
+}
 
 ControlOutcome run(const State& s, const json& commands) {
     return handleControl(s, json{{"commands", commands}}.dump(), 1);
@@ -42,10 +44,17 @@ TEST(Control, PerCommandErrorsAndCaseInsensitiveNames) {
 TEST(Control, CreateAndQueryWithCorrelationData) {
     State s;
     auto out = run(s, {{{"command", "createRole"}, {"rolename", "r"}},
-                       {{"command", "addRoleACL"}, {"rolename", "r"}, {"acltype", "publishClientSend"},
-                        {"topic", "a/%u"}, {"allow", true}, {"priority", 3}},
-                       {{"command", "createClient"}, {"username", "u"}, {"password", "pw"},
-                        {"roles", {{{"rolename", "r"}, {"priority", 2}}}}, {"correlationData", "abc"}},
+                       {{"command", "addRoleACL"},
+                        {"rolename", "r"},
+                        {"acltype", "publishClientSend"},
+                        {"topic", "a/%u"},
+                        {"allow", true},
+                        {"priority", 3}},
+                       {{"command", "createClient"},
+                        {"username", "u"},
+                        {"password", "pw"},
+                        {"roles", {{{"rolename", "r"}, {"priority", 2}}}},
+                        {"correlationData", "abc"}},
                        {{"command", "getClient"}, {"username", "u"}}});
     auto r = responsesOf(out);
     ASSERT_TRUE(out.next) << out.reply;
@@ -91,8 +100,11 @@ struct ErrorCase {
 };
 
 TEST(Control, DynamicSecurityErrorStrings) {
-    State s = parseState(json::parse(R"({"roles":[{"rolename":"r","acls":[{"acltype":"publishClientSend","topic":"t","allow":true}]}],
-        "clients":[{"username":"c"}],"groups":[{"groupname":"g","clients":[{"username":"c"}]}]})")).state;
+    State s =
+        parseState(json::parse(
+                       R"({"roles":[{"rolename":"r","acls":[{"acltype":"publishClientSend","topic":"t","allow":true}]}],
+        "clients":[{"username":"c"}],"groups":[{"groupname":"g","clients":[{"username":"c"}]}]})"))
+            .state;
     const ErrorCase cases[] = {
         {{{"command", "createClient"}}, "Invalid/missing username"},
         {{{"command", "createClient"}, {"username", "c"}}, "Client already exists"},
@@ -139,13 +151,63 @@ TEST(Control, ListCountAndOffset) {
 
 TEST(Control, SetDefaultAccessAcceptsBothMosquittoCtrlForms) {
     State s;
-    auto out = run(s, {{{"command", "setDefaultACLAccess"},
-                        {"acls", {{{"acltype", "publishClientSend"}, {"allow", true}},
-                                  {{"acltype", "subscribe"}, {"access", "allow"}}}}}});
+    auto out = run(
+        s,
+        {{{"command", "setDefaultACLAccess"},
+          {"acls",
+           {{{"acltype", "publishClientSend"}, {"allow", true}}, {{"acltype", "subscribe"}, {"access", "allow"}}}}}});
     ASSERT_TRUE(out.next);
     EXPECT_TRUE(out.next->defaults.publish_client_send);
     EXPECT_TRUE(out.next->defaults.subscribe);
     EXPECT_FALSE(out.next->defaults.unsubscribe);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Control, ModifyCommandsReplaceWhatTheyName) {
+    State s = parseState(json::parse(R"({"roles":[{"rolename":"a"},{"rolename":"b"}],
+        "clients":[{"username":"c","roles":[{"rolename":"a"}]},{"username":"d"}],
+        "groups":[{"groupname":"g","clients":[{"username":"c"}]},{"groupname":"h"}]})"))
+                  .state;
+    auto out = run(s, {{{"command", "modifyClient"},
+                        {"username", "c"},
+                        {"clientid", "cid"},
+                        {"password", "pw"},
+                        {"roles", {{{"rolename", "b"}, {"priority", 4}}}},
+                        {"groups", {{{"groupname", "h"}}}}},
+                       {{"command", "modifyGroup"},
+                        {"groupname", "g"},
+                        {"clients", {{{"username", "d"}}}},
+                        {"roles", {{{"rolename", "a"}}}}},
+                       {{"command", "modifyRole"},
+                        {"rolename", "b"},
+                        {"textname", "B"},
+                        {"acls", {{{"acltype", "publishClientSend"}, {"topic", "x/#"}, {"allow", true}}}}}});
+    ASSERT_TRUE(out.next) << out.reply;
+    const State& n = *out.next;
+    const Client& c = n.clients.at("c");
+    EXPECT_EQ(c.clientid, "cid");
+    ASSERT_EQ(c.roles.size(), 1u);
+    EXPECT_EQ(c.roles[0].name, "b");
+    EXPECT_EQ(c.roles[0].priority, 4);
+    ASSERT_EQ(c.groups.size(), 1u);  // the old membership of g is gone (dynsec 2.0.11 left it)
+    EXPECT_EQ(c.groups[0].name, "h");
+    ASSERT_EQ(n.clients.at("d").groups.size(), 1u);
+    EXPECT_EQ(n.clients.at("d").groups[0].name, "g");
+    EXPECT_EQ(n.groups.at("g").roles[0].name, "a");
+    EXPECT_EQ(n.roles.at("b").textname, "B");
+    EXPECT_EQ(n.authenticate("c", true, "pw", true, "cid"), AuthResult::Success);
+    Identity who{.username = "c", .has_username = true, .client_id = "cid"};
+    EXPECT_EQ(n.check(who, Access::Write, "x/1"), Decision::Allow);
+}
+
+TEST(Control, PasswordIterationsAreTheConfiguredOnes) {
+    State s;
+    auto out = handleControl(s, R"({"commands":[{"command":"createClient","username":"u","password":"pw"}]})", 1234);
+    ASSERT_TRUE(out.next);
+    EXPECT_EQ(out.next->clients.at("u").password->iterations, 1234);
 }
 
 }  // namespace

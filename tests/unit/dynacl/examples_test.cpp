@@ -7,7 +7,9 @@ using namespace mqs::dynacl;
 
 namespace {
 
-Identity user(std::string_view name) { return Identity{.username = name, .has_username = true, .client_id = name}; }
+Identity user(std::string_view name) {
+    return Identity{.username = name, .has_username = true, .client_id = name};
+}
 
 struct Case {
     const char* user;

@@ -29,7 +29,7 @@ TEST(Password, KnownVector) {
 
 TEST(Password, Base64RoundTrip) {
     for (const std::string& s : {std::string(), std::string("a"), std::string("ab"), std::string("abc"),
-                                  std::string("abcd"), std::string("\0\xff\x10", 3)}) {
+                                 std::string("abcd"), std::string("\0\xff\x10", 3)}) {
         auto encoded = base64Encode(s);
         if (s.empty()) {
             EXPECT_EQ(encoded, "");

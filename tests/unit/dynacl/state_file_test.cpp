@@ -32,14 +32,21 @@ std::string errorOf(const std::string& content) {
 
 TEST(StateFile, LoadsTheInitLayoutAndWritesItBack) {
     PasswordHash h = hashPassword("adminpw");
-    json init = {{"defaultACLAccess",
-                  {{"publishClientSend", false}, {"publishClientReceive", true}, {"subscribe", false}, {"unsubscribe", true}}},
-                 {"clients", {{{"username", "admin"}, {"textName", "Dynsec admin user"},
-                               {"password", base64Encode(h.hash)}, {"salt", base64Encode(h.salt)},
-                               {"iterations", 101}, {"roles", {{{"rolename", "admin"}}}}}}},
-                 {"roles", {{{"rolename", "admin"},
-                             {"acls", {{{"acltype", "publishClientSend"}, {"topic", "$CONTROL/dynamic-security/#"}, {"allow", true}},
-                                       {{"acltype", "subscribePattern"}, {"topic", "#"}, {"allow", true}}}}}}}};
+    json init = {
+        {"defaultACLAccess",
+         {{"publishClientSend", false}, {"publishClientReceive", true}, {"subscribe", false}, {"unsubscribe", true}}},
+        {"clients",
+         {{{"username", "admin"},
+           {"textName", "Dynsec admin user"},
+           {"password", base64Encode(h.hash)},
+           {"salt", base64Encode(h.salt)},
+           {"iterations", 101},
+           {"roles", {{{"rolename", "admin"}}}}}}},
+        {"roles",
+         {{{"rolename", "admin"},
+           {"acls",
+            {{{"acltype", "publishClientSend"}, {"topic", "$CONTROL/dynamic-security/#"}, {"allow", true}},
+             {{"acltype", "subscribePattern"}, {"topic", "#"}, {"allow", true}}}}}}}};
     LoadedState loaded = loadStateFile(writeTemp(init.dump(1, '\t')));
     const State& s = loaded.state;
     EXPECT_TRUE(loaded.warnings.empty());
@@ -58,8 +65,9 @@ TEST(StateFile, LoadsTheInitLayoutAndWritesItBack) {
 
 TEST(StateFile, AcceptsEncodedPassword) {
     PasswordHash h = hashPassword("pw", 2000);
-    json j = {{"clients", {{{"username", "u"},
-                            {"encoded_password", "$7$2000$" + base64Encode(h.salt) + "$" + base64Encode(h.hash)}}}}};
+    json j = {
+        {"clients",
+         {{{"username", "u"}, {"encoded_password", "$7$2000$" + base64Encode(h.salt) + "$" + base64Encode(h.hash)}}}}};
     State s = loadStateFile(writeTemp(j.dump())).state;
     EXPECT_EQ(s.authenticate("u", true, "pw", true, "x"), AuthResult::Success);
     EXPECT_EQ(s.authenticate("u", true, "px", true, "x"), AuthResult::Denied);
@@ -75,13 +83,15 @@ TEST(StateFile, EmptyFileIsAnEmptyStateThatAllowsNothing) {
 TEST(StateFile, RefusalsNameTheProblem) {
     EXPECT_NE(errorOf("{not json").find("dynacl_state_test_"), std::string::npos);
     EXPECT_NE(errorOf("[1,2]").find("object"), std::string::npos);
-    EXPECT_NE(errorOf(R"({"clients":[{"username":"a"},{"username":"a"}]})").find("duplicate client 'a'"), std::string::npos);
+    EXPECT_NE(errorOf(R"({"clients":[{"username":"a"},{"username":"a"}]})").find("duplicate client 'a'"),
+              std::string::npos);
     EXPECT_NE(errorOf(R"({"roles":[{"rolename":"r"},{"rolename":"r"}]})").find("duplicate role"), std::string::npos);
     EXPECT_NE(errorOf(R"({"roles":[{"rolename":"r","acls":[{"acltype":"publishClientSend","topic":"a/#/b"}]}]})")
                   .find("invalid ACL topic"),
               std::string::npos);
-    EXPECT_NE(errorOf(R"({"clients":[{"username":"a","password":"xx","salt":"yy","iterations":101}]})").find("client 'a'"),
-              std::string::npos);
+    EXPECT_NE(
+        errorOf(R"({"clients":[{"username":"a","password":"xx","salt":"yy","iterations":101}]})").find("client 'a'"),
+        std::string::npos);
     EXPECT_NE(errorOf(R"({"clients":{}})").find("clients"), std::string::npos);
     try {
         loadStateFile("/nonexistent/dir/dynamic-security.json");

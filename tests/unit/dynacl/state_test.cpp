@@ -9,13 +9,17 @@ using nlohmann::json;
 
 namespace {
 
-State stateFrom(const json& j) { return parseState(j).state; }
+State stateFrom(const json& j) {
+    return parseState(j).state;
+}
 
 Identity user(std::string_view name, std::string_view id = "id") {
     return Identity{.username = name, .has_username = true, .client_id = id};
 }
 
-json role(const std::string& name, json acls) { return {{"rolename", name}, {"acls", std::move(acls)}}; }
+json role(const std::string& name, json acls) {
+    return {{"rolename", name}, {"acls", std::move(acls)}};
+}
 json acl(const char* type, const char* topic, bool allow, int priority = 0) {
     return {{"acltype", type}, {"topic", topic}, {"allow", allow}, {"priority", priority}};
 }
@@ -70,19 +74,22 @@ TEST(State, DefaultsAndUnknownClients) {
 
 TEST(State, RoleOrderPriorityThenName) {
     // Both roles match; the higher link priority decides, ties go to the smaller rolename.
-    json j = {{"roles", {role("a-deny", {acl("publishClientSend", "t/#", false)}),
-                         role("b-allow", {acl("publishClientSend", "t/#", true)})}},
-              {"clients", {{{"username", "tie"}, {"roles", {{{"rolename", "b-allow"}}, {{"rolename", "a-deny"}}}}},
-                           {{"username", "prio"},
-                            {"roles", {{{"rolename", "b-allow"}, {"priority", 5}}, {{"rolename", "a-deny"}}}}}}}};
+    json j = {
+        {"roles",
+         {role("a-deny", {acl("publishClientSend", "t/#", false)}),
+          role("b-allow", {acl("publishClientSend", "t/#", true)})}},
+        {"clients",
+         {{{"username", "tie"}, {"roles", {{{"rolename", "b-allow"}}, {{"rolename", "a-deny"}}}}},
+          {{"username", "prio"}, {"roles", {{{"rolename", "b-allow"}, {"priority", 5}}, {{"rolename", "a-deny"}}}}}}}};
     State s = stateFrom(j);
     EXPECT_EQ(s.check(user("tie"), Access::Write, "t/x"), Decision::Deny);
     EXPECT_EQ(s.check(user("prio"), Access::Write, "t/x"), Decision::Allow);
 }
 
 TEST(State, AclPriorityAndInsertionOrderInsideARole) {
-    json j = {{"roles", {role("r", {acl("publishClientSend", "t/#", true), acl("publishClientSend", "t/secret", false),
-                                    acl("publishClientSend", "t/high", false, 1), acl("publishClientSend", "t/high", true)})}},
+    json j = {{"roles",
+               {role("r", {acl("publishClientSend", "t/#", true), acl("publishClientSend", "t/secret", false),
+                           acl("publishClientSend", "t/high", false, 1), acl("publishClientSend", "t/high", true)})}},
               {"clients", {{{"username", "u"}, {"roles", {{{"rolename", "r"}}}}}}}};
     State s = stateFrom(j);
     // Equal priority: file order, so the earlier allow on t/# wins over the later deny (deny is not sorted first).
@@ -92,11 +99,13 @@ TEST(State, AclPriorityAndInsertionOrderInsideARole) {
 }
 
 TEST(State, ClientRolesBeforeGroupRolesAndLiteralBeforePattern) {
-    json j = {{"roles", {role("own", {acl("publishClientReceive", "x/#", false)}),
-                         role("grp", {acl("publishClientReceive", "x/#", true), acl("publishClientReceive", "y/#", true),
-                                      acl("subscribePattern", "y/#", false, 10), acl("subscribeLiteral", "y/+", true)})}},
-              {"clients", {{{"username", "u"}, {"roles", {{{"rolename", "own"}}}}}}},
-              {"groups", {{{"groupname", "g"}, {"roles", {{{"rolename", "grp"}}}}, {"clients", {{{"username", "u"}}}}}}}};
+    json j = {
+        {"roles",
+         {role("own", {acl("publishClientReceive", "x/#", false)}),
+          role("grp", {acl("publishClientReceive", "x/#", true), acl("publishClientReceive", "y/#", true),
+                       acl("subscribePattern", "y/#", false, 10), acl("subscribeLiteral", "y/+", true)})}},
+        {"clients", {{{"username", "u"}, {"roles", {{{"rolename", "own"}}}}}}},
+        {"groups", {{{"groupname", "g"}, {"roles", {{{"rolename", "grp"}}}}, {"clients", {{{"username", "u"}}}}}}}};
     State s = stateFrom(j);
     EXPECT_EQ(s.check(user("u"), Access::Read, "x/1"), Decision::Deny);
     EXPECT_EQ(s.check(user("u"), Access::Read, "y/1"), Decision::Allow);
@@ -115,11 +124,14 @@ TEST(State, AnonymousGroup) {
 }
 
 TEST(State, IdentityBoundRuleSharedByAllAgents) {
-    json j = {{"roles", {role("agent", {acl("publishClientSend", "ipwatch/device/%u/status", true),
-                                        acl("subscribeLiteral", "ipwatch/device/%u/command", true),
-                                        acl("publishClientReceive", "ipwatch/device/%u/command", true)})}},
-              {"groups", {{{"groupname", "agents"}, {"roles", {{{"rolename", "agent"}}}},
-                           {"clients", {{{"username", "10.0.0.100"}}, {{"username", "#"}}}}}}},
+    json j = {{"roles",
+               {role("agent", {acl("publishClientSend", "ipwatch/device/%u/status", true),
+                               acl("subscribeLiteral", "ipwatch/device/%u/command", true),
+                               acl("publishClientReceive", "ipwatch/device/%u/command", true)})}},
+              {"groups",
+               {{{"groupname", "agents"},
+                 {"roles", {{{"rolename", "agent"}}}},
+                 {"clients", {{{"username", "10.0.0.100"}}, {{"username", "#"}}}}}}},
               {"clients", {{{"username", "10.0.0.100"}}, {{"username", "#"}}}}};
     State s = stateFrom(j);
     EXPECT_EQ(s.check(user("10.0.0.100"), Access::Write, "ipwatch/device/10.0.0.100/status"), Decision::Allow);

@@ -1,10 +1,10 @@
 // The state file writer: atomic replace, latest snapshot wins, failures reported.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 #include "dynacl/state_writer.hpp"
 
