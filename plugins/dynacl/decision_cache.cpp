@@ -10,12 +10,12 @@ unsigned shiftOf(Access access) {
 
 }  // namespace
 
-std::optional<Decision> DecisionCache::find(const void* client, uint64_t generation, std::string_view username,
-                                            std::string_view client_id, Access access, std::string_view topic) {
+std::optional<Decision> DecisionCache::find(const void* client, uint64_t generation, const CacheIdentity& who,
+                                            Access access, std::string_view topic) {
     auto it = clients_.find(client);
     if (it == clients_.end()) return std::nullopt;
     ClientEntries& e = it->second;
-    if (e.generation != generation || e.username != username || e.client_id != client_id) return std::nullopt;
+    if (e.generation != generation || !sameIdentity(e, who)) return std::nullopt;
     auto t = e.topics.find(topic);
     if (t == e.topics.end()) return std::nullopt;
     const unsigned bits = (t->second >> shiftOf(access)) & 3u;
@@ -23,30 +23,30 @@ std::optional<Decision> DecisionCache::find(const void* client, uint64_t generat
     return static_cast<Decision>(bits - 1);
 }
 
-void DecisionCache::reset(ClientEntries& e, uint64_t generation, std::string_view username,
-                          std::string_view client_id) {
+void DecisionCache::reset(ClientEntries& e, uint64_t generation, const CacheIdentity& who) {
     total_bytes_ -= e.bytes;
     e.topics.clear();
     e.generation = generation;
-    e.username.assign(username);
-    e.client_id.assign(client_id);
-    e.bytes = kEntryOverhead + e.username.size() + e.client_id.size();
+    e.username.assign(who.username);
+    e.client_id.assign(who.client_id);
+    e.address.assign(who.address);
+    e.bytes = kEntryOverhead + e.username.size() + e.client_id.size() + e.address.size();
     total_bytes_ += e.bytes;
 }
 
-void DecisionCache::store(const void* client, uint64_t generation, std::string_view username,
-                          std::string_view client_id, Access access, std::string_view topic, Decision decision) {
+void DecisionCache::store(const void* client, uint64_t generation, const CacheIdentity& who, Access access,
+                          std::string_view topic, Decision decision) {
     if (bytes_per_client_ == 0) return;
     auto [it, inserted] = clients_.try_emplace(client);
     ClientEntries& e = it->second;
-    if (inserted || e.generation != generation || e.username != username || e.client_id != client_id) {
-        reset(e, generation, username, client_id);
+    if (inserted || e.generation != generation || !sameIdentity(e, who)) {
+        reset(e, generation, who);
     }
     auto t = e.topics.find(topic);
     if (t == e.topics.end()) {
         const size_t cost = kEntryOverhead + topic.size();
         // Full: start this client's memo afresh rather than track recency on the hot path.
-        if (e.bytes + cost > bytes_per_client_) reset(e, generation, username, client_id);
+        if (e.bytes + cost > bytes_per_client_) reset(e, generation, who);
         if (total_bytes_ + cost > total_limit_) {
             clear();
             return;

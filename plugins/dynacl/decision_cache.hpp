@@ -15,6 +15,14 @@
 
 namespace mqs::dynacl {
 
+// What a client's decisions depend on besides the state: compared on every lookup, because another plugin
+// may change a username during a connection and a client handle may be reused for a later connection.
+struct CacheIdentity {
+    std::string_view username;
+    std::string_view client_id;
+    std::string_view address;  // the broker's raw text; empty when no rule uses %a
+};
+
 class DecisionCache {
 public:
     // Approximate cost of one entry besides its topic: node, hash bucket, string header.
@@ -23,12 +31,11 @@ public:
     DecisionCache(size_t bytes_per_client, size_t total_bytes)
         : bytes_per_client_(bytes_per_client), total_limit_(total_bytes) {}
 
-    // `client` is the broker's opaque client handle; `username` and `client_id` are compared too, because
-    // another plugin may change a client's username during its connection.
-    std::optional<Decision> find(const void* client, uint64_t generation, std::string_view username,
-                                 std::string_view client_id, Access access, std::string_view topic);
-    void store(const void* client, uint64_t generation, std::string_view username, std::string_view client_id,
-               Access access, std::string_view topic, Decision decision);
+    // `client` is the broker's opaque client handle.
+    std::optional<Decision> find(const void* client, uint64_t generation, const CacheIdentity& who, Access access,
+                                 std::string_view topic);
+    void store(const void* client, uint64_t generation, const CacheIdentity& who, Access access, std::string_view topic,
+               Decision decision);
     // On disconnect: the handle may be reused for another client.
     void forget(const void* client);
     void clear();
@@ -46,11 +53,15 @@ private:
         uint64_t generation = 0;
         std::string username;
         std::string client_id;
+        std::string address;
         size_t bytes = 0;
         // Two bits per access: 0 unknown, else Decision + 1.
         std::unordered_map<std::string, uint8_t, TransparentHash, std::equal_to<>> topics;
     };
-    void reset(ClientEntries& entries, uint64_t generation, std::string_view username, std::string_view client_id);
+    static bool sameIdentity(const ClientEntries& e, const CacheIdentity& who) {
+        return e.username == who.username && e.client_id == who.client_id && e.address == who.address;
+    }
+    void reset(ClientEntries& entries, uint64_t generation, const CacheIdentity& who);
 
     size_t bytes_per_client_;
     size_t total_limit_;

@@ -175,10 +175,13 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         Identity who{
             .username = username ? username : "", .has_username = username != nullptr, .client_id = id ? id : ""};
         const std::string_view topic = event->topic ? event->topic : "";
-        auto decision = cache->find(event->client, generation, who.username, who.client_id, access, topic);
+        // The raw address is compared only when a rule uses %a, so a cached decision never outlives it.
+        const char* raw_address = uses_address ? mosquitto_client_address(event->client) : nullptr;
+        const CacheIdentity key{who.username, who.client_id, raw_address ? raw_address : ""};
+        auto decision = cache->find(event->client, generation, key, access, topic);
         if (!decision) {
             decision = decide(event, who, access, topic);
-            cache->store(event->client, generation, who.username, who.client_id, access, topic, *decision);
+            cache->store(event->client, generation, key, access, topic, *decision);
         }
         switch (*decision) {
             case Decision::Allow:

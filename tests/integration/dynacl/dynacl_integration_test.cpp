@@ -600,3 +600,37 @@ TEST(DynaclNoTick, MosquittoCtrlWorksWithPerListenerSettings) {
 }
 
 }  // namespace
+
+namespace {
+
+// Clients without a username use the anonymous group's roles; setting it applies to the next check.
+TEST(DynaclAnonymous, AnonymousGroupSetWithMosquittoCtrl) {
+    BrokerProcess broker("");
+    const std::string path = (broker.dir() / "dynamic-security.json").string();
+    auto [rc, out] = run("mosquitto_ctrl dynsec init '" + path + "' admin adminpw");
+    ASSERT_EQ(rc, 0) << out;
+    broker.updateConfig(std::string("plugin ") + PLUGIN_PATH_MOSQUITTO_DYNACL + "\nplugin_opt_config_file " + path +
+                        "\nallow_anonymous true\n");
+    ASSERT_TRUE(broker.start()) << broker.log();
+    const std::string ctrl =
+        "mosquitto_ctrl -h 127.0.0.1 -p " + std::to_string(broker.port()) + " -u admin -P adminpw dynsec ";
+    MqttTestClient anonymous("anon");
+    ASSERT_TRUE(anonymous.connect(broker.port()));
+    int ack = -1;
+    ASSERT_TRUE(anonymous.publish("public/x", "1", 1, false, &ack));
+    EXPECT_EQ(ack, kNotAuthorized);
+
+    for (const char* command : {"createRole public", "addRoleACL public publishClientSend 'public/#' allow",
+                                "createGroup guests", "addGroupRole guests public", "setAnonymousGroup guests"}) {
+        auto [crc, cout] = run(ctrl + command);
+        ASSERT_EQ(crc, 0) << command << ": " << cout;
+        ASSERT_EQ(cout.find("Error"), std::string::npos) << command << ": " << cout;
+    }
+    ASSERT_TRUE(anonymous.publish("public/x", "2", 1, false, &ack));
+    EXPECT_LT(ack, 0x80);
+    ASSERT_TRUE(anonymous.publish("private/x", "3", 1, false, &ack));
+    EXPECT_EQ(ack, kNotAuthorized);
+    EXPECT_TRUE(anonymous.isConnected());
+}
+
+}  // namespace
