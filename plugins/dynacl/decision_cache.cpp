@@ -30,13 +30,16 @@ void DecisionCache::reset(ClientEntries& e, uint64_t generation, const CacheIden
     e.username.assign(who.username);
     e.client_id.assign(who.client_id);
     e.address.assign(who.address);
-    e.bytes = kEntryOverhead + e.username.size() + e.client_id.size() + e.address.size();
+    e.bytes = kClientOverhead + e.username.size() + e.client_id.size() + e.address.size();
     total_bytes_ += e.bytes;
 }
 
 void DecisionCache::store(const void* client, uint64_t generation, const CacheIdentity& who, Access access,
                           std::string_view topic, Decision decision) {
-    if (bytes_per_client_ == 0) return;
+    // A budget that cannot hold the client's record and this one topic: nothing is kept.
+    const size_t cost = kEntryOverhead + topic.size();
+    const size_t base = kClientOverhead + who.username.size() + who.client_id.size() + who.address.size();
+    if (base + cost > bytes_per_client_) return;
     auto [it, inserted] = clients_.try_emplace(client);
     ClientEntries& e = it->second;
     if (inserted || e.generation != generation || !sameIdentity(e, who)) {
@@ -44,14 +47,12 @@ void DecisionCache::store(const void* client, uint64_t generation, const CacheId
     }
     auto t = e.topics.find(topic);
     if (t == e.topics.end()) {
-        const size_t cost = kEntryOverhead + topic.size();
         // Full: start this client's memo afresh rather than track recency on the hot path.
         if (e.bytes + cost > bytes_per_client_) reset(e, generation, who);
         if (total_bytes_ + cost > total_limit_) {
             clear();
             return;
         }
-        if (e.bytes + cost > bytes_per_client_) return;  // a single topic larger than the budget
         t = e.topics.emplace(std::string(topic), 0).first;
         e.bytes += cost;
         total_bytes_ += cost;
