@@ -634,3 +634,104 @@ TEST(DynaclAnonymous, AnonymousGroupSetWithMosquittoCtrl) {
 }
 
 }  // namespace
+
+namespace {
+
+// The same mosquitto_ctrl session against Mosquitto's own dynamic-security plugin and against dynacl,
+// each on a fresh `dynsec init` file: every command prints the same. The stock plugin is Debian's.
+constexpr const char* kStockDynsec = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
+
+std::unique_ptr<BrokerProcess> brokerWith(const std::string& plugin) {
+    auto broker = std::make_unique<BrokerProcess>("");
+    const std::string path = (broker->dir() / "dynamic-security.json").string();
+    auto [rc, out] = run("mosquitto_ctrl dynsec init '" + path + "' admin adminpw");
+    if (rc != 0) return nullptr;
+    broker->updateConfig("plugin " + plugin + "\nplugin_opt_config_file " + path + "\nallow_anonymous false\n");
+    if (!broker->start()) return nullptr;
+    return broker;
+}
+
+TEST(DynaclVersusDynsec, MosquittoCtrlPrintsTheSameForEveryCommand) {
+    if (!std::filesystem::exists(kStockDynsec)) GTEST_SKIP() << "no " << kStockDynsec;
+    auto stock = brokerWith(kStockDynsec);
+    auto ours = brokerWith(PLUGIN_PATH_MOSQUITTO_DYNACL);
+    ASSERT_TRUE(stock && ours);
+    const char* commands[] = {
+        "createClient alice -p pw -c alice-id",
+        "createClient bob -p pw",
+        "createRole reader",
+        "createRole writer",
+        "addRoleACL reader subscribePattern 'dht11/#' allow 5",
+        "addRoleACL reader publishClientReceive 'dht11/#' allow",
+        "addRoleACL writer publishClientSend dht11/x deny 3",
+        "addRoleACL writer publishClientSend dht11/y allow 3",
+        "createGroup staff",
+        "addGroupRole staff reader 2",
+        "addGroupClient staff alice 3",
+        "addGroupClient staff bob",
+        "addClientRole alice writer 7",
+        "addClientRole alice reader",
+        "getClient alice",
+        "getClient bob",
+        "getGroup staff",
+        "getRole reader",
+        "getRole writer",
+        "getRole admin",
+        "listClients",
+        "listGroups",
+        "listRoles",
+        "listClients 1 1",
+        "listRoles 2",
+        "getAnonymousGroup",
+        "setAnonymousGroup staff",
+        "getAnonymousGroup",
+        "getDefaultACLAccess",
+        "createClient alice -p x",
+        "getClient nobody",
+        "addClientRole bob nosuch",
+        "addClientRole nobody reader",
+        "removeRoleACL reader publishClientSend nothere",
+        "addRoleACL reader publishClientReceive 'dht11/#' allow",
+        "createRole reader",
+        "createGroup staff",
+        "addGroupClient staff alice",
+        "addGroupRole staff reader",
+        "getGroup nosuch",
+        "getRole nosuch",
+        "deleteClient nobody",
+        "deleteRole nosuch",
+        "removeGroupClient staff bob",
+        "removeGroupRole staff reader",
+        "removeClientRole alice writer",
+        "disableClient bob",
+        "getClient bob",
+        "enableClient bob",
+        "setClientId alice newid",
+        "setClientPassword bob newpw",
+        "getClient alice",
+        "createGroup other",
+        "deleteGroup other",
+        "deleteClient bob",
+        "deleteRole writer",
+        "getClient alice",
+        "listClients",
+        "listGroups",
+        "listRoles",
+    };
+    std::string differences;
+    for (const char* command : commands) {
+        auto ctrl = [&](BrokerProcess& broker) {
+            return run("mosquitto_ctrl -h 127.0.0.1 -p " + std::to_string(broker.port()) +
+                       " -u admin -P adminpw dynsec " + command);
+        };
+        auto [stock_rc, stock_out] = ctrl(*stock);
+        auto [our_rc, our_out] = ctrl(*ours);
+        if (stock_rc != our_rc || stock_out != our_out) {
+            differences += std::string("--- ") + command + "\nstock (" + std::to_string(stock_rc) + "):\n" + stock_out +
+                           "dynacl (" + std::to_string(our_rc) + "):\n" + our_out;
+        }
+    }
+    EXPECT_TRUE(differences.empty()) << differences;
+}
+
+}  // namespace
