@@ -35,6 +35,8 @@ const OptionTable& optionTable() {
                               "Passwords for the cost per count. Stored hashes keep their own count.",
                .min = 1,
                .max = 10000000});
+        t.add(instanceOption("dynacl"));
+        t.add(metricsIntervalOption());
         return t;
     }();
     return table;
@@ -45,7 +47,9 @@ Config parseConfig(const RawOptions& options) {
     return Config{.config_file = v.string("config_file"),
                   .cache_bytes_per_client = v.bytes("cache_bytes_per_client"),
                   .cache_total_bytes = v.bytes("cache_total_bytes"),
-                  .password_iterations = static_cast<int>(v.integer("password_iterations"))};
+                  .password_iterations = static_cast<int>(v.integer("password_iterations")),
+                  .instance = v.string("instance"),
+                  .metrics_interval = v.duration("metrics_interval")};
 }
 
 }  // namespace mqs::dynacl

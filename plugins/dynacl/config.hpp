@@ -1,6 +1,7 @@
 // Declared options of mosquitto_dynacl.so and the parsed, immutable configuration.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -13,6 +14,8 @@ struct Config {
     size_t cache_bytes_per_client;
     size_t cache_total_bytes;
     int password_iterations;  // for passwords set through $CONTROL
+    std::string instance;     // names the $SYS metrics subtree
+    std::chrono::milliseconds metrics_interval;
 };
 
 const OptionTable& optionTable();

@@ -1,6 +1,7 @@
 // Broker adapter of mosquitto_dynacl.so: the state file at init and reload, the translation of
 // MOSQ_EVT_BASIC_AUTH and MOSQ_EVT_ACL_CHECK into State questions, and $CONTROL requests handed to
 // handleControl with the reply sent to the asking client only. The logic lives elsewhere.
+#include <array>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -40,11 +41,30 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     std::deque<PendingReply> pending_replies;
     static constexpr size_t kMaxPendingReplies = 1024;
 
+    // Outcomes per check type (publish, receive, subscribe, unsubscribe) x (allowed, denied, deferred):
+    // "deferred" means dynacl had no rule and no default, so another plugin or the broker (deny) decides.
+    std::array<std::array<Metric*, 3>, 4> acl_outcomes = [this] {
+        std::array<std::array<Metric*, 3>, 4> m{};
+        const char* types[] = {"receive", "publish", "subscribe", "unsubscribe"};  // Access order
+        const char* outcomes[] = {"allowed", "denied", "deferred"};                // Decision order
+        for (size_t t = 0; t < 4; ++t) {
+            for (size_t o = 0; o < 3; ++o) m[t][o] = &metrics.get(std::string("acl/") + types[t] + "/" + outcomes[o]);
+        }
+        return m;
+    }();
+    Metric& logins_accepted = metrics.get("logins/accepted");
+    Metric& logins_refused = metrics.get("logins/refused");
+    Metric& control_requests = metrics.get("control/requests");
+    Metric& control_refused = metrics.get("control/refused");
+
     // Options and the state file; throws ConfigError or StateFileError, leaving the live state untouched.
     void load(const RawOptions& options) {
         Config next = parseConfig(options);
         // A change made through $CONTROL must be on disk before the file is read again.
-        if (writer) writer->flush();
+        if (writer) {
+            writer->flush();
+            sendDurableReplies();  // before a new writer restarts the sequence numbers
+        }
         LoadedState loaded = loadStateFile(next.config_file);
         for (const auto& w : loaded.warnings) logger.warning(next.config_file + ": " + w);
         auto next_state = std::make_shared<const State>(std::move(loaded.state));
@@ -53,6 +73,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         swapState(std::move(next_state));
         cache = std::make_unique<DecisionCache>(config.cache_bytes_per_client, config.cache_total_bytes);
         if (new_file) writer = std::make_unique<StateWriter>(config.config_file);
+        scheduleMetrics(config.instance, config.metrics_interval);
         logger.info("loaded " + std::to_string(state->clients.size()) + " client(s), " +
                     std::to_string(state->groups.size()) + " group(s), " + std::to_string(state->roles.size()) +
                     " role(s) from " + quoteForLog(config.config_file));
@@ -109,6 +130,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
             handleControl(*state, std::string_view(static_cast<const char*>(event->payload), event->payloadlen),
                           config.password_iterations);
         for (const auto& line : out.log) logger.info(who + " | " + line);
+        control_requests.add();
+        if (out.reply.find("\"error\"") != std::string::npos) control_refused.add();
         // Only the asking client gets the answer (dynamic-security sends it to every subscriber), and for a
         // change only once the new state is on disk (sendDurableReplies, from tick and the ACL check).
         const int qos = event->qos > 0 ? 1 : 0;
@@ -140,8 +163,10 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
                                 event->password ? event->password : "", event->password != nullptr, id ? id : "");
         switch (r) {
             case AuthResult::Success:
+                logins_accepted.add();
                 return MOSQ_ERR_SUCCESS;
             case AuthResult::Denied:
+                logins_refused.add();
                 return MOSQ_ERR_AUTH;
             case AuthResult::Defer:
                 break;
@@ -183,6 +208,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
             decision = decide(event, who, access, topic);
             cache->store(event->client, generation, key, access, topic, *decision);
         }
+        acl_outcomes[static_cast<size_t>(access)][static_cast<size_t>(*decision)]->add();
         switch (*decision) {
             case Decision::Allow:
                 return MOSQ_ERR_SUCCESS;

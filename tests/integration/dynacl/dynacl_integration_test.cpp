@@ -735,3 +735,37 @@ TEST(DynaclVersusDynsec, MosquittoCtrlPrintsTheSameForEveryCommand) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DynaclMetrics, DecisionsAreCountedUnderSys) {
+    json state = dht11State(json{{"clients", json::array()}, {"roles", json::array()}});
+    state["roles"].push_back(
+        {{"rolename", "sys"}, {"acls", {acl("subscribePattern", "$SYS/#"), acl("publishClientReceive", "$SYS/#")}}});
+    state["clients"].push_back(client("watcher", "watcherpw", {link("sys")}));
+    BrokerProcess broker("");
+    broker.writeFile("dynamic-security.json", state.dump());
+    broker.updateConfig(DynaclBroker::body((broker.dir() / "dynamic-security.json").string()) +
+                        "plugin_opt_metrics_interval 200ms\n");
+    ASSERT_TRUE(broker.start()) << broker.log();
+    auto sensor = connectAs(broker.port(), "sensor", "sensorpw");
+    ASSERT_TRUE(sensor);
+    int rc = -1;
+    ASSERT_TRUE(sensor->publish("dht11/incidents", "x", 1, false, &rc));
+    EXPECT_EQ(rc, kNotAuthorized);
+    auto watcher = connectAs(broker.port(), "watcher", "watcherpw");
+    ASSERT_TRUE(watcher);
+    ASSERT_TRUE(watcher->subscribe("$SYS/plugins/dynacl/dynacl/#"));
+    bool deferred = false, logins = false;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while ((!deferred || !logins) && std::chrono::steady_clock::now() < deadline) {
+        auto m = watcher->waitForMessage(1s);
+        if (!m) continue;
+        if (m->topic == "$SYS/plugins/dynacl/dynacl/acl/publish/deferred" && m->payload != "0") deferred = true;
+        if (m->topic == "$SYS/plugins/dynacl/dynacl/logins/accepted" && m->payload != "0") logins = true;
+    }
+    EXPECT_TRUE(deferred);
+    EXPECT_TRUE(logins);
+}
+
+}  // namespace
