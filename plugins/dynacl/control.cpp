@@ -559,6 +559,57 @@ void removeRoleACL(Context& c) {
     c.mutated = true;
 }
 
+// dynacl's own command: would this client be allowed, and which rule of which role decides?
+// {"command":"explain","username"?,"clientid"?,"address"?,"access":"publish|receive|subscribe|unsubscribe","topic"}
+void explain(Context& c) {
+    Identity who;
+    std::optional<std::string> user =
+        optionalField(c.command, "username", "Invalid/missing username", "Username not valid UTF-8");
+    std::string id =
+        optionalField(c.command, "clientid", "Invalid/missing client id", "Client ID not valid UTF-8").value_or("");
+    std::string raw_address = optionalField(c.command, "address", "Invalid/missing address").value_or("");
+    std::string address;
+    if (!raw_address.empty()) {
+        auto canonical = canonicalAddress(raw_address);
+        if (!canonical) throw CommandError{"Invalid address"};
+        address = *canonical;
+    }
+    if (user) {
+        who.username = *user;
+        who.has_username = true;
+    }
+    who.client_id = id;
+    who.address = address;
+    const std::string access_name = requiredField(c.command, "access", "Invalid/missing access", nullptr);
+    Access access;
+    if (access_name == "publish") {
+        access = Access::Write;
+    } else if (access_name == "receive") {
+        access = Access::Read;
+    } else if (access_name == "subscribe") {
+        access = Access::Subscribe;
+    } else if (access_name == "unsubscribe") {
+        access = Access::Unsubscribe;
+    } else {
+        throw CommandError{"Unknown access: use publish, receive, subscribe or unsubscribe"};
+    }
+    const std::string topic = requiredField(c.command, "topic", "Invalid/missing topic", "Topic not valid UTF-8");
+    Explanation why;
+    const Decision d = c.state.check(who, access, topic, &why);
+    json out = {{"decision", d == Decision::Allow  ? "allow"
+                             : d == Decision::Deny ? "deny"
+                                                   : "defer"},
+                {"via", why.via}};
+    if (why.acl) {
+        out["rolename"] = why.role;
+        out["acl"] = {{"acltype", aclTypeName(why.acl->type)},
+                      {"topic", why.acl->filter.text()},
+                      {"priority", why.acl->priority},
+                      {"allow", why.acl->allow}};
+    }
+    c.data = {{"explain", std::move(out)}};
+}
+
 struct CommandSpec {
     const char* name;
     void (*run)(Context&);
@@ -596,6 +647,7 @@ constexpr CommandSpec kCommands[] = {
     {"deleteRole", deleteRole},
     {"addRoleACL", addRoleACL},
     {"removeRoleACL", removeRoleACL},
+    {"explain", explain},  // dynacl's own
 };
 
 const CommandSpec* findCommand(const std::string& name) {

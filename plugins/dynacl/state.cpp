@@ -56,60 +56,74 @@ AuthResult State::authenticate(std::string_view username, bool has_username, std
     return verifyPassword(*c.password, password) ? AuthResult::Success : AuthResult::Denied;
 }
 
-std::optional<bool> State::checkRole(const std::string& rolename, const Identity& who, Access access,
-                                     std::string_view topic) const {
+const Acl* State::checkRole(const std::string& rolename, const Identity& who, Access access,
+                            std::string_view topic) const {
     auto it = roles.find(rolename);
-    if (it == roles.end()) return std::nullopt;
+    if (it == roles.end()) return nullptr;
     const Role& role = it->second;
     switch (access) {
         case Access::Write:
         case Access::Read: {
             const auto type = access == Access::Write ? AclType::PublishClientSend : AclType::PublishClientReceive;
             for (const Acl& acl : role.acls[index(type)]) {
-                if (acl.filter.matchesTopic(topic, who)) return acl.allow;
+                if (acl.filter.matchesTopic(topic, who)) return &acl;
             }
-            return std::nullopt;
+            return nullptr;
         }
         case Access::Subscribe:
         case Access::Unsubscribe: {
             const bool sub = access == Access::Subscribe;
             // A literal ACL of a role beats its pattern ACLs whatever their priorities (dynsec's order).
             for (const Acl& acl : role.acls[index(sub ? AclType::SubscribeLiteral : AclType::UnsubscribeLiteral)]) {
-                if (acl.filter.equalsFilter(topic, who)) return acl.allow;
+                if (acl.filter.equalsFilter(topic, who)) return &acl;
             }
             for (const Acl& acl : role.acls[index(sub ? AclType::SubscribePattern : AclType::UnsubscribePattern)]) {
-                if (acl.filter.coversFilter(topic, who)) return acl.allow;
+                if (acl.filter.coversFilter(topic, who)) return &acl;
             }
-            return std::nullopt;
+            return nullptr;
         }
     }
-    return std::nullopt;
+    return nullptr;
 }
 
-Decision State::check(const Identity& who, Access access, std::string_view topic) const {
-    auto decide = [](bool allow) { return allow ? Decision::Allow : Decision::Deny; };
+Decision State::check(const Identity& who, Access access, std::string_view topic, Explanation* why) const {
+    // Only explain() passes `why`; the hot path pays one branch per decision.
+    auto decide = [&](const Acl* acl, const std::string& role, std::string_view via) {
+        if (why) {
+            why->acl = acl;
+            why->role = role;
+            why->via = std::string(via);
+        }
+        return acl->allow ? Decision::Allow : Decision::Deny;
+    };
     if (who.has_username) {
         auto it = clients.find(who.username);
-        if (it == clients.end()) return Decision::Defer;  // not ours: no defaults, no anonymous group
+        if (it == clients.end()) {
+            if (why) why->via = "unknown username";
+            return Decision::Defer;  // not ours: no defaults, no anonymous group
+        }
         const Client& client = it->second;
         for (const Link& r : client.roles) {
-            if (auto d = checkRole(r.name, who, access, topic)) return decide(*d);
+            if (const Acl* a = checkRole(r.name, who, access, topic)) return decide(a, r.name, "client");
         }
         for (const Link& g : client.groups) {
             auto git = groups.find(g.name);
             if (git == groups.end()) continue;
             for (const Link& r : git->second.roles) {
-                if (auto d = checkRole(r.name, who, access, topic)) return decide(*d);
+                if (const Acl* a = checkRole(r.name, who, access, topic)) return decide(a, r.name, "group " + g.name);
             }
         }
     } else if (!anonymous_group.empty()) {
         auto git = groups.find(anonymous_group);
         if (git != groups.end()) {
             for (const Link& r : git->second.roles) {
-                if (auto d = checkRole(r.name, who, access, topic)) return decide(*d);
+                if (const Acl* a = checkRole(r.name, who, access, topic)) {
+                    return decide(a, r.name, "anonymous group " + anonymous_group);
+                }
             }
         }
     }
+    if (why) why->via = "defaultACLAccess";
     bool allowed = false;
     switch (access) {
         case Access::Write:

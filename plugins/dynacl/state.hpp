@@ -80,6 +80,14 @@ enum class Access : uint8_t { Read, Write, Subscribe, Unsubscribe };
 enum class Decision : uint8_t { Allow, Deny, Defer };
 enum class AuthResult : uint8_t { Success, Denied, Defer };
 
+// Why check() decided as it did (for the explain command).
+struct Explanation {
+    std::string via;           // "client", "group <name>", "anonymous group <name>", "defaultACLAccess",
+                               // "unknown username"
+    std::string role;          // the deciding role, when an ACL decided
+    const Acl* acl = nullptr;  // the deciding ACL, or nullptr
+};
+
 struct State {
     DefaultAccess defaults;
     // std::less<> lets the hot path look names up by string_view, without allocating.
@@ -92,13 +100,12 @@ struct State {
     AuthResult authenticate(std::string_view username, bool has_username, std::string_view password, bool has_password,
                             std::string_view client_id) const;
     // dynamic-security's ACL evaluation order and defaults (reference 3.2), with identity-bound levels.
-    Decision check(const Identity& who, Access access, std::string_view topic) const;
+    Decision check(const Identity& who, Access access, std::string_view topic, Explanation* why = nullptr) const;
     // True if any ACL uses %a, so the adapter computes the canonical address only then.
     bool usesAddress() const;
 
 private:
-    std::optional<bool> checkRole(const std::string& rolename, const Identity& who, Access access,
-                                  std::string_view topic) const;
+    const Acl* checkRole(const std::string& rolename, const Identity& who, Access access, std::string_view topic) const;
 };
 
 }  // namespace mqs::dynacl

@@ -6,6 +6,8 @@
 #include "dynacl/control.hpp"
 #include "dynacl/state_file.hpp"
 
+#include <string>
+
 using namespace mqs::dynacl;
 using nlohmann::json;
 
@@ -208,6 +210,34 @@ TEST(Control, PasswordIterationsAreTheConfiguredOnes) {
     auto out = handleControl(s, R"({"commands":[{"command":"createClient","username":"u","password":"pw"}]})", 1234);
     ASSERT_TRUE(out.next);
     EXPECT_EQ(out.next->clients.at("u").password->iterations, 1234);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Control, ExplainNamesTheDecidingRuleOfTheDecidingRole) {
+    State s = loadStateFile(std::string(CONF_DIR) + "/dynacl/ipwatch-dynamic-security.json").state;
+    auto r =
+        responsesOf(run(s, {{{"command", "explain"},
+                             {"username", "10.0.0.100"},
+                             {"access", "publish"},
+                             {"topic", "ipwatch/device/10.0.0.100/status"}},
+                            {{"command", "explain"},
+                             {"username", "10.0.0.100"},
+                             {"access", "publish"},
+                             {"topic", "ipwatch/device/10.0.0.101/status"}},
+                            {{"command", "explain"}, {"username", "stranger"}, {"access", "receive"}, {"topic", "x"}},
+                            {{"command", "explain"}, {"username", "u"}, {"access", "read"}, {"topic", "x"}}}));
+    EXPECT_EQ(r[0]["data"]["explain"]["decision"], "allow");
+    EXPECT_EQ(r[0]["data"]["explain"]["via"], "group ipwatch-agents");
+    EXPECT_EQ(r[0]["data"]["explain"]["rolename"], "ipwatch-agent");
+    EXPECT_EQ(r[0]["data"]["explain"]["acl"]["topic"], "ipwatch/device/%u/status");
+    EXPECT_EQ(r[1]["data"]["explain"]["decision"], "defer");
+    EXPECT_EQ(r[1]["data"]["explain"]["via"], "defaultACLAccess");
+    EXPECT_FALSE(r[1]["data"]["explain"].contains("acl"));
+    EXPECT_EQ(r[2]["data"]["explain"]["via"], "unknown username");
+    EXPECT_NE(r[3]["error"].get<std::string>().find("Unknown access"), std::string::npos);
 }
 
 }  // namespace
