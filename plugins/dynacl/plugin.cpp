@@ -52,6 +52,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         }
         return m;
     }();
+    RateLimitedLog denials{logger, clock};
     Metric& logins_accepted = metrics.get("logins/accepted");
     Metric& logins_refused = metrics.get("logins/refused");
     Metric& control_requests = metrics.get("control/requests");
@@ -209,6 +210,16 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
             cache->store(event->client, generation, key, access, topic, *decision);
         }
         acl_outcomes[static_cast<size_t>(access)][static_cast<size_t>(*decision)]->add();
+        // A rule's explicit deny of what a client sent is worth a line, at most 5 per 10 s per kind; denied
+        // deliveries (receive) are the subscriber's business and too frequent to log.
+        if (*decision == Decision::Deny && access != Access::Read) [[unlikely]] {
+            static constexpr const char* kKinds[] = {"receive", "publish", "subscribe", "unsubscribe"};
+            const char* kind = kKinds[static_cast<size_t>(access)];
+            denials.warning(kind, std::string("denied ") + kind + " of " + quoteForLog(topic) + " for client " +
+                                      quoteForLog(who.client_id) + " (username " +
+                                      (who.has_username ? quoteForLog(who.username) : std::string("none")) +
+                                      ") by a rule; explain says which");
+        }
         switch (*decision) {
             case Decision::Allow:
                 return MOSQ_ERR_SUCCESS;

@@ -769,3 +769,24 @@ TEST(DynaclMetrics, DecisionsAreCountedUnderSys) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(DynaclCtrl, ADenyRuleIsLoggedRateLimited) {
+    ok("createRole sensor");
+    ok("addRoleACL sensor publishClientSend 'dht11/#' deny 9");
+    ok("createClient sensor -p sensorpw");
+    ok("addClientRole sensor sensor");
+    auto sensor = connectAs(b.broker().port(), "sensor", "sensorpw");
+    ASSERT_TRUE(sensor);
+    for (int i = 0; i < 20; ++i) {
+        int rc = -1;
+        ASSERT_TRUE(sensor->publish("dht11/sensor/data", "1", 1, false, &rc));
+        EXPECT_EQ(rc, kNotAuthorized);
+    }
+    ASSERT_TRUE(b.broker().waitForLog("denied publish of")) << b.broker().log();
+    EXPECT_LE(b.broker().countInLog("denied publish of"), 5u);
+    EXPECT_NE(b.broker().log().find("dht11/sensor/data"), std::string::npos);
+}
+
+}  // namespace
