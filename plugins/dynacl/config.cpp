@@ -35,6 +35,12 @@ const OptionTable& optionTable() {
                               "Passwords for the cost per count. Stored hashes keep their own count.",
                .min = 1,
                .max = 10000000});
+        t.add({.key = "kick_like_dynsec",
+               .type = OptionType::Bool,
+               .default_value = "false",
+               .description = "Compatibility switch: after a change, disconnect the clients dynamic-security would "
+                              "disconnect (see Behaviour). Off: changes apply on the next check, nobody is "
+                              "disconnected."});
         t.add(instanceOption("dynacl"));
         t.add(metricsIntervalOption());
         return t;
@@ -48,6 +54,7 @@ Config parseConfig(const RawOptions& options) {
                   .cache_bytes_per_client = v.bytes("cache_bytes_per_client"),
                   .cache_total_bytes = v.bytes("cache_total_bytes"),
                   .password_iterations = static_cast<int>(v.integer("password_iterations")),
+                  .kick_like_dynsec = v.boolean("kick_like_dynsec"),
                   .instance = v.string("instance"),
                   .metrics_interval = v.duration("metrics_interval")};
 }

@@ -27,6 +27,29 @@ struct Context {
     json data;  // for get/list answers
     bool mutated = false;
     std::vector<std::string> fields;  // for the log line
+    std::set<std::string>& kicks;
+    bool& kick_anonymous;
+
+    void kickMembersOf(const std::string& group) {
+        for (const auto& [name, cl] : state.clients) {
+            for (const Link& l : cl.groups) {
+                if (l.name == group) kicks.insert(name);
+            }
+        }
+        if (state.anonymous_group == group) kick_anonymous = true;
+    }
+    void kickHoldersOf(const std::string& role) {
+        for (const auto& [name, cl] : state.clients) {
+            for (const Link& l : cl.roles) {
+                if (l.name == role) kicks.insert(name);
+            }
+        }
+        for (const auto& [gname, g] : state.groups) {
+            for (const Link& l : g.roles) {
+                if (l.name == role) kickMembersOf(gname);
+            }
+        }
+    }
 };
 
 std::optional<std::string> optionalField(const json& cmd, const char* key, const char* invalid,
@@ -301,6 +324,7 @@ void deleteClient(Context& c) {
     const std::string name = username(c);
     findClient(c.state, name);
     c.state.clients.erase(name);
+    c.kicks.insert(name);
     c.mutated = true;
 }
 
@@ -328,6 +352,7 @@ void modifyClient(Context& c) {
     if (auto roles = roleLinks(c)) next.roles = std::move(*roles);
     if (auto groups = groupLinks(c)) next.groups = std::move(*groups);
     cl = std::move(next);
+    c.kicks.insert(cl.username);
     c.mutated = true;
 }
 
@@ -339,6 +364,7 @@ void setClientPassword(Context& c) {
     Client& cl = findClient(c.state, name);
     cl.password = hashPassword(*password, c.iterations);
     c.fields.push_back("password=*****");
+    c.kicks.insert(name);
     c.mutated = true;
 }
 
@@ -348,6 +374,7 @@ void setClientId(Context& c) {
     Client& cl = findClient(c.state, name);
     cl.clientid = id && !id->empty() ? id : std::nullopt;
     if (id) c.fields.push_back("clientid=" + *id);
+    c.kicks.insert(name);
     c.mutated = true;
 }
 
@@ -360,6 +387,7 @@ void addClientRole(Context& c) {
     const int p = priority(c.command, -1);
     insertLink(cl.roles, Link{role, p});
     c.fields.push_back("priority=" + std::to_string(p));
+    c.kicks.insert(user);
     c.mutated = true;
 }
 
@@ -369,11 +397,14 @@ void removeClientRole(Context& c) {
     Client& cl = findClient(c.state, user);
     findRole(c.state, role);
     if (!removeLink(cl.roles, role)) throw CommandError{"Client does not have this role"};
+    c.kicks.insert(user);
     c.mutated = true;
 }
 
 void setDisabled(Context& c, bool disabled) {
-    findClient(c.state, username(c)).disabled = disabled;
+    Client& cl = findClient(c.state, username(c));
+    cl.disabled = disabled;
+    if (disabled) c.kicks.insert(cl.username);
     c.mutated = true;
 }
 void enableClient(Context& c) {
@@ -397,6 +428,7 @@ void deleteGroup(Context& c) {
     const std::string name = groupname(c);
     findGroup(c.state, name);
     if (c.state.anonymous_group == name) throw CommandError{"Deleting the anonymous group is forbidden"};
+    c.kickMembersOf(name);
     for (auto& [u, cl] : c.state.clients) removeLink(cl.groups, name);
     c.state.groups.erase(name);
     c.mutated = true;
@@ -414,6 +446,7 @@ void listGroups(Context& c) {
 
 void modifyGroup(Context& c) {
     Group& g = findGroup(c.state, groupname(c));
+    c.kickMembersOf(g.name);
     Group next = g;
     textFields(c, next.textname, next.textdescription);
     if (auto roles = roleLinks(c)) next.roles = std::move(*roles);
@@ -436,6 +469,7 @@ void modifyGroup(Context& c) {
             if (!hasLink(links, next.name)) insertLink(links, Link{next.name, p});
         }
     }
+    c.kickMembersOf(next.name);
     g = std::move(next);
     c.mutated = true;
 }
@@ -447,6 +481,7 @@ void addGroupClient(Context& c) {
     findGroup(c.state, group);
     if (hasLink(cl.groups, group)) throw CommandError{"Client is already in this group"};
     insertLink(cl.groups, Link{group, priority(c.command, -1)});
+    c.kicks.insert(user);
     c.mutated = true;
 }
 
@@ -456,6 +491,7 @@ void removeGroupClient(Context& c) {
     Client& cl = findClient(c.state, user);
     findGroup(c.state, group);
     if (!removeLink(cl.groups, group)) throw CommandError{"Client is not in this group"};
+    c.kicks.insert(user);
     c.mutated = true;
 }
 
@@ -466,6 +502,7 @@ void addGroupRole(Context& c) {
     findRole(c.state, role);
     if (hasLink(g.roles, role)) throw CommandError{"Group is already in this role"};
     insertLink(g.roles, Link{role, priority(c.command, -1)});
+    c.kickMembersOf(group);
     c.mutated = true;
 }
 
@@ -475,6 +512,7 @@ void removeGroupRole(Context& c) {
     Group& g = findGroup(c.state, group);
     findRole(c.state, role);
     if (!removeLink(g.roles, role)) throw CommandError{"Group is not in this role"};
+    c.kickMembersOf(group);
     c.mutated = true;
 }
 
@@ -482,6 +520,7 @@ void setAnonymousGroup(Context& c) {
     const std::string group = groupname(c);
     findGroup(c.state, group);
     c.state.anonymous_group = group;
+    c.kick_anonymous = true;
     c.mutated = true;
 }
 
@@ -521,6 +560,7 @@ void modifyRole(Context& c) {
 void deleteRole(Context& c) {
     const std::string name = rolename(c);
     findRole(c.state, name);
+    c.kickHoldersOf(name);
     for (auto& [u, cl] : c.state.clients) removeLink(cl.roles, name);
     for (auto& [n, g] : c.state.groups) removeLink(g.roles, name);
     c.state.roles.erase(name);
@@ -539,6 +579,7 @@ void addRoleACL(Context& c) {
     c.fields.push_back("priority=" + std::to_string(acl->priority));
     c.fields.push_back(std::string("allow=") + (acl->allow ? "true" : "false"));
     r.addAcl(std::move(*acl));
+    c.kickHoldersOf(r.name);
     c.mutated = true;
 }
 
@@ -556,6 +597,7 @@ void removeRoleACL(Context& c) {
     list.erase(it);
     c.fields.push_back(std::string("acltype=") + aclTypeName(*type));
     c.fields.push_back("topic=" + topic);
+    c.kickHoldersOf(r.name);
     c.mutated = true;
 }
 
@@ -723,7 +765,7 @@ ControlOutcome handleControl(const State& current, std::string_view payload, int
             out.log.push_back(sent_name + ": Unknown command");
             failed = true;
         } else {
-            Context ctx{cmd, next, password_iterations, json(), false, {}};
+            Context ctx{cmd, next, password_iterations, json(), false, {}, out.kick_usernames, out.kick_anonymous};
             try {
                 spec->run(ctx);
                 const bool has_data = !ctx.data.is_null();
@@ -749,6 +791,8 @@ ControlOutcome handleControl(const State& current, std::string_view payload, int
         responses.push_back(std::move(response));
     }
     if (failed) {
+        out.kick_usernames.clear();
+        out.kick_anonymous = false;
         // All or nothing: what the other commands changed is not applied either, and their answers say so.
         for (size_t i : applied) {
             responses[i]["error"] =

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,10 @@ struct ControlOutcome {
     std::optional<State> next;  // the new state when the request changed it and every command succeeded
     // One line per command for the log: "<command> | k=v | ..." (passwords hidden) or "<command>: <error>".
     std::vector<std::string> log;
+    // Whom dynamic-security would disconnect for these changes (reference section 6), for the
+    // kick_like_dynsec switch; filled only when `next` is set.
+    std::set<std::string> kick_usernames;
+    bool kick_anonymous = false;
 };
 
 ControlOutcome handleControl(const State& current, std::string_view payload, int password_iterations);

@@ -138,6 +138,11 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         const int qos = event->qos > 0 ? 1 : 0;
         if (out.next) {
             swapState(std::make_shared<const State>(std::move(*out.next)));
+            if (config.kick_like_dynsec) {
+                // As dynamic-security: without the Will; NULL means every client without a username.
+                for (const auto& name : out.kick_usernames) mosquitto_kick_client_by_username(name.c_str(), false);
+                if (out.kick_anonymous) mosquitto_kick_client_by_username(nullptr, false);
+            }
             const uint64_t seq =
                 writer->submit(stateToJson(*state).dump(1, '\t', false, nlohmann::json::error_handler_t::replace));
             if (id && !tick_watch.ticking()) {

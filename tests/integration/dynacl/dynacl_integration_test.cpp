@@ -790,3 +790,32 @@ TEST_F(DynaclCtrl, ADenyRuleIsLoggedRateLimited) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DynaclKick, KickLikeDynsecDisconnectsTheRoleHolderOnARoleChange) {
+    json state = dht11State(json{{"clients", json::array()}, {"roles", json::array()}});
+    state["roles"].push_back({{"rolename", "admin"},
+                              {"acls",
+                               {acl("publishClientSend", "$CONTROL/dynamic-security/#"),
+                                acl("publishClientReceive", "$CONTROL/dynamic-security/#"),
+                                acl("subscribePattern", "$CONTROL/dynamic-security/#")}}});
+    state["clients"].push_back(client("admin", "adminpw", {link("admin")}));
+    for (const bool kick : {false, true}) {
+        BrokerProcess broker("");
+        broker.writeFile("dynamic-security.json", state.dump());
+        broker.updateConfig(DynaclBroker::body((broker.dir() / "dynamic-security.json").string()) +
+                            "plugin_opt_kick_like_dynsec " + (kick ? "true" : "false") + "\n");
+        ASSERT_TRUE(broker.start()) << broker.log();
+        auto sensor = connectAs(broker.port(), "sensor", "sensorpw");
+        auto django = connectAs(broker.port(), "django", "djangopw");
+        ASSERT_TRUE(sensor && django);
+        auto [rc, out] = run("mosquitto_ctrl -h 127.0.0.1 -p " + std::to_string(broker.port()) +
+                             " -u admin -P adminpw dynsec addRoleACL sensor publishClientSend extra allow");
+        ASSERT_EQ(rc, 0) << out;
+        EXPECT_EQ(sensor->waitForDisconnect(kick ? 5s : 500ms), kick) << "kick_like_dynsec " << kick;
+        EXPECT_TRUE(django->isConnected());  // does not hold the role
+    }
+}
+
+}  // namespace

@@ -6,6 +6,7 @@
 #include "dynacl/control.hpp"
 #include "dynacl/state_file.hpp"
 
+#include <set>
 #include <string>
 
 using namespace mqs::dynacl;
@@ -238,6 +239,34 @@ TEST(Control, ExplainNamesTheDecidingRuleOfTheDecidingRole) {
     EXPECT_FALSE(r[1]["data"]["explain"].contains("acl"));
     EXPECT_EQ(r[2]["data"]["explain"]["via"], "unknown username");
     EXPECT_NE(r[3]["error"].get<std::string>().find("Unknown access"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Control, KicksAreWhomDynamicSecurityWouldDisconnect) {
+    State s = parseState(json::parse(R"({"roles":[{"rolename":"r"},{"rolename":"q"}],
+        "clients":[{"username":"direct","roles":[{"rolename":"r"}]},{"username":"member"},{"username":"other"}],
+        "groups":[{"groupname":"g","roles":[{"rolename":"r"}],"clients":[{"username":"member"}]},
+                  {"groupname":"anon","roles":[{"rolename":"r"}]}],
+        "anonymousGroup":"anon"})"))
+                  .state;
+    auto out =
+        run(s, {{{"command", "addRoleACL"}, {"rolename", "r"}, {"acltype", "publishClientSend"}, {"topic", "t"}}});
+    EXPECT_EQ(out.kick_usernames, (std::set<std::string>{"direct", "member"}));
+    EXPECT_TRUE(out.kick_anonymous);
+    out = run(s, {{{"command", "addRoleACL"}, {"rolename", "q"}, {"acltype", "publishClientSend"}, {"topic", "t"}}});
+    EXPECT_TRUE(out.kick_usernames.empty());
+    EXPECT_FALSE(out.kick_anonymous);
+    out = run(s, {{{"command", "setClientPassword"}, {"username", "other"}, {"password", "x"}}});
+    EXPECT_EQ(out.kick_usernames, (std::set<std::string>{"other"}));
+    out = run(s, {{{"command", "modifyRole"}, {"rolename", "r"}, {"textname", "x"}},
+                  {{"command", "enableClient"}, {"username", "other"}}});
+    EXPECT_TRUE(out.kick_usernames.empty());
+    out = run(s, {{{"command", "removeGroupRole"}, {"groupname", "g"}, {"rolename", "r"}},
+                  {{"command", "getClient"}, {"username", "nobody"}}});
+    EXPECT_TRUE(out.kick_usernames.empty());  // the request failed: nothing applied, nobody kicked
 }
 
 }  // namespace
