@@ -652,6 +652,60 @@ void explain(Context& c) {
     c.data = {{"explain", std::move(out)}};
 }
 
+// dynacl's own command: {"command":"importPasswordFile","content":"<a password_file's text>"}. `$7$`
+// (PBKDF2-SHA512) lines become clients with that hash, or replace the hash of an existing client (its roles
+// and groups stay); other lines are listed as skipped with the reason.
+void importPasswordFile(Context& c) {
+    const std::string content = requiredField(c.command, "content", "Invalid/missing content", nullptr);
+    json imported = json::array(), skipped = json::array();
+    size_t start = 0;
+    while (start < content.size()) {
+        size_t end = content.find('\n', start);
+        if (end == std::string::npos) end = content.size();
+        std::string line = content.substr(start, end - start);
+        start = end + 1;
+        auto trim = [](std::string& t) {
+            const size_t a = t.find_first_not_of(" \t\r");
+            const size_t b = t.find_last_not_of(" \t\r");
+            t = a == std::string::npos ? std::string() : t.substr(a, b - a + 1);
+        };
+        trim(line);
+        if (line.empty() || line[0] == '#') continue;
+        const size_t colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string user = line.substr(0, colon), hash = line.substr(colon + 1);
+        trim(user);
+        trim(hash);
+        if (user.empty() || !validUtf8(user)) {
+            skipped.push_back({{"username", user}, {"reason", "Invalid username"}});
+            continue;
+        }
+        if (hash.starts_with("$6$")) {
+            skipped.push_back(
+                {{"username", user}, {"reason", "SHA-512 ($6$) hashes cannot be imported: set a new password"}});
+            continue;
+        }
+        auto parsed = hash.starts_with("$7$") ? parseEncodedPassword(hash) : std::nullopt;
+        if (!parsed) {
+            skipped.push_back({{"username", user}, {"reason", "Invalid password hash"}});
+            continue;
+        }
+        auto it = c.state.clients.find(user);
+        if (it == c.state.clients.end()) {
+            Client cl;
+            cl.username = user;
+            it = c.state.clients.emplace(user, std::move(cl)).first;
+        }
+        it->second.password = std::move(*parsed);
+        c.kicks.insert(user);
+        imported.push_back(user);
+        c.mutated = true;
+    }
+    c.fields.push_back("imported=" + std::to_string(imported.size()));
+    c.fields.push_back("skipped=" + std::to_string(skipped.size()));
+    c.data = {{"imported", std::move(imported)}, {"skipped", std::move(skipped)}};
+}
+
 struct CommandSpec {
     const char* name;
     void (*run)(Context&);
@@ -689,7 +743,8 @@ constexpr CommandSpec kCommands[] = {
     {"deleteRole", deleteRole},
     {"addRoleACL", addRoleACL},
     {"removeRoleACL", removeRoleACL},
-    {"explain", explain},  // dynacl's own
+    {"explain", explain},                        // dynacl's own
+    {"importPasswordFile", importPasswordFile},  // dynacl's own
 };
 
 const CommandSpec* findCommand(const std::string& name) {

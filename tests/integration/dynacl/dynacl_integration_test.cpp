@@ -819,3 +819,29 @@ TEST(DynaclKick, KickLikeDynsecDisconnectsTheRoleHolderOnARoleChange) {
 }
 
 }  // namespace
+
+namespace {
+
+// A password_file made by mosquitto_passwd imports through $CONTROL and its users then log in.
+TEST_F(DynaclInit, ImportPasswordFileFromMosquittoPasswd) {
+    ASSERT_TRUE(b.broker().start()) << b.broker().log();
+    const auto passwd = b.broker().dir() / "passwd";
+    auto [rc, out] = run("mosquitto_passwd -c -b '" + passwd.string() + "' carol carolpw");
+    ASSERT_EQ(rc, 0) << out;
+    std::ifstream in(passwd);
+    std::stringstream content;
+    content << in.rdbuf();
+    auto admin = connectAs(b.broker().port(), "admin", "adminpw");
+    ASSERT_TRUE(admin);
+    ASSERT_TRUE(admin->subscribe("$CONTROL/dynamic-security/v1/response"));
+    json request = {{"commands", {{{"command", "importPasswordFile"}, {"content", content.str()}}}}};
+    ASSERT_TRUE(admin->publish("$CONTROL/dynamic-security/v1", request.dump(), 1));
+    auto reply = admin->waitForMessageOn("$CONTROL/dynamic-security/v1/response");
+    ASSERT_TRUE(reply);
+    auto response = json::parse(reply->payload)["responses"][0];
+    EXPECT_EQ(response["data"]["imported"], json::array({"carol"})) << reply->payload;
+    EXPECT_TRUE(connectAs(b.broker().port(), "carol", "carolpw"));
+    EXPECT_FALSE(connectAs(b.broker().port(), "carol", "wrong"));
+}
+
+}  // namespace

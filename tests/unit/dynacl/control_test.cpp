@@ -270,3 +270,29 @@ TEST(Control, KicksAreWhomDynamicSecurityWouldDisconnect) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Control, ImportPasswordFileKeepsPbkdf2HashesAndSaysWhatItSkipped) {
+    State s = parseState(json::parse(R"({"roles":[{"rolename":"r"}],
+        "clients":[{"username":"old","roles":[{"rolename":"r"}]}]})"))
+                  .state;
+    PasswordHash a = hashPassword("apw", 101), b = hashPassword("bpw", 2000);
+    const std::string content =
+        "# comment\n"
+        "new:$7$101$" +
+        base64Encode(a.salt) + "$" + base64Encode(a.hash) + "\n old : $7$2000$" + base64Encode(b.salt) + "$" +
+        base64Encode(b.hash) + "\nlegacy:$6$c2FsdA==$aGFzaA==\nbroken:$7$x$y$z\nno colon line\n";
+    auto out = run(s, {{{"command", "importPasswordFile"}, {"content", content}}});
+    ASSERT_TRUE(out.next) << out.reply;
+    auto data = responsesOf(out)[0]["data"];
+    EXPECT_EQ(data["imported"], (json{"new", "old"}));
+    ASSERT_EQ(data["skipped"].size(), 2u);
+    EXPECT_EQ(data["skipped"][0]["username"], "legacy");
+    EXPECT_EQ(data["skipped"][1]["reason"], "Invalid password hash");
+    EXPECT_EQ(out.next->authenticate("new", true, "apw", true, "x"), AuthResult::Success);
+    EXPECT_EQ(out.next->authenticate("old", true, "bpw", true, "x"), AuthResult::Success);
+    EXPECT_EQ(out.next->clients.at("old").roles.size(), 1u);  // roles kept
+}
+
+}  // namespace
