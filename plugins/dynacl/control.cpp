@@ -706,6 +706,141 @@ void importPasswordFile(Context& c) {
     c.data = {{"imported", std::move(imported)}, {"skipped", std::move(skipped)}};
 }
 
+// dynacl's own command: {"command":"importAclFile","content":"<an acl_file's text>"}, mapped as
+// docs/dynacl.md says: per user a role acl-user-<name>, anonymous topic lines a group and role
+// acl-anonymous (made the anonymous group if none is set), pattern lines a role acl-patterns given to
+// every client. An invalid line fails the whole command.
+void importAclFile(Context& c) {
+    const std::string content = requiredField(c.command, "content", "Invalid/missing content", nullptr);
+    struct Entry {
+        std::string access;  // read, write, readwrite, deny
+        std::string topic;
+    };
+    std::vector<std::pair<std::string, std::vector<Entry>>> users;  // file order
+    std::vector<Entry> anonymous, patterns;
+    json skipped = json::array();
+    std::vector<Entry>* current = &anonymous;
+    size_t start = 0, number = 0;
+    auto trim = [](std::string t) {
+        const size_t a = t.find_first_not_of(" \t\r");
+        const size_t b = t.find_last_not_of(" \t\r");
+        return a == std::string::npos ? std::string() : t.substr(a, b - a + 1);
+    };
+    while (start < content.size()) {
+        size_t end = content.find('\n', start);
+        if (end == std::string::npos) end = content.size();
+        std::string line = content.substr(start, end - start);
+        start = end + 1;
+        ++number;
+        if (!line.empty() && line[0] == '#') continue;
+        line = trim(line);
+        if (line.empty()) continue;
+        const size_t space = line.find_first_of(" \t");
+        const std::string keyword = line.substr(0, space);
+        std::string rest = space == std::string::npos ? std::string() : trim(line.substr(space));
+        const std::string where = "line " + std::to_string(number);
+        if (keyword == "user") {
+            if (rest.empty()) throw CommandError{"Invalid acl_file " + where + ": user without a name"};
+            users.emplace_back(rest, std::vector<Entry>());
+            current = &users.back().second;
+            continue;
+        }
+        if (keyword != "topic" && keyword != "pattern") throw CommandError{"Invalid acl_file " + where};
+        Entry e{"readwrite", rest};
+        const size_t sp = rest.find_first_of(" \t");
+        const std::string first = rest.substr(0, sp);
+        if (sp != std::string::npos &&
+            (first == "read" || first == "write" || first == "readwrite" || first == "deny")) {
+            e.access = first;
+            e.topic = trim(rest.substr(sp));
+        }
+        if (e.topic.empty() || !checkAclTopic(e.topic).empty()) {
+            throw CommandError{"Invalid acl_file " + where + ": invalid topic"};
+        }
+        if (keyword == "pattern") {
+            // dynacl substitutes whole levels only; acl_file also inside a level ("dev/%u-data").
+            bool whole = true;
+            size_t from = 0;
+            while (from <= e.topic.size()) {
+                size_t slash = e.topic.find('/', from);
+                if (slash == std::string::npos) slash = e.topic.size();
+                const std::string level = e.topic.substr(from, slash - from);
+                if (level != "%u" && level != "%c" && level.find('%') != std::string::npos) whole = false;
+                from = slash + 1;
+            }
+            if (!whole) {
+                skipped.push_back({{"line", number}, {"reason", "%u/%c inside a topic level has no equivalent"}});
+                continue;
+            }
+            patterns.push_back(e);
+        } else {
+            current->push_back(e);
+        }
+    }
+    auto makeRole = [&](const std::string& name, const std::vector<Entry>& entries) {
+        if (c.state.roles.count(name)) throw CommandError{"Role already exists: " + name};
+        Role r;
+        r.name = name;
+        r.textdescription = "imported from acl_file";
+        for (const Entry& e : entries) {
+            const bool deny = e.access == "deny";
+            // acl_file puts deny lines first: a higher priority does the same here.
+            const int priority = deny ? 1 : 0;
+            if (deny || e.access == "read" || e.access == "readwrite") {
+                r.addAcl(Acl{AclType::PublishClientReceive, priority, !deny, AclFilter::parse(e.topic)});
+            }
+            if (deny || e.access == "write" || e.access == "readwrite") {
+                r.addAcl(Acl{AclType::PublishClientSend, priority, !deny, AclFilter::parse(e.topic)});
+            }
+        }
+        // acl_file never checks (un)subscriptions: only deliveries are limited.
+        r.addAcl(Acl{AclType::SubscribePattern, 0, true, AclFilter::parse("#")});
+        r.addAcl(Acl{AclType::UnsubscribePattern, 0, true, AclFilter::parse("#")});
+        c.state.roles.emplace(name, std::move(r));
+        c.kickHoldersOf(name);
+    };
+    json created = json::array();
+    for (const auto& [user, entries] : users) {
+        const std::string role = "acl-user-" + user;
+        makeRole(role, entries);
+        auto it = c.state.clients.find(user);
+        if (it == c.state.clients.end()) {
+            Client cl;
+            cl.username = user;
+            it = c.state.clients.emplace(user, std::move(cl)).first;
+            created.push_back(user);
+        }
+        if (!hasLink(it->second.roles, role)) insertLink(it->second.roles, Link{role, -1});
+        c.kicks.insert(user);
+    }
+    if (!anonymous.empty()) {
+        makeRole("acl-anonymous", anonymous);
+        if (c.state.groups.count("acl-anonymous")) throw CommandError{"Group already exists: acl-anonymous"};
+        Group g;
+        g.name = "acl-anonymous";
+        insertLink(g.roles, Link{"acl-anonymous", -1});
+        c.state.groups.emplace(g.name, std::move(g));
+        if (c.state.anonymous_group.empty()) c.state.anonymous_group = "acl-anonymous";
+        c.kick_anonymous = true;
+    }
+    if (!patterns.empty()) {
+        makeRole("acl-patterns", patterns);
+        for (auto& [name, cl] : c.state.clients) {
+            // After the client's own roles, as acl_file checks patterns after a user's topics.
+            if (!hasLink(cl.roles, "acl-patterns")) insertLink(cl.roles, Link{"acl-patterns", -2});
+            c.kicks.insert(name);
+        }
+        if (!c.state.anonymous_group.empty()) {
+            auto& g = c.state.groups.at(c.state.anonymous_group);
+            if (!hasLink(g.roles, "acl-patterns")) insertLink(g.roles, Link{"acl-patterns", -2});
+            c.kick_anonymous = true;
+        }
+    }
+    c.mutated = true;
+    c.fields.push_back("users=" + std::to_string(users.size()));
+    c.data = {{"createdClients", std::move(created)}, {"skipped", std::move(skipped)}};
+}
+
 struct CommandSpec {
     const char* name;
     void (*run)(Context&);
@@ -745,6 +880,7 @@ constexpr CommandSpec kCommands[] = {
     {"removeRoleACL", removeRoleACL},
     {"explain", explain},                        // dynacl's own
     {"importPasswordFile", importPasswordFile},  // dynacl's own
+    {"importAclFile", importAclFile},            // dynacl's own
 };
 
 const CommandSpec* findCommand(const std::string& name) {

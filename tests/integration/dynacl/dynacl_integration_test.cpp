@@ -845,3 +845,38 @@ TEST_F(DynaclInit, ImportPasswordFileFromMosquittoPasswd) {
 }
 
 }  // namespace
+
+namespace {
+
+// Migration in one request: an acl_file and a password_file (made by mosquitto_passwd) imported together.
+TEST_F(DynaclInit, MigrateAclFileAndPasswordFileInOneRequest) {
+    ASSERT_TRUE(b.broker().start()) << b.broker().log();
+    const auto passwd = b.broker().dir() / "passwd";
+    auto [rc, out] = run("mosquitto_passwd -c -b '" + passwd.string() + "' dev1 dev1pw");
+    ASSERT_EQ(rc, 0) << out;
+    std::ifstream in(passwd);
+    std::stringstream passwords;
+    passwords << in.rdbuf();
+    const std::string acl_file = "user dev1\ntopic read config/dev1\npattern write devices/%u/status\n";
+    auto admin = connectAs(b.broker().port(), "admin", "adminpw");
+    ASSERT_TRUE(admin);
+    ASSERT_TRUE(admin->subscribe("$CONTROL/dynamic-security/v1/response"));
+    json request = {{"commands",
+                     {{{"command", "importAclFile"}, {"content", acl_file}},
+                      {{"command", "importPasswordFile"}, {"content", passwords.str()}}}}};
+    ASSERT_TRUE(admin->publish("$CONTROL/dynamic-security/v1", request.dump(), 1));
+    auto reply = admin->waitForMessageOn("$CONTROL/dynamic-security/v1/response");
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->payload.find("\"error\""), std::string::npos) << reply->payload;
+
+    auto dev = connectAs(b.broker().port(), "dev1", "dev1pw");
+    ASSERT_TRUE(dev);
+    int ack = -1;
+    ASSERT_TRUE(dev->publish("devices/dev1/status", "up", 1, false, &ack));
+    EXPECT_LT(ack, 0x80);
+    ASSERT_TRUE(dev->publish("devices/dev2/status", "up", 1, false, &ack));
+    EXPECT_EQ(ack, kNotAuthorized);
+    EXPECT_TRUE(dev->subscribe("config/dev1"));
+}
+
+}  // namespace

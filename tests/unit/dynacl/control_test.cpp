@@ -296,3 +296,52 @@ TEST(Control, ImportPasswordFileKeepsPbkdf2HashesAndSaysWhatItSkipped) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Control, ImportAclFileMapsUsersAnonymousLinesAndPatterns) {
+    State s;
+    const std::string acl_file =
+        "# anonymous clients\n"
+        "topic read public/#\n"
+        "\n"
+        "user alice\n"
+        "topic readwrite alice/#\n"
+        "topic deny alice/secret\n"
+        "user bob\n"
+        "topic write bob/out\n"
+        "pattern write devices/%u/status\n"
+        "pattern read devices/%c/cmd\n"
+        "pattern write bad/%u-x\n";
+    auto out = run(s, {{{"command", "importAclFile"}, {"content", acl_file}}});
+    ASSERT_TRUE(out.next) << out.reply;
+    auto data = responsesOf(out)[0]["data"];
+    EXPECT_EQ(data["createdClients"], (json{"alice", "bob"}));
+    ASSERT_EQ(data["skipped"].size(), 1u);
+    EXPECT_EQ(data["skipped"][0]["line"], 11);
+    const State& n = *out.next;
+    auto who = [](std::string_view u, std::string_view id = "id") {
+        return Identity{.username = u, .has_username = true, .client_id = id};
+    };
+    EXPECT_EQ(n.check(who("alice"), Access::Write, "alice/x"), Decision::Allow);
+    EXPECT_EQ(n.check(who("alice"), Access::Write, "alice/secret"), Decision::Deny);  // deny lines first
+    EXPECT_EQ(n.check(who("alice"), Access::Read, "alice/secret"), Decision::Deny);
+    EXPECT_EQ(n.check(who("alice"), Access::Subscribe, "anything/#"), Decision::Allow);  // acl_file: always
+    EXPECT_EQ(n.check(who("bob"), Access::Write, "bob/out"), Decision::Allow);
+    EXPECT_EQ(n.check(who("bob"), Access::Read, "bob/out"), Decision::Defer);
+    EXPECT_EQ(n.check(who("bob"), Access::Write, "devices/bob/status"), Decision::Allow);
+    EXPECT_EQ(n.check(who("alice"), Access::Write, "devices/bob/status"), Decision::Defer);
+    EXPECT_EQ(n.check(who("bob", "dev7"), Access::Read, "devices/dev7/cmd"), Decision::Allow);
+    Identity anonymous{.client_id = "x"};
+    EXPECT_EQ(n.check(anonymous, Access::Read, "public/a"), Decision::Allow);
+    EXPECT_EQ(n.check(anonymous, Access::Write, "public/a"), Decision::Defer);
+    EXPECT_EQ(n.anonymous_group, "acl-anonymous");
+
+    auto bad = run(s, {{{"command", "importAclFile"}, {"content", "user a\nfrobnicate x\n"}}});
+    EXPECT_FALSE(bad.next);
+    EXPECT_EQ(responsesOf(bad)[0]["error"], "Invalid acl_file line 2");
+    auto twice = run(n, {{{"command", "importAclFile"}, {"content", "user alice\ntopic read x\n"}}});
+    EXPECT_EQ(responsesOf(twice)[0]["error"], "Role already exists: acl-user-alice");
+}
+
+}  // namespace
