@@ -163,7 +163,7 @@ json linksJson(const std::vector<Link>& links, const char* key) {
     return out;
 }
 
-json clientJson(const State& s, const Client& cl) {
+json clientJson(const Client& cl) {
     json j = {{"username", cl.username}};
     if (cl.clientid) j["clientid"] = *cl.clientid;
     if (cl.textname) j["textname"] = *cl.textname;
@@ -171,7 +171,6 @@ json clientJson(const State& s, const Client& cl) {
     if (cl.disabled) j["disabled"] = true;
     j["roles"] = linksJson(cl.roles, "rolename");
     j["groups"] = linksJson(cl.groups, "groupname");
-    (void)s;
     return j;
 }
 
@@ -330,11 +329,11 @@ void deleteClient(Context& c) {
 
 void getClient(Context& c) {
     const Client& cl = findClient(c.state, username(c));
-    c.data = {{"client", clientJson(c.state, cl)}};
+    c.data = {{"client", clientJson(cl)}};
 }
 
 void listClients(Context& c) {
-    json l = listOf(c.command, c.state.clients, [&](const Client& cl) { return clientJson(c.state, cl); });
+    json l = listOf(c.command, c.state.clients, [&](const Client& cl) { return clientJson(cl); });
     c.data = {{"totalCount", l["totalCount"]}, {"clients", std::move(l["items"])}};
 }
 
