@@ -840,6 +840,11 @@ void importAclFile(Context& c) {
     c.data = {{"createdClients", std::move(created)}, {"skipped", std::move(skipped)}};
 }
 
+// dynacl's own command: the current change index, for a later expectedChangeIndex.
+void getChangeIndex(Context& c) {
+    c.data = {{"changeIndex", c.state.change_index}};
+}
+
 struct CommandSpec {
     const char* name;
     void (*run)(Context&);
@@ -880,6 +885,7 @@ constexpr CommandSpec kCommands[] = {
     {"explain", explain},                        // dynacl's own
     {"importPasswordFile", importPasswordFile},  // dynacl's own
     {"importAclFile", importAclFile},            // dynacl's own
+    {"getChangeIndex", getChangeIndex},          // dynacl's own
 };
 
 const CommandSpec* findCommand(const std::string& name) {
@@ -921,6 +927,16 @@ ControlOutcome handleControl(const State& current, std::string_view payload, int
         return finish();
     }
 
+    // Optimistic concurrency: a request may name the change index it was prepared against.
+    if (auto expected = request.find("expectedChangeIndex"); expected != request.end()) {
+        if (!expected->is_number_unsigned() || expected->get<uint64_t>() != current.change_index) {
+            responses.push_back(errorResponse(
+                "Unknown command",
+                "Change index is " + std::to_string(current.change_index) + ", not the expected " + expected->dump()));
+            out.log.push_back("request refused: stale expectedChangeIndex");
+            return finish();
+        }
+    }
     State next = current;
     bool failed = false, mutated = false;
     std::string failed_command;
@@ -990,6 +1006,7 @@ ControlOutcome handleControl(const State& current, std::string_view payload, int
                 " in the same request failed";
         }
     } else if (mutated) {
+        ++next.change_index;
         out.next = std::move(next);
     }
     return finish();

@@ -95,6 +95,9 @@ struct State {
     std::map<std::string, Group, std::less<>> groups;
     std::map<std::string, Role, std::less<>> roles;
     std::string anonymous_group;  // empty: none
+    // Counts the requests that changed the state; kept in the file as "changeIndex" (dynamic-security
+    // ignores the key). Lets two admins detect each other's changes (expectedChangeIndex).
+    uint64_t change_index = 0;
 
     // dynamic-security's BASIC_AUTH rules (docs/design/dynsec-reference.md 2.3).
     AuthResult authenticate(std::string_view username, bool has_username, std::string_view password, bool has_password,

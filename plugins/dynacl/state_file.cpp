@@ -180,6 +180,9 @@ LoadedState parseState(const json& root) {
             s.groups.emplace(*name, std::move(group));
         }
     }
+    if (auto index = root.find("changeIndex"); index != root.end() && index->is_number_unsigned()) {
+        s.change_index = index->get<uint64_t>();
+    }
     if (auto anon = optionalString(root, "anonymousGroup")) {
         if (s.groups.count(*anon)) {
             s.anonymous_group = *anon;
@@ -280,6 +283,7 @@ json stateToJson(const State& s) {
         roles.push_back(std::move(j));
     }
     root["roles"] = std::move(roles);
+    root["changeIndex"] = s.change_index;
     return root;
 }
 

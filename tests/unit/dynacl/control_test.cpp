@@ -345,3 +345,29 @@ TEST(Control, ImportAclFileMapsUsersAnonymousLinesAndPatterns) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Control, ExpectedChangeIndexRefusesAStaleRequest) {
+    State s;
+    auto first = handleControl(s, R"({"commands":[{"command":"createRole","rolename":"a"}]})", 1);
+    ASSERT_TRUE(first.next);
+    EXPECT_EQ(first.next->change_index, 1u);
+    const State& now = *first.next;
+    auto r = responsesOf(handleControl(now, R"({"commands":[{"command":"getChangeIndex"}]})", 1));
+    EXPECT_EQ(r[0]["data"]["changeIndex"], 1);
+    auto stale =
+        handleControl(now, R"({"expectedChangeIndex":0,"commands":[{"command":"createRole","rolename":"b"}]})", 1);
+    EXPECT_FALSE(stale.next);
+    EXPECT_NE(responsesOf(stale)[0]["error"].get<std::string>().find("Change index is 1"), std::string::npos);
+    auto fresh =
+        handleControl(now, R"({"expectedChangeIndex":1,"commands":[{"command":"createRole","rolename":"b"}]})", 1);
+    ASSERT_TRUE(fresh.next);
+    EXPECT_EQ(fresh.next->change_index, 2u);
+    // Read-only requests do not move it; the file keeps it.
+    auto read = handleControl(*fresh.next, R"({"commands":[{"command":"listRoles"}]})", 1);
+    EXPECT_FALSE(read.next);
+    EXPECT_EQ(parseState(stateToJson(*fresh.next)).state.change_index, 2u);
+}
+
+}  // namespace
