@@ -35,6 +35,12 @@ const OptionTable& optionTable() {
                               "Passwords for the cost per count. Stored hashes keep their own count.",
                .min = 1,
                .max = 10000000});
+        t.add({.key = "audit_file",
+               .type = OptionType::String,
+               .default_value = "",
+               .description = "File to which every applied `$CONTROL` change is appended as one JSON line (who, "
+                              "when, what, change index before and after), written and fsynced by the worker "
+                              "before the state. Empty: no audit log."});
         t.add({.key = "kick_like_dynsec",
                .type = OptionType::Bool,
                .default_value = "false",
@@ -54,6 +60,7 @@ Config parseConfig(const RawOptions& options) {
                   .cache_bytes_per_client = v.bytes("cache_bytes_per_client"),
                   .cache_total_bytes = v.bytes("cache_total_bytes"),
                   .password_iterations = static_cast<int>(v.integer("password_iterations")),
+                  .audit_file = v.string("audit_file"),
                   .kick_like_dynsec = v.boolean("kick_like_dynsec"),
                   .instance = v.string("instance"),
                   .metrics_interval = v.duration("metrics_interval")};

@@ -14,6 +14,7 @@ struct Config {
     size_t cache_bytes_per_client;
     size_t cache_total_bytes;
     int password_iterations;  // for passwords set through $CONTROL
+    std::string audit_file;   // empty: no audit log
     bool kick_like_dynsec;    // disconnect affected clients on a change, as dynamic-security does
     std::string instance;     // names the $SYS metrics subtree
     std::chrono::milliseconds metrics_interval;

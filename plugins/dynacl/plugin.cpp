@@ -69,11 +69,11 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         LoadedState loaded = loadStateFile(next.config_file);
         for (const auto& w : loaded.warnings) logger.warning(next.config_file + ": " + w);
         auto next_state = std::make_shared<const State>(std::move(loaded.state));
-        const bool new_file = !writer || next.config_file != config.config_file;
+        const bool new_file = !writer || next.config_file != config.config_file || next.audit_file != config.audit_file;
         config = next;
         swapState(std::move(next_state));
         cache = std::make_unique<DecisionCache>(config.cache_bytes_per_client, config.cache_total_bytes);
-        if (new_file) writer = std::make_unique<StateWriter>(config.config_file);
+        if (new_file) writer = std::make_unique<StateWriter>(config.config_file, config.audit_file);
         scheduleMetrics(config.instance, config.metrics_interval);
         logger.info("loaded " + std::to_string(state->clients.size()) + " client(s), " +
                     std::to_string(state->groups.size()) + " group(s), " + std::to_string(state->roles.size()) +
@@ -137,14 +137,27 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         // change only once the new state is on disk (sendDurableReplies, from tick and the ACL check).
         const int qos = event->qos > 0 ? 1 : 0;
         if (out.next) {
+            std::string audit;
+            if (!config.audit_file.empty()) {
+                const auto now_ms =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(clock.wallNow().time_since_epoch()).count();
+                nlohmann::json line = nlohmann::json::object();
+                line["time_ms"] = now_ms;
+                line["clientid"] = id ? id : "";
+                line["username"] = username ? nlohmann::json(username) : nlohmann::json();
+                line["changeIndexBefore"] = state->change_index;
+                line["changeIndexAfter"] = out.next->change_index;
+                line["changes"] = out.log;
+                audit = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            }
             swapState(std::make_shared<const State>(std::move(*out.next)));
             if (config.kick_like_dynsec) {
                 // As dynamic-security: without the Will; NULL means every client without a username.
                 for (const auto& name : out.kick_usernames) mosquitto_kick_client_by_username(name.c_str(), false);
                 if (out.kick_anonymous) mosquitto_kick_client_by_username(nullptr, false);
             }
-            const uint64_t seq =
-                writer->submit(stateToJson(*state).dump(1, '\t', false, nlohmann::json::error_handler_t::replace));
+            const uint64_t seq = writer->submit(
+                stateToJson(*state).dump(1, '\t', false, nlohmann::json::error_handler_t::replace), std::move(audit));
             if (id && !tick_watch.ticking()) {
                 // No tick on this broker (2.0.11 with per_listener_settings true) and maybe no other ACL
                 // check soon: a held reply could wait forever, so it leaves now, before the write.

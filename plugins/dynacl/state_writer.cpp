@@ -11,7 +11,8 @@
 
 namespace mqs::dynacl {
 
-StateWriter::StateWriter(std::string path) : path_(std::move(path)), worker_([this] { run(); }) {}
+StateWriter::StateWriter(std::string path, std::string audit_path)
+    : path_(std::move(path)), audit_path_(std::move(audit_path)), worker_([this] { run(); }) {}
 
 StateWriter::~StateWriter() {
     {
@@ -22,9 +23,10 @@ StateWriter::~StateWriter() {
     worker_.join();
 }
 
-uint64_t StateWriter::submit(std::string content) {
+uint64_t StateWriter::submit(std::string content, std::string audit_line) {
     std::lock_guard lock(mutex_);
     pending_ = std::move(content);
+    if (!audit_path_.empty() && !audit_line.empty()) audit_lines_.push_back(std::move(audit_line));
     pending_seq_ = ++submitted_;
     cv_.notify_all();
     return pending_seq_;
@@ -58,8 +60,12 @@ void StateWriter::run() {
         std::string content = std::move(*pending_);
         pending_.reset();
         const uint64_t seq = pending_seq_;
+        std::vector<std::string> audit = std::exchange(audit_lines_, {});
         lock.unlock();
-        std::string problem = writeFile(path_, content);
+        // The audit line first: a crash in between leaves a logged change that did not land, never an
+        // unlogged one.
+        std::string problem = audit.empty() ? std::string() : appendLines(audit_path_, audit);
+        if (problem.empty()) problem = writeFile(path_, content);
         lock.lock();
         if (problem.empty()) {
             written_ = seq;
@@ -69,6 +75,27 @@ void StateWriter::run() {
         done_ = seq;
         cv_.notify_all();
     }
+}
+
+std::string StateWriter::appendLines(const std::string& path, const std::vector<std::string>& lines) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) return "cannot open the audit log '" + path + "': " + std::strerror(errno);
+    std::string text;
+    for (const auto& l : lines) text += l + "\n";
+    size_t off = 0;
+    while (off < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            std::string problem = "cannot write the audit log '" + path + "': " + std::strerror(errno);
+            ::close(fd);
+            return problem;
+        }
+        off += static_cast<size_t>(n);
+    }
+    const bool synced = ::fsync(fd) == 0;
+    ::close(fd);
+    return synced ? "" : "cannot fsync the audit log '" + path + "'";
 }
 
 std::string StateWriter::writeFile(const std::string& path, const std::string& content) {

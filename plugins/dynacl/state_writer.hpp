@@ -17,13 +17,15 @@ namespace mqs::dynacl {
 // what is pending, then joins.
 class StateWriter {
 public:
-    explicit StateWriter(std::string path);
+    // `audit_path` empty: no audit log. Otherwise each submitted audit line is appended (and fsynced) to it
+    // before the state it goes with is written.
+    explicit StateWriter(std::string path, std::string audit_path = "");
     ~StateWriter();
     StateWriter(const StateWriter&) = delete;
     StateWriter& operator=(const StateWriter&) = delete;
 
     // Returns the sequence number of this snapshot.
-    uint64_t submit(std::string content);
+    uint64_t submit(std::string content, std::string audit_line = "");
     // Failures since the last call (for the broker thread's log); bounded.
     std::vector<std::string> takeErrors();
     // Highest sequence number on disk (its state includes every earlier snapshot's changes).
@@ -36,8 +38,11 @@ public:
 private:
     void run();
     static std::string writeFile(const std::string& path, const std::string& content);  // empty or why not
+    static std::string appendLines(const std::string& path, const std::vector<std::string>& lines);
 
     std::string path_;
+    std::string audit_path_;
+    std::vector<std::string> audit_lines_;  // never coalesced: every change keeps its line
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::optional<std::string> pending_;

@@ -880,3 +880,33 @@ TEST_F(DynaclInit, MigrateAclFileAndPasswordFileInOneRequest) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DynaclAudit, EveryAppliedChangeIsOneJsonLine) {
+    BrokerProcess broker("");
+    const std::string path = (broker.dir() / "dynamic-security.json").string();
+    const auto audit = broker.dir() / "audit.jsonl";
+    auto [rc, out] = run("mosquitto_ctrl dynsec init '" + path + "' admin adminpw");
+    ASSERT_EQ(rc, 0) << out;
+    broker.updateConfig(DynaclBroker::body(path) + "plugin_opt_audit_file " + audit.string() + "\n");
+    ASSERT_TRUE(broker.start()) << broker.log();
+    const std::string ctrl =
+        "mosquitto_ctrl -h 127.0.0.1 -p " + std::to_string(broker.port()) + " -u admin -P adminpw dynsec ";
+    for (const char* command :
+         {"createClient zed -p secretpw", "getClient zed", "createClient zed -p x", "createRole zr"}) {
+        run(ctrl + command);
+    }
+    std::ifstream in(audit);
+    std::vector<json> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+    ASSERT_EQ(lines.size(), 2u);  // the read and the failed create changed nothing
+    EXPECT_EQ(lines[0]["username"], "admin");
+    EXPECT_EQ(lines[0]["changeIndexBefore"], 0);
+    EXPECT_EQ(lines[0]["changeIndexAfter"], 1);
+    EXPECT_NE(lines[0]["changes"][0].get<std::string>().find("createClient | username=zed"), std::string::npos);
+    EXPECT_EQ(lines[0].dump().find("secretpw"), std::string::npos);
+    EXPECT_EQ(lines[1]["changeIndexAfter"], 2);
+}
+
+}  // namespace
