@@ -1,6 +1,7 @@
 // The adapter skeleton every plugin shares: its common state (PluginBase), init and cleanup, the callback
-// trampolines and table (message, tick, reload, disconnect, acl check) and the three exported entry points. A
-// plugin.cpp keeps only its own state and its load/reload/message logic. Included only by plugin.cpp.
+// trampolines and table (message, tick, reload, disconnect, basic auth, acl check, control) and the three
+// exported entry points. A plugin.cpp keeps only its own state and its load/reload/event logic. Included
+// only by plugin.cpp.
 #pragma once
 
 #include <array>
@@ -75,6 +76,7 @@ inline constexpr const char* kMissingTickWarning =
 struct CallbackRegistration {
     int event;
     MOSQ_FUNC_generic_callback callback;
+    const char* event_data = nullptr;  // MOSQ_EVT_CONTROL: the $CONTROL topic the callback owns
 };
 
 // Registers every callback or none; on failure logs why and returns the broker's code.
@@ -218,6 +220,14 @@ int disconnectCallback(int, void* event_data, void* user_data) {
     });
 }
 
+// For a Plugin with `int onBasicAuth(const mosquitto_evt_basic_auth*)`. An internal error refuses the login.
+template <typename Plugin>
+int basicAuthCallback(int, void* event_data, void* user_data) {
+    auto* plugin = static_cast<Plugin*>(user_data);
+    return guardCallback(plugin->logger, "basic auth", MOSQ_ERR_AUTH,
+                         [&] { return plugin->onBasicAuth(static_cast<const mosquitto_evt_basic_auth*>(event_data)); });
+}
+
 // For a Plugin with `int onAclCheck(const mosquitto_evt_acl_check*)`. The hottest callback (every publish,
 // subscription and delivery): no timers here, and onAclCheck returns at once for what it does not look at.
 // An internal error denies (an access-control plugin fails closed) unless the Plugin has
@@ -232,19 +242,44 @@ int aclCheckCallback(int, void* event_data, void* user_data) {
     });
 }
 
-// The callbacks a Plugin may register: MESSAGE, TICK and RELOAD always, DISCONNECT if it has onDisconnect,
-// ACL_CHECK if it has onAclCheck (and leaves register_acl_check true, see activeCallbacks).
+// For a Plugin with `int onControl(mosquitto_evt_control*)` and `static constexpr const char* kControlTopic`.
+template <typename Plugin>
+int controlCallback(int, void* event_data, void* user_data) {
+    auto* plugin = static_cast<Plugin*>(user_data);
+    return guardCallback(plugin->logger, "control", MOSQ_ERR_SUCCESS,
+                         [&] { return plugin->onControl(static_cast<mosquitto_evt_control*>(event_data)); });
+}
+
+// The callbacks a Plugin registers: TICK and RELOAD always; MESSAGE if it has onMessage, DISCONNECT if it
+// has onDisconnect, BASIC_AUTH, ACL_CHECK and CONTROL if it has onBasicAuth, onAclCheck, onControl (ACL_CHECK
+// only while register_acl_check is true, see activeCallbacks).
 template <typename Plugin>
 constexpr auto callbacksOf() {
-    constexpr bool has_disconnect = requires(Plugin & p, const mosquitto_evt_disconnect* e) { p.onDisconnect(e); };
-    constexpr bool has_acl_check = requires(Plugin & p, const mosquitto_evt_acl_check* e) { p.onAclCheck(e); };
-    std::array<CallbackRegistration, 3 + has_disconnect + has_acl_check> out{};
+    constexpr bool has_message = requires(Plugin & p, mosquitto_evt_message * e, Clock::TimePoint t) {
+        p.onMessage(e, t);
+    };
+    constexpr bool has_disconnect = requires(Plugin & p, const mosquitto_evt_disconnect* e) {
+        p.onDisconnect(e);
+    };
+    constexpr bool has_basic_auth = requires(Plugin & p, const mosquitto_evt_basic_auth* e) {
+        p.onBasicAuth(e);
+    };
+    constexpr bool has_acl_check = requires(Plugin & p, const mosquitto_evt_acl_check* e) {
+        p.onAclCheck(e);
+    };
+    constexpr bool has_control = requires(Plugin & p, mosquitto_evt_control * e) {
+        p.onControl(e);
+    };
+    std::array<CallbackRegistration, 2 + has_message + has_disconnect + has_basic_auth + has_acl_check + has_control>
+        out{};
     size_t i = 0;
-    out[i++] = {MOSQ_EVT_MESSAGE, messageCallback<Plugin>};
+    if constexpr (has_message) out[i++] = {MOSQ_EVT_MESSAGE, messageCallback<Plugin>};
     out[i++] = {MOSQ_EVT_TICK, tickCallback<Plugin>};
     out[i++] = {MOSQ_EVT_RELOAD, reloadCallback<Plugin>};
     if constexpr (has_disconnect) out[i++] = {MOSQ_EVT_DISCONNECT, disconnectCallback<Plugin>};
+    if constexpr (has_basic_auth) out[i++] = {MOSQ_EVT_BASIC_AUTH, basicAuthCallback<Plugin>};
     if constexpr (has_acl_check) out[i++] = {MOSQ_EVT_ACL_CHECK, aclCheckCallback<Plugin>};
+    if constexpr (has_control) out[i++] = {MOSQ_EVT_CONTROL, controlCallback<Plugin>, Plugin::kControlTopic};
     return out;
 }
 

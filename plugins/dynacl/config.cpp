@@ -1,0 +1,69 @@
+// Option table of mosquitto_dynacl.so; docs/dynacl.md's table is checked against it.
+#include "dynacl/config.hpp"
+
+namespace mqs::dynacl {
+
+const OptionTable& optionTable() {
+    static const OptionTable table = [] {
+        OptionTable t;
+        t.add({.key = "config_file",
+               .type = OptionType::Path,
+               .default_value = std::nullopt,
+               .description = "The state file in dynamic-security's layout (`dynamic-security.json`, e.g. made by "
+                              "`mosquitto_ctrl dynsec init`). Must exist; re-read on SIGHUP.",
+               .required = true});
+        t.add({.key = "cache_bytes_per_client",
+               .type = OptionType::Size,
+               .default_value = "16KiB",
+               .description =
+                   "Memory for remembered ACL decisions per connected client (about 112 bytes plus the "
+                   "topic length per topic); when full, that client's memo starts afresh. 0 turns the cache off.",
+               .min = 0,
+               .max = 16ll * 1024 * 1024});
+        t.add({.key = "cache_total_bytes",
+               .type = OptionType::Size,
+               .default_value = "64MiB",
+               .description = "Memory for remembered decisions of all clients together; when reached, every memo "
+                              "starts afresh.",
+               .min = 0,
+               .max = 16ll * 1024 * 1024 * 1024});
+        t.add({.key = "password_iterations",
+               .type = OptionType::Integer,
+               .default_value = "101",
+               .description = "PBKDF2-SHA512 iterations for passwords set through `$CONTROL` (createClient, "
+                              "setClientPassword, modifyClient). Each login hashes on the broker thread: see "
+                              "Passwords for the cost per count. Stored hashes keep their own count.",
+               .min = 1,
+               .max = 10000000});
+        t.add({.key = "audit_file",
+               .type = OptionType::String,
+               .default_value = "",
+               .description = "File to which every applied `$CONTROL` change is appended as one JSON line (who, "
+                              "when, what, change index before and after), written and fsynced by the worker "
+                              "before the state. Empty: no audit log."});
+        t.add({.key = "kick_like_dynsec",
+               .type = OptionType::Bool,
+               .default_value = "false",
+               .description = "Compatibility switch: after a change, disconnect the clients dynamic-security would "
+                              "disconnect (see Behaviour). Off: changes apply on the next check, nobody is "
+                              "disconnected."});
+        t.add(instanceOption("dynacl"));
+        t.add(metricsIntervalOption());
+        return t;
+    }();
+    return table;
+}
+
+Config parseConfig(const RawOptions& options) {
+    OptionValues v = optionTable().parse(options);
+    return Config{.config_file = v.string("config_file"),
+                  .cache_bytes_per_client = v.bytes("cache_bytes_per_client"),
+                  .cache_total_bytes = v.bytes("cache_total_bytes"),
+                  .password_iterations = static_cast<int>(v.integer("password_iterations")),
+                  .audit_file = v.string("audit_file"),
+                  .kick_like_dynsec = v.boolean("kick_like_dynsec"),
+                  .instance = v.string("instance"),
+                  .metrics_interval = v.duration("metrics_interval")};
+}
+
+}  // namespace mqs::dynacl

@@ -1,0 +1,269 @@
+// Broker adapter of mosquitto_dynacl.so: the state file at init and reload, the translation of
+// MOSQ_EVT_BASIC_AUTH and MOSQ_EVT_ACL_CHECK into State questions, and $CONTROL requests handed to
+// handleControl with the reply sent to the asking client only. The logic lives elsewhere.
+#include <array>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/broker/mosquitto_api.hpp"
+#include "common/broker/plugin_lifecycle.hpp"
+#include "dynacl/config.hpp"
+#include "dynacl/control.hpp"
+#include "dynacl/decision_cache.hpp"
+#include "dynacl/state.hpp"
+#include "dynacl/state_file.hpp"
+#include "dynacl/state_writer.hpp"
+
+namespace mqs::dynacl {
+namespace {
+
+struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
+    static constexpr const char* kName = "dynacl";
+    static constexpr const char* kKeptOnRefusedReload = "state";
+    static constexpr const char* kControlTopic = mqs::dynacl::kControlTopic;
+
+    Config config;
+    std::shared_ptr<const State> state;
+    // Bumped on every change of `state`: cached decisions of an older generation are never used.
+    uint64_t generation = 0;
+    bool uses_address = false;
+    std::unique_ptr<DecisionCache> cache;
+    std::unique_ptr<StateWriter> writer;  // persists changes made through $CONTROL
+    // Replies to requests that changed the state, held until the worker has that state on disk.
+    struct PendingReply {
+        uint64_t seq;
+        std::string client_id;
+        std::string reply;
+        int qos;
+    };
+    std::deque<PendingReply> pending_replies;
+    static constexpr size_t kMaxPendingReplies = 1024;
+
+    // Outcomes per check type (publish, receive, subscribe, unsubscribe) x (allowed, denied, deferred):
+    // "deferred" means dynacl had no rule and no default, so another plugin or the broker (deny) decides.
+    std::array<std::array<Metric*, 3>, 4> acl_outcomes = [this] {
+        std::array<std::array<Metric*, 3>, 4> m{};
+        const char* types[] = {"receive", "publish", "subscribe", "unsubscribe"};  // Access order
+        const char* outcomes[] = {"allowed", "denied", "deferred"};                // Decision order
+        for (size_t t = 0; t < 4; ++t) {
+            for (size_t o = 0; o < 3; ++o) m[t][o] = &metrics.get(std::string("acl/") + types[t] + "/" + outcomes[o]);
+        }
+        return m;
+    }();
+    RateLimitedLog denials{logger, clock};
+    Metric& logins_accepted = metrics.get("logins/accepted");
+    Metric& logins_refused = metrics.get("logins/refused");
+    Metric& control_requests = metrics.get("control/requests");
+    Metric& control_refused = metrics.get("control/refused");
+
+    // Options and the state file; throws ConfigError or StateFileError, leaving the live state untouched.
+    void load(const RawOptions& options) {
+        Config next = parseConfig(options);
+        // A change made through $CONTROL must be on disk before the file is read again.
+        if (writer) {
+            writer->flush();
+            sendDurableReplies();  // before a new writer restarts the sequence numbers
+        }
+        LoadedState loaded = loadStateFile(next.config_file);
+        for (const auto& w : loaded.warnings) logger.warning(next.config_file + ": " + w);
+        auto next_state = std::make_shared<const State>(std::move(loaded.state));
+        const bool new_file = !writer || next.config_file != config.config_file || next.audit_file != config.audit_file;
+        config = next;
+        swapState(std::move(next_state));
+        cache = std::make_unique<DecisionCache>(config.cache_bytes_per_client, config.cache_total_bytes);
+        if (new_file) writer = std::make_unique<StateWriter>(config.config_file, config.audit_file);
+        scheduleMetrics(config.instance, config.metrics_interval);
+        logger.info("loaded " + std::to_string(state->clients.size()) + " client(s), " +
+                    std::to_string(state->groups.size()) + " group(s), " + std::to_string(state->roles.size()) +
+                    " role(s) from " + quoteForLog(config.config_file));
+    }
+
+    void reload(const RawOptions& options) { load(options); }
+
+    void swapState(std::shared_ptr<const State> next) {
+        uses_address = next->usesAddress();
+        state = std::move(next);
+        ++generation;  // every cached decision is now stale: the next check recomputes
+    }
+
+    void onTimers(Clock::TimePoint) {
+        for (const auto& e : writer->takeErrors()) logger.error("cannot save the state: " + e);
+        if (!pending_replies.empty()) sendDurableReplies();
+    }
+
+    // Sends the replies whose state the worker is done with. A failed write (logged above) is said in the
+    // reply: the change is applied but not on disk.
+    void sendDurableReplies() {
+        const uint64_t done = writer->done();
+        const uint64_t written = writer->written();
+        while (!pending_replies.empty() && pending_replies.front().seq <= done) {
+            PendingReply& p = pending_replies.front();
+            if (written < p.seq) {
+                auto reply = nlohmann::json::parse(p.reply, nullptr, false);
+                if (reply.is_object() && reply.contains("responses")) {
+                    for (auto& r : reply["responses"]) {
+                        if (r.is_object() && !r.contains("error"))
+                            r["error"] = "Applied but not saved: see the broker log";
+                    }
+                    p.reply = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                }
+            }
+            sendReply(p.client_id, p.reply, p.qos);
+            pending_replies.pop_front();
+        }
+    }
+
+    void sendReply(const std::string& client_id, const std::string& reply, int qos) {
+        const int rc = mosquitto_broker_publish_copy(client_id.c_str(), kResponseTopic, static_cast<int>(reply.size()),
+                                                     reply.data(), qos, false, nullptr);
+        if (rc != MOSQ_ERR_SUCCESS) logger.warning("cannot send the reply to client " + quoteForLog(client_id));
+    }
+
+    void shutdown() { writer.reset(); }  // writes what is pending, then joins
+
+    int onControl(mosquitto_evt_control* event) {
+        const char* id = mosquitto_client_id(event->client);
+        const char* username = mosquitto_client_username(event->client);
+        const std::string who = quoteForLog(id ? id : "") + "/" + quoteForLog(username ? username : "");
+        ControlOutcome out =
+            handleControl(*state, std::string_view(static_cast<const char*>(event->payload), event->payloadlen),
+                          config.password_iterations);
+        for (const auto& line : out.log) logger.info(who + " | " + line);
+        control_requests.add();
+        if (out.reply.find("\"error\"") != std::string::npos) control_refused.add();
+        // Only the asking client gets the answer (dynamic-security sends it to every subscriber), and for a
+        // change only once the new state is on disk (sendDurableReplies, from tick and the ACL check).
+        const int qos = event->qos > 0 ? 1 : 0;
+        if (out.next) {
+            std::string audit;
+            if (!config.audit_file.empty()) {
+                const auto now_ms =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(clock.wallNow().time_since_epoch()).count();
+                nlohmann::json line = nlohmann::json::object();
+                line["time_ms"] = now_ms;
+                line["clientid"] = id ? id : "";
+                line["username"] = username ? nlohmann::json(username) : nlohmann::json();
+                line["changeIndexBefore"] = state->change_index;
+                line["changeIndexAfter"] = out.next->change_index;
+                line["changes"] = out.log;
+                audit = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            }
+            swapState(std::make_shared<const State>(std::move(*out.next)));
+            if (config.kick_like_dynsec) {
+                // As dynamic-security: without the Will; NULL means every client without a username.
+                for (const auto& name : out.kick_usernames) mosquitto_kick_client_by_username(name.c_str(), false);
+                if (out.kick_anonymous) mosquitto_kick_client_by_username(nullptr, false);
+            }
+            const uint64_t seq = writer->submit(
+                stateToJson(*state).dump(1, '\t', false, nlohmann::json::error_handler_t::replace), std::move(audit));
+            if (id && !tick_watch.ticking()) {
+                // No tick on this broker (2.0.11 with per_listener_settings true) and maybe no other ACL
+                // check soon: a held reply could wait forever, so it leaves now, before the write.
+                sendReply(id, out.reply, qos);
+            } else if (id) {
+                if (pending_replies.size() >= kMaxPendingReplies) {
+                    logger.warning("too many replies waiting for the disk; the oldest is dropped");
+                    pending_replies.pop_front();
+                }
+                pending_replies.push_back(PendingReply{seq, id, std::move(out.reply), qos});
+            }
+        } else if (id) {
+            sendReply(id, out.reply, qos);
+        }
+        return MOSQ_ERR_SUCCESS;
+    }
+
+    int onBasicAuth(const mosquitto_evt_basic_auth* event) {
+        const char* id = mosquitto_client_id(event->client);
+        const AuthResult r =
+            state->authenticate(event->username ? event->username : "", event->username != nullptr,
+                                event->password ? event->password : "", event->password != nullptr, id ? id : "");
+        switch (r) {
+            case AuthResult::Success:
+                logins_accepted.add();
+                return MOSQ_ERR_SUCCESS;
+            case AuthResult::Denied:
+                logins_refused.add();
+                return MOSQ_ERR_AUTH;
+            case AuthResult::Defer:
+                break;
+        }
+        return MOSQ_ERR_PLUGIN_DEFER;
+    }
+
+    int onAclCheck(const mosquitto_evt_acl_check* event) {
+        // Mosquitto 2.0.11 sends no tick with per_listener_settings true: held replies also leave from here.
+        if (!pending_replies.empty()) [[unlikely]]
+            sendDurableReplies();
+        Access access;
+        switch (event->access) {
+            case MOSQ_ACL_READ:
+                access = Access::Read;
+                break;
+            case MOSQ_ACL_WRITE:
+                access = Access::Write;
+                break;
+            case MOSQ_ACL_SUBSCRIBE:
+                access = Access::Subscribe;
+                break;
+            case MOSQ_ACL_UNSUBSCRIBE:
+                access = Access::Unsubscribe;
+                break;
+            default:
+                return MOSQ_ERR_PLUGIN_DEFER;
+        }
+        const char* username = mosquitto_client_username(event->client);
+        const char* id = mosquitto_client_id(event->client);
+        Identity who{
+            .username = username ? username : "", .has_username = username != nullptr, .client_id = id ? id : ""};
+        const std::string_view topic = event->topic ? event->topic : "";
+        // The raw address is compared only when a rule uses %a, so a cached decision never outlives it.
+        const char* raw_address = uses_address ? mosquitto_client_address(event->client) : nullptr;
+        const CacheIdentity key{who.username, who.client_id, raw_address ? raw_address : ""};
+        auto decision = cache->find(event->client, generation, key, access, topic);
+        if (!decision) {
+            decision = decide(event, who, access, topic);
+            cache->store(event->client, generation, key, access, topic, *decision);
+        }
+        acl_outcomes[static_cast<size_t>(access)][static_cast<size_t>(*decision)]->add();
+        // A rule's explicit deny of what a client sent is worth a line, at most 5 per 10 s per kind; denied
+        // deliveries (receive) are the subscriber's business and too frequent to log.
+        if (*decision == Decision::Deny && access != Access::Read) [[unlikely]] {
+            static constexpr const char* kKinds[] = {"receive", "publish", "subscribe", "unsubscribe"};
+            const char* kind = kKinds[static_cast<size_t>(access)];
+            denials.warning(kind, std::string("denied ") + kind + " of " + quoteForLog(topic) + " for client " +
+                                      quoteForLog(who.client_id) + " (username " +
+                                      (who.has_username ? quoteForLog(who.username) : std::string("none")) +
+                                      ") by a rule; explain says which");
+        }
+        switch (*decision) {
+            case Decision::Allow:
+                return MOSQ_ERR_SUCCESS;
+            case Decision::Deny:
+                return MOSQ_ERR_ACL_DENIED;
+            case Decision::Defer:
+                break;
+        }
+        return MOSQ_ERR_PLUGIN_DEFER;
+    }
+
+    Decision decide(const mosquitto_evt_acl_check* event, Identity who, Access access, std::string_view topic) {
+        std::optional<std::string> address;
+        if (uses_address) {
+            const char* raw = mosquitto_client_address(event->client);
+            if (raw) address = canonicalAddress(raw);
+            if (address) who.address = *address;
+        }
+        return state->check(who, access, topic);
+    }
+
+    // The broker may hand the same client handle to the next connection.
+    void onDisconnect(const mosquitto_evt_disconnect* event) { cache->forget(event->client); }
+};
+
+}  // namespace
+}  // namespace mqs::dynacl
+
+MQS_PLUGIN_ENTRY_POINTS(mqs::dynacl::DynaclPlugin)

@@ -1,0 +1,114 @@
+// The access-control state in dynamic-security's data model (clients, groups, roles with six ACL lists,
+// the anonymous group, default access) and its two questions: may this login pass, may this client do
+// this on this topic. A value type: copied, changed and swapped in whole. Not thread-safe; broker thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dynacl/acl_filter.hpp"
+#include "dynacl/identity.hpp"
+#include "dynacl/password.hpp"
+
+namespace mqs::dynacl {
+
+enum class AclType : uint8_t {
+    PublishClientSend,
+    PublishClientReceive,
+    SubscribeLiteral,
+    SubscribePattern,
+    UnsubscribeLiteral,
+    UnsubscribePattern
+};
+inline constexpr size_t kAclTypeCount = 6;
+const char* aclTypeName(AclType type);
+// Case-insensitive, as dynamic-security.
+std::optional<AclType> parseAclType(std::string_view name);
+
+struct Acl {
+    AclType type;
+    int priority = 0;
+    bool allow = false;
+    AclFilter filter;
+};
+
+struct Role {
+    std::string name;
+    std::optional<std::string> textname, textdescription;
+    // Per type, priority descending; equal priorities keep insertion order (dynsec's INORDER insert).
+    std::array<std::vector<Acl>, kAclTypeCount> acls;
+    void addAcl(Acl acl);
+};
+
+// A link to a role or group; priority -1 when not given. Lists are kept in evaluation order:
+// priority descending, then name ascending (byte order).
+struct Link {
+    std::string name;
+    int priority = -1;
+};
+void insertLink(std::vector<Link>& links, Link link);
+
+struct Client {
+    std::string username;
+    std::optional<std::string> clientid, textname, textdescription;
+    bool disabled = false;
+    std::optional<PasswordHash> password;
+    std::vector<Link> roles;
+    std::vector<Link> groups;  // the group priority is per client (addGroupClient ... priority)
+};
+
+struct Group {
+    std::string name;
+    std::optional<std::string> textname, textdescription;
+    std::vector<Link> roles;
+};
+
+struct DefaultAccess {
+    bool publish_client_send = false;
+    bool publish_client_receive = false;
+    bool subscribe = false;
+    bool unsubscribe = false;
+};
+
+enum class Access : uint8_t { Read, Write, Subscribe, Unsubscribe };
+enum class Decision : uint8_t { Allow, Deny, Defer };
+enum class AuthResult : uint8_t { Success, Denied, Defer };
+
+// Why check() decided as it did (for the explain command).
+struct Explanation {
+    std::string via;           // "client", "group <name>", "anonymous group <name>", "defaultACLAccess",
+                               // "unknown username"
+    std::string role;          // the deciding role, when an ACL decided
+    const Acl* acl = nullptr;  // the deciding ACL, or nullptr
+};
+
+struct State {
+    DefaultAccess defaults;
+    // std::less<> lets the hot path look names up by string_view, without allocating.
+    std::map<std::string, Client, std::less<>> clients;
+    std::map<std::string, Group, std::less<>> groups;
+    std::map<std::string, Role, std::less<>> roles;
+    std::string anonymous_group;  // empty: none
+    // Counts the requests that changed the state; kept in the file as "changeIndex" (dynamic-security
+    // ignores the key). Lets two admins detect each other's changes (expectedChangeIndex).
+    uint64_t change_index = 0;
+
+    // dynamic-security's BASIC_AUTH rules (docs/design/dynsec-reference.md 2.3).
+    AuthResult authenticate(std::string_view username, bool has_username, std::string_view password, bool has_password,
+                            std::string_view client_id) const;
+    // dynamic-security's ACL evaluation order and defaults (reference 3.2), with identity-bound levels.
+    Decision check(const Identity& who, Access access, std::string_view topic, Explanation* why = nullptr) const;
+    // True if any ACL uses %a, so the adapter computes the canonical address only then.
+    bool usesAddress() const;
+
+private:
+    const Acl* checkRole(const std::string& rolename, const Identity& who, Access access, std::string_view topic) const;
+};
+
+}  // namespace mqs::dynacl
