@@ -328,7 +328,8 @@ void deleteClient(Context& c) {
 }
 
 void getClient(Context& c) {
-    const Client& cl = findClient(c.state, username(c));
+    const std::string name = username(c);  // a named string: findClient returns a reference into the state
+    const Client& cl = findClient(c.state, name);
     c.data = {{"client", clientJson(cl)}};
 }
 
@@ -434,7 +435,8 @@ void deleteGroup(Context& c) {
 }
 
 void getGroup(Context& c) {
-    const Group& g = findGroup(c.state, groupname(c));
+    const std::string name = groupname(c);
+    const Group& g = findGroup(c.state, name);
     c.data = {{"group", groupJson(c.state, g)}};
 }
 

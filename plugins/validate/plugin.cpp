@@ -26,7 +26,6 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
     DisconnectedClients disconnected;  // tells a Will's write check from an ordinary publish's
     Metric& wills_checked = metrics.get("wills/checked");
     Metric& wills_rejected = metrics.get("wills/rejected");
-    Metric& wills_tracking_evicted = metrics.get("wills/tracking_evicted");
     bool started = false;
     broker::AclPass acl_pass = broker::AclPass::Unregistered;  // decided at init from will_check
 
@@ -82,7 +81,7 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
     void reload(const RawOptions& options) { load(options); }
 
     int onMessage(mosquitto_evt_message* event, Clock::TimePoint) {
-        disconnected.onLive(event->client);
+        disconnected.endOfDisconnect();
         Message message;
         message.topic = event->topic;
         message.payload = event->payload;
@@ -168,14 +167,8 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
     void onDisconnect(const mosquitto_evt_disconnect* event) {
         const char* id = mosquitto_client_id(event->client);
         if (id) checker->forgetClient(id);
-        if (acl_pass != broker::AclPass::Unregistered) {
-            // Only MQTT 5 has Will Delay: a 3.x client's Will, if any, is checked before the next callback.
-            const bool may_delay = mosquitto_client_protocol_version(event->client) >= 5;
-            disconnected.onDisconnect(
-                event->client, id ? id : "",
-                may_delay ? DisconnectedClients::WillTiming::MaybeLater : DisconnectedClients::WillTiming::Now);
-            wills_tracking_evicted.set(static_cast<int64_t>(disconnected.evicted()));
-        }
+        // Its Will, if any, is write-checked before the next callback (see DisconnectedClients).
+        if (acl_pass != broker::AclPass::Unregistered) disconnected.onDisconnect(event->client, id ? id : "");
     }
 };
 
