@@ -6,11 +6,14 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 #include "influx/spool.hpp"
 
@@ -29,15 +32,56 @@ void syncDir(const fs::path& dir) {
     }
 }
 
+// CRC-32C (Castagnoli): the SSE4.2 instruction does ~100 bytes in ~15 ns where zlib's CRC-32 took
+// ~150 ns here, on the broker thread for every message. The table version gives the same values.
+struct Crc32cTable {
+    uint32_t t[256];
+    Crc32cTable() {
+        for (uint32_t i = 0; i < 256; ++i) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+            t[i] = c;
+        }
+    }
+};
+const Crc32cTable kCrc32cTable;
+
+uint32_t crc32cTable(uint32_t crc, const unsigned char* p, size_t n) {
+    uint32_t c = ~crc;
+    while (n-- > 0) c = kCrc32cTable.t[(c ^ *p++) & 0xffu] ^ (c >> 8);
+    return ~c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) uint32_t crc32cSse42(uint32_t crc, const unsigned char* p, size_t n) {
+    uint64_t c = ~crc;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t v;
+        std::memcpy(&v, p, 8);
+        c = _mm_crc32_u64(c, v);
+    }
+    uint32_t c32 = static_cast<uint32_t>(c);
+    for (; n > 0; --n) c32 = _mm_crc32_u8(c32, *p++);
+    return ~c32;
+}
+const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+#endif
+
 }  // namespace
+
+uint32_t crc32c(uint32_t crc, const void* data, size_t len) {
+    const auto* p = static_cast<const unsigned char*>(data);
+#if defined(__x86_64__)
+    if (kHaveSse42) return crc32cSse42(crc, p, len);
+#endif
+    return crc32cTable(crc, p, len);
+}
 
 uint32_t Journal::crcOf(uint32_t len, uint64_t pos, std::string_view line) {
     unsigned char head[12];
     std::memcpy(head, &len, 4);
     std::memcpy(head + 4, &pos, 8);
-    uLong crc = crc32(0L, head, sizeof head);
-    if (!line.empty()) crc = crc32(crc, reinterpret_cast<const Bytef*>(line.data()), static_cast<uInt>(line.size()));
-    return static_cast<uint32_t>(crc);
+    return crc32c(crc32c(0, head, sizeof head), line.data(), line.size());
 }
 
 Journal::Journal(fs::path file, uint64_t capacity) : file_(std::move(file)) {

@@ -16,9 +16,13 @@
 
 namespace mqs::influx {
 
+// CRC-32C of `data`, continuing from `crc` (0 to start), as zlib's crc32() chains: hardware when the
+// CPU has it, a table otherwise (same values).
+uint32_t crc32c(uint32_t crc, const void* data, size_t len);
+
 // File `<spool_dir>/<sink>/journal`: a 4 KiB header page, then `capacity` bytes of ring. Positions are
 // logical byte offsets that only grow; position p lives at data[p % capacity]. Each record is
-//   u32 length | u32 crc32(position, length, line) | u64 position | line, padded to 16 bytes
+//   u32 length | u32 crc32c(length, position, line) | u64 position | line, padded to 16 bytes
 // and a record that would cross the end of the ring is preceded by a wrap marker (length 0xffffffff).
 // The header holds `consumed`: everything before it is safe elsewhere (written to the server, or in the
 // spool). Nothing else in the file is ever rewritten in place except by appends, so a kill between any

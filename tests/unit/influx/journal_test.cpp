@@ -44,6 +44,13 @@ protected:
     fs::path dir_;
 };
 
+TEST(Crc32c, MatchesTheStandardCheckValueAndChains) {
+    EXPECT_EQ(crc32c(0, "123456789", 9), 0xe3069283u);
+    EXPECT_EQ(crc32c(crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
+    const std::string longer(1000, 'q');
+    EXPECT_EQ(crc32c(crc32c(0, longer.data(), 333), longer.data() + 333, 667), crc32c(0, longer.data(), longer.size()));
+}
+
 TEST_F(JournalTest, ReadsBackWhatWasAppendedInOrder) {
     Journal j(file(), 1 << 20);
     EXPECT_EQ(j.capacity(), 1u << 20);
