@@ -18,7 +18,7 @@ const OptionTable& optionTable() {
                .description = "Timestamp precision of the lines and of the write URL. Checked here because InfluxDB 1.6.7 reads an unknown precision as `ns`.",
                .choices = {"ns", "us", "ms", "s"}});
         t.add({.key = "queue_size", .type = OptionType::Integer, .default_value = "100000",
-               .description = "Points each sink's queue from the broker thread holds; when full the `spool_full_policy` applies.",
+               .description = "With `journal off`: points each sink's in-memory queue from the broker thread holds; when full the `spool_full_policy` applies (with the journal on, `journal_bytes` bounds the queue).",
                .min = 1, .max = 10'000'000});
         t.add({.key = "batch_size", .type = OptionType::Integer, .default_value = "5000",
                .description = "Points per write request (a batch is sent when it has this many, or `batch_bytes`, or after `flush_interval`).",

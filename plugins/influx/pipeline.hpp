@@ -1,6 +1,6 @@
-// One sink's delivery pipeline: broker thread -> bounded line queue -> intake thread (batches, spool
-// while the server is away) -> sender thread (HTTP, status handling, backoff). Reports go back to the
-// broker thread through a queue, because workers may not call the broker's log function.
+// One sink's delivery pipeline: broker thread -> journal (mmap file; or the in-memory line queue) ->
+// intake thread (batches, spool while the server is away) -> sender thread (HTTP, status handling,
+// backoff). Reports go back to the broker thread through a queue: workers may not call the broker's log.
 #pragma once
 
 #include <atomic>
