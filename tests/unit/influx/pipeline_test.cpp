@@ -234,11 +234,15 @@ TEST_P(PipelineTest, EveryAcceptedLineSurvivesSigkillOfTheProcess) {
             }
         }
         ::close(fds[1]);
+        int v = 0, last = next;
+        // Kill only once the child accepts lines (starting it takes a while on a loaded machine).
+        ASSERT_EQ(::read(fds[0], &v, sizeof v), static_cast<ssize_t>(sizeof v));
+        reported.insert(v);
+        last = v;
         std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 400)(rng)));
         ::kill(child, SIGKILL);
         int status = 0;
         ::waitpid(child, &status, 0);
-        int v = 0, last = next;
         while (::read(fds[0], &v, sizeof v) == static_cast<ssize_t>(sizeof v)) {
             reported.insert(v);
             last = v;
