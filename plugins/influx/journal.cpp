@@ -22,7 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string errnoText() { return std::strerror(errno); }
+std::string errnoText() {
+    return std::strerror(errno);
+}
 
 void syncDir(const fs::path& dir) {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -225,6 +227,8 @@ void Journal::release(uint64_t position) {
     consumed_.store(position, std::memory_order_release);
 }
 
-bool Journal::sync() { return ::msync(map_, kHeaderBytes + capacity_, MS_SYNC) == 0; }
+bool Journal::sync() {
+    return ::msync(map_, kHeaderBytes + capacity_, MS_SYNC) == 0;
+}
 
 }  // namespace mqs::influx

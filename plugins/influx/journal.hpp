@@ -54,7 +54,8 @@ public:
         const uint64_t off = w % capacity_;
         const uint64_t to_end = capacity_ - off;
         const uint64_t total = need <= to_end ? need : need + to_end;
-        if (len == 0 || len >= kWrapMarker || w + total - consumed_.load(std::memory_order_acquire) > capacity_) return false;
+        if (len == 0 || len >= kWrapMarker || w + total - consumed_.load(std::memory_order_acquire) > capacity_)
+            return false;
         if (need > to_end) {
             writeHeader(data_ + off, kWrapMarker, w, {});
             w += to_end;
@@ -81,7 +82,9 @@ public:
 
     uint64_t capacity() const { return capacity_; }
     // Bytes of records not yet released (read or not).
-    uint64_t usedBytes() const { return written_.load(std::memory_order_acquire) - consumed_.load(std::memory_order_acquire); }
+    uint64_t usedBytes() const {
+        return written_.load(std::memory_order_acquire) - consumed_.load(std::memory_order_acquire);
+    }
     // Lines found after `consumed` when the file was opened; they are read first.
     uint64_t recoveredLines() const { return recovered_lines_; }
     // Bytes after the last valid record that looked written (a torn last record), when opened.
@@ -121,10 +124,11 @@ private:
     char* data_ = nullptr;
     uint64_t capacity_ = 0;
 
-    uint64_t write_ = 0;                   // producer's own copy of written_
-    std::atomic<uint64_t> written_{0};     // published to the consumer
-    std::atomic<uint64_t> consumed_{0};    // published to the producer (mirrors header_->consumed)
-    uint64_t read_ = 0;                    // consumer only
+    uint64_t write_ = 0;                // producer's own copy of written_
+    std::atomic<uint64_t> written_{0};  // published to the consumer
+    // Consumer-written state on its own cache line: the producer's stores above do not bounce it.
+    alignas(64) std::atomic<uint64_t> consumed_{0};  // published to the producer (mirrors header_->consumed)
+    uint64_t read_ = 0;                              // consumer only
     uint64_t recovered_lines_ = 0, torn_bytes_ = 0;
     std::string note_;
 };

@@ -25,8 +25,8 @@ namespace {
 constexpr int64_t kFirstTs = 1732200000000;  // ms; reading i has timestamp kFirstTs + i: one point each
 
 json sinkFor(const InfluxdProcess& influxd) {
-    return {{"name", "influx1"}, {"type", "influxdb1"}, {"url", influxd.url()}, {"database", "entrepot"},
-            {"connect_timeout", "500ms"}, {"request_timeout", "2s"}};
+    return {{"name", "influx1"},      {"type", "influxdb1"},        {"url", influxd.url()},
+            {"database", "entrepot"}, {"connect_timeout", "500ms"}, {"request_timeout", "2s"}};
 }
 
 int64_t pointCount(InfluxdProcess& influxd) {
@@ -34,11 +34,13 @@ int64_t pointCount(InfluxdProcess& influxd) {
     return rows.empty() ? 0 : rows[0]["count"].get<int64_t>();
 }
 
-double tempOf(int i) { return i % 100 + 0.25; }
+double tempOf(int i) {
+    return i % 100 + 0.25;
+}
 
-// Publishes reading 0, 1, 2, ... at QoS 1, one at a time, about 4 000 per second, until told to stop. A reading whose PUBACK does
-// not come (the broker was killed) is sent again once the broker is back, as a QoS 1 client does:
-// when `stop` is seen, readings [0, published()) have all been acknowledged.
+// Publishes reading 0, 1, 2, ... at QoS 1, one at a time, about 4 000 per second, until told to stop. A reading whose
+// PUBACK does not come (the broker was killed) is sent again once the broker is back, as a QoS 1 client does: when
+// `stop` is seen, readings [0, published()) have all been acknowledged.
 class Publisher {
 public:
     explicit Publisher(const std::atomic<int>& port) : port_(port), thread_([this] { run(); }) {}
@@ -101,7 +103,8 @@ void killRepeatedly(BrokerProcess& broker, std::atomic<int>& port, int kills, st
 void expectEveryAckedReadingOnce(InfluxdProcess& influxd, BrokerProcess& broker, int n) {
     ASSERT_GT(n, 1000) << "the publisher should have managed a few thousand readings";
     EXPECT_TRUE(waitFor([&] { return pointCount(influxd) >= n; }, 40s, 200ms))
-        << pointCount(influxd) << " of " << n << "\n" << broker.log();
+        << pointCount(influxd) << " of " << n << "\n"
+        << broker.log();
     std::this_thread::sleep_for(500ms);  // anything extra would arrive now
     EXPECT_EQ(pointCount(influxd), n) << "0 lost, 0 extra";
     double expected = 0;
@@ -111,7 +114,8 @@ void expectEveryAckedReadingOnce(InfluxdProcess& influxd, BrokerProcess& broker,
     EXPECT_NEAR(sum[0]["sum"].get<double>(), expected, 1e-6 * expected);
     auto last = influxd.query("entrepot", "SELECT last(temp) FROM entrepot");
     ASSERT_EQ(last.size(), 1u);
-    EXPECT_EQ(last[0]["time"].get<int64_t>(), (kFirstTs + n - 1) * 1000000) << "nothing past the last acknowledged reading";
+    EXPECT_EQ(last[0]["time"].get<int64_t>(), (kFirstTs + n - 1) * 1000000)
+        << "nothing past the last acknowledged reading";
 }
 
 // 200 ms batches: at every kill the journal holds the queue and the batch being filled (what was lost before).

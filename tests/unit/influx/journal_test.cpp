@@ -28,7 +28,10 @@ protected:
     }
     void TearDown() override { fs::remove_all(dir_); }
     fs::path file() const { return dir_ / "journal"; }
-    static std::string line(int i) { return "m,t=" + std::to_string(i % 7) + " v=" + std::to_string(i) + std::string(static_cast<size_t>(i % 40), 'x'); }
+    static std::string line(int i) {
+        return "m,t=" + std::to_string(i % 7) + " v=" + std::to_string(i) +
+               std::string(static_cast<size_t>(i % 40), 'x');
+    }
 
     // Reads everything unread; returns the lines and their end positions.
     static std::vector<std::string> readAll(Journal& j, std::vector<uint64_t>* ends_out = nullptr) {
