@@ -3,7 +3,7 @@
 # of the broker process): repeatable on a loaded machine or one without CPU counters, so two builds
 # can be compared back to back. Usage: bench/instructions_per_message.sh BUILD_DIR [BUILD_DIR...]
 # Env: COUNT (messages, default 4000), RATE (msgs/s, default 400), QOS (default 0),
-# ROWS (default "bare validate alerts influx all").
+# ROWS (default "bare validate alerts influx all"; also influx-nojournal: influx with plugin_opt_journal off).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 count=${COUNT:-4000}
@@ -25,10 +25,12 @@ plugin_block() {
         "$src/conf/validate/warehouse-rules.json" ;;
     alerts) printf 'plugin %s\nplugin_opt_rules_file %s\n' "$build/plugins/alerts/mosquitto_alerts.so" \
         "$src/conf/alerts/warehouse-alerts.json" ;;
-    influx)
+    influx | influx-nojournal)
         sed "s#http://127.0.0.1:8086#http://127.0.0.1:$vm_port#" "$src/conf/influx/warehouse-rules.json" >"$scratch/influx-rules.json"
         printf 'plugin %s\nplugin_opt_rules_file %s\nplugin_opt_spool_dir %s\nplugin_opt_precision ms\n' \
-            "$build/plugins/influx/mosquitto_influx.so" "$scratch/influx-rules.json" "$scratch/spool" ;;
+            "$build/plugins/influx/mosquitto_influx.so" "$scratch/influx-rules.json" "$scratch/spool"
+        [ "$row" = influx-nojournal ] && printf 'plugin_opt_journal off\n'
+        return 0 ;;
     esac
 }
 
@@ -44,7 +46,7 @@ for build in "$@"; do
         printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_type error\nlog_type warning\nset_tcp_nodelay true\nmax_inflight_messages 0\nuser root\n' "$port" >"$conf"
         parts=$row
         [ "$row" = all ] && parts="validate alerts influx"
-        if [[ " $parts " == *" influx "* ]]; then
+        if [[ " $parts " == *" influx"* ]]; then
             vm_port=$(free_port)
             "$vm" -httpListenAddr "127.0.0.1:$vm_port" -storageDataPath "$scratch/vm" -retentionPeriod 100y \
                 -loggerLevel ERROR >"$scratch/vm.log" 2>&1 &

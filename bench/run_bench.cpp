@@ -63,6 +63,7 @@ struct PluginSpec {
     std::vector<std::string> options;
     std::vector<std::string> requiredFiles;
     bool needsVictoria = false;
+    bool optIn = false;  // run only when named in --rows, and never part of all-ours
 };
 
 const std::vector<PluginSpec>& ourPlugins() {
@@ -81,6 +82,16 @@ const std::vector<PluginSpec>& ourPlugins() {
          {"plugin_opt_rules_file {cell}/influx-rules.json", "plugin_opt_spool_dir {cell}/influx-spool",
           "plugin_opt_precision ms", "plugin_opt_spool_full_policy disconnect", "plugin_opt_metrics_interval 10s"},
          {"{source}/conf/influx/warehouse-rules.json"},
+         true},
+        // The influx row without the crash-safe journal (the in-memory queue of earlier versions):
+        // what the journal costs (docs/benchmarks.md, "Journal").
+        {"influx-nojournal",
+         "plugins/influx/mosquitto_influx.so",
+         {"plugin_opt_rules_file {cell}/influx-rules.json", "plugin_opt_spool_dir {cell}/influx-spool",
+          "plugin_opt_precision ms", "plugin_opt_spool_full_policy disconnect", "plugin_opt_metrics_interval 10s",
+          "plugin_opt_journal off"},
+         {"{source}/conf/influx/warehouse-rules.json"},
+         true,
          true},
         // Future rows, same shape:
         // {"hadiscovery", "plugins/hadiscovery/mosquitto_hadiscovery.so", {...}, {...}},
@@ -115,6 +126,7 @@ struct Row {
     std::string skipReason;
     bool victoria = false;     // start VictoriaMetrics per cell and count what reaches it
     bool pythonBridge = false; // run bench/influx_bridge.py as an extra subscriber
+    bool optIn = false;        // only when named in --rows
 };
 
 // What the runner found on the machine, resolved once.
@@ -357,7 +369,8 @@ std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
             block += expand(opt, source, build) + "\n";
         }
         row.config += block;
-        if (row.skipReason.empty()) {
+        row.optIn = p.optIn;
+        if (row.skipReason.empty() && !p.optIn) {
             // In mosquitto 2.0 plugin_opt_* lines bind to the preceding "plugin" line, so the
             // blocks simply concatenate.
             allConfig += block;
@@ -423,6 +436,8 @@ std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
             }
         }
         rows = std::move(picked);
+    } else {
+        std::erase_if(rows, [](const Row& r) { return r.optIn; });
     }
     return rows;
 }
@@ -884,7 +899,7 @@ int main(int argc, char** argv) {
                      {"python", "/usr/bin/python3", "Python with paho-mqtt, for the python-bridge row"},
                      {"flush-timeout", "60", "longest wait, after a flat-out phase, for the forwarded points"},
                      {"rows", "", "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynsec,"
-                                  "python-bridge)"},
+                                  "python-bridge; influx-nojournal only when named)"},
                      {"qos", "0,1", "comma-separated QoS levels, one workload each"},
                      {"reps", "3", "repetitions per row and QoS; the table shows medians"},
                      {"seconds", "3", "flat-out phase per cell (msgs/s, CPU/msg)"},

@@ -14,6 +14,7 @@ struct Batch {
     std::string data;             // every line followed by '\n'
     std::vector<uint32_t> ends;   // offset just past each line's '\n' (string fields may hold '\n' themselves)
     int64_t oldest_ms = 0;        // wall-clock ms when its first line was accepted (age metric)
+    uint64_t journal_end = 0;     // journal position past its last line (0: not journaled); not spooled
 
     size_t lines() const { return ends.size(); }
     size_t bytes() const { return data.size(); }

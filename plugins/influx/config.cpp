@@ -18,7 +18,7 @@ const OptionTable& optionTable() {
                .description = "Timestamp precision of the lines and of the write URL. Checked here because InfluxDB 1.6.7 reads an unknown precision as `ns`.",
                .choices = {"ns", "us", "ms", "s"}});
         t.add({.key = "queue_size", .type = OptionType::Integer, .default_value = "100000",
-               .description = "Points each sink's queue from the broker thread holds; when full the `spool_full_policy` applies.",
+               .description = "With `journal off`: points each sink's in-memory queue from the broker thread holds; when full the `spool_full_policy` applies (with the journal on, `journal_bytes` bounds the queue).",
                .min = 1, .max = 10'000'000});
         t.add({.key = "batch_size", .type = OptionType::Integer, .default_value = "5000",
                .description = "Points per write request (a batch is sent when it has this many, or `batch_bytes`, or after `flush_interval`).",
@@ -40,6 +40,15 @@ const OptionTable& optionTable() {
         t.add({.key = "spool_fsync", .type = OptionType::Enum, .default_value = "batch",
                .description = "`batch`: fdatasync after every spooled batch (survives power loss); `never`: leave it to the kernel (survives a broker crash, not a power loss).",
                .choices = {"batch", "never"}});
+        t.add({.key = "journal", .type = OptionType::Enum, .default_value = "on",
+               .description = "`on`: the broker thread copies each accepted point into a memory-mapped file per sink (`<spool_dir>/<sink>/journal`) before the PUBACK, so a `kill -9` or crash of the broker loses none; `off`: an in-memory queue (a crash loses what it holds). A journal left with points in it is replayed either way.",
+               .choices = {"on", "off"}});
+        t.add({.key = "journal_bytes", .type = OptionType::Size, .default_value = "64MiB",
+               .description = "Size of each sink's journal file, allocated at start; points not yet written or spooled fill it, and when full the `spool_full_policy` applies. Memory batches use at most a quarter of it.",
+               .min = 64 << 10, .max = 64ll << 30});
+        t.add({.key = "journal_sync_interval", .type = OptionType::Duration, .default_value = "0",
+               .description = "`0`: the journal is left to the kernel (it survives a broker crash, not a power loss); otherwise msync it this often, so a power loss loses at most that much.",
+               .min = 0, .max = 3'600'000});
         t.add({.key = "spool_full_policy", .type = OptionType::Enum, .default_value = "disconnect",
                .description = "When queue, memory and spool are all full: `disconnect` the publisher before its PUBACK (QoS 1/2 publishers resend), or `drop` the point with a counter.",
                .choices = {"disconnect", "drop"}});
@@ -77,6 +86,9 @@ Config parseConfig(const RawOptions& options) {
     c.spool_full_policy = v.string("spool_full_policy") == "drop" ? SpoolFullPolicy::Drop : SpoolFullPolicy::Disconnect;
     c.metrics_interval = v.duration("metrics_interval");
     c.pipeline.queue_lines = static_cast<size_t>(v.integer("queue_size"));
+    c.pipeline.journal = v.string("journal") == "off" ? JournalMode::Off : JournalMode::On;
+    c.pipeline.journal_bytes = v.bytes("journal_bytes");
+    c.pipeline.journal_sync = v.duration("journal_sync_interval");
     c.pipeline.batch_lines = static_cast<size_t>(v.integer("batch_size"));
     c.pipeline.batch_bytes = v.bytes("batch_bytes");
     c.pipeline.flush_interval = v.duration("flush_interval");
@@ -90,6 +102,10 @@ Config parseConfig(const RawOptions& options) {
     c.limits.max_payload_bytes = v.bytes("max_payload_bytes");
     c.limits.max_fields = static_cast<size_t>(v.integer("max_fields"));
     c.limits.max_line_bytes = v.bytes("max_line_bytes");
+    if (c.pipeline.journal_bytes < 4 * (c.limits.max_line_bytes + Journal::kRecordHeaderBytes)) {
+        throw ConfigError("journal_bytes", "must be at least 4 x max_line_bytes (" +
+                                               std::to_string(4 * c.limits.max_line_bytes) + " bytes)");
+    }
     if (c.pipeline.retry_max < c.pipeline.retry_initial) throw ConfigError("retry_max", "must not be shorter than retry_initial");
     return c;
 }

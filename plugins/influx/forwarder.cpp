@@ -59,7 +59,8 @@ bool Forwarder::sameSinks(const Config& config, const Mapping& mapping) const {
     if (a.queue_lines != b.queue_lines || a.batch_lines != b.batch_lines || a.batch_bytes != b.batch_bytes ||
         a.flush_interval != b.flush_interval || a.memory_bytes != b.memory_bytes || a.spool.max_bytes != b.spool.max_bytes ||
         a.spool.segment_bytes != b.spool.segment_bytes || a.spool.fsync != b.spool.fsync || a.retry_initial != b.retry_initial ||
-        a.retry_max != b.retry_max || a.quarantine_max_bytes != b.quarantine_max_bytes) {
+        a.retry_max != b.retry_max || a.quarantine_max_bytes != b.quarantine_max_bytes || a.journal != b.journal ||
+        a.journal_bytes != b.journal_bytes || a.journal_sync != b.journal_sync) {
         return false;
     }
     if (mapping.sinks.size() != mapping_->sinks.size()) return false;

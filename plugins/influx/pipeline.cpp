@@ -40,8 +40,32 @@ SinkPipeline::SinkPipeline(SinkConfig sink, PipelineOptions options, TransportFa
                 metrics.get(metricName(sink_.name, "spool_errors")),
                 metrics.get(metricName(sink_.name, "spool_corrupt_bytes")),
                 metrics.get(metricName(sink_.name, "lost_at_shutdown")),
+                metrics.get(metricName(sink_.name, "journal_bytes")),
+                metrics.get(metricName(sink_.name, "journal_replayed")),
+                metrics.get(metricName(sink_.name, "journal_errors")),
                 metrics.get("reports_dropped")} {
     recovered_records_ = spool_.recoveredRecords();
+    // The spool's directory exists now. A journal left by a run with it on is replayed even when it is off.
+    const auto journal_file = options_.spool.dir / "journal";
+    std::error_code ec;
+    if (options_.journal == JournalMode::On) {
+        journal_ = std::make_unique<Journal>(journal_file, options_.journal_bytes);
+    } else if (std::filesystem::exists(journal_file, ec)) {
+        journal_ = std::make_unique<Journal>(journal_file, options_.journal_bytes);
+        if (journal_->recoveredLines() == 0) {
+            journal_.reset();
+            std::filesystem::remove(journal_file, ec);
+        }
+    }
+    journal_on_ = options_.journal == JournalMode::On;
+    memory_limit_ = options_.memory_bytes;
+    if (journal_) {
+        // Memory batches hold journal space until written: keep them to a quarter of it, beyond which
+        // they move to the spool (as with a full memory_limit), so the journal keeps room for new lines.
+        memory_limit_ = static_cast<size_t>(std::min<uint64_t>(memory_limit_, journal_->capacity() / 4));
+        counters_.journal_replayed.set(static_cast<int64_t>(journal_->recoveredLines()));
+        counters_.journal_bytes.set(static_cast<int64_t>(journal_->usedBytes()));
+    }
     counters_.spool_corrupt_bytes.set(static_cast<int64_t>(spool_.corruptBytes()));
     counters_.spooled_bytes.set(static_cast<int64_t>(spool_.bytes()));
     counters_.spooled_batches.set(static_cast<int64_t>(spool_.records()));
@@ -53,12 +77,6 @@ SinkPipeline::~SinkPipeline() { stop(); }
 void SinkPipeline::start() {
     intake_ = std::thread([this] { intakeLoop(); });
     sender_ = std::thread([this] { senderLoop(); });
-}
-
-bool SinkPipeline::offer(std::string_view line) {
-    if (!input_.tryPush(line)) return false;
-    counters_.queued.add();
-    return true;
 }
 
 int64_t SinkPipeline::nowMs() const {
@@ -81,6 +99,21 @@ void SinkPipeline::updateGaugesLocked() {
     counters_.spooled_batches.set(static_cast<int64_t>(spool_.records()));
     counters_.memory_bytes.set(static_cast<int64_t>(memory_bytes_));
     counters_.spool_corrupt_bytes.set(static_cast<int64_t>(spool_.corruptBytes()));
+    if (journal_) counters_.journal_bytes.set(static_cast<int64_t>(journal_->usedBytes()));
+}
+
+void SinkPipeline::releaseLocked(const Batch& batch) {
+    if (journal_ && batch.journal_end != 0) journal_->release(batch.journal_end);
+}
+
+void SinkPipeline::unplacedAtShutdown(size_t lines, bool journaled, const char* where) {
+    if (journaled) {
+        report(LogLevel::Warning, std::string(where) + " full at shutdown: " + std::to_string(lines) +
+                                      " point(s) stay in the journal and are replayed at the next start");
+        return;
+    }
+    counters_.lost_at_shutdown.add(static_cast<int64_t>(lines));
+    report(LogLevel::Error, std::string(where) + " full at shutdown: " + std::to_string(lines) + " point(s) lost");
 }
 
 // Moves memory batches, oldest first, to the end of the spool: the spool holds the older part of the
@@ -101,6 +134,7 @@ void SinkPipeline::migrateLocked() {
             break;
         }
         counters_.spooled_points_total.add(static_cast<int64_t>(memory_.front()->lines()));
+        releaseLocked(*memory_.front());
         memory_bytes_ -= memory_.front()->bytes();
         memory_.pop_front();
     }
@@ -116,6 +150,7 @@ bool SinkPipeline::placeLocked(const std::shared_ptr<Batch>& batch) {
             Spool::Append r = spool_.append(batch->serialize(), error);
             if (r == Spool::Append::Ok) {
                 counters_.spooled_points_total.add(static_cast<int64_t>(batch->lines()));
+                releaseLocked(*batch);
                 spool_full_reported_ = false;
                 updateGaugesLocked();
                 return true;
@@ -126,8 +161,8 @@ bool SinkPipeline::placeLocked(const std::shared_ptr<Batch>& batch) {
             }
         }
     }
-    if (memory_bytes_ + batch->bytes() > options_.memory_bytes) migrateLocked();
-    if (memory_bytes_ + batch->bytes() > options_.memory_bytes && !memory_.empty()) return false;
+    if (memory_bytes_ + batch->bytes() > memory_limit_) migrateLocked();
+    if (memory_bytes_ + batch->bytes() > memory_limit_ && !memory_.empty()) return false;
     memory_bytes_ += batch->bytes();
     memory_.push_back(batch);
     updateGaugesLocked();
@@ -138,7 +173,9 @@ void SinkPipeline::intakeLoop() {
     auto open = std::make_shared<Batch>();
     std::shared_ptr<Batch> waiting;  // sealed but neither memory nor spool could take it
     Batch incoming;                  // lines taken from the broker thread; those before `next` are batched
+    std::vector<uint64_t> positions; // journal position past each line of `incoming` (empty: from input_)
     size_t next = 0;
+    auto next_sync = clock_.now() + options_.journal_sync;
     Clock::TimePoint deadline{};
     const auto poll_interval =
         std::clamp(options_.flush_interval / 4, std::chrono::milliseconds(1), std::chrono::milliseconds(10));
@@ -161,8 +198,7 @@ void SinkPipeline::intakeLoop() {
                 lock.unlock();
                 work_.notify_all();
             } else if (stopping) {
-                counters_.lost_at_shutdown.add(static_cast<int64_t>(waiting->lines()));
-                report(LogLevel::Error, "memory and spool full at shutdown: " + std::to_string(waiting->lines()) + " point(s) lost");
+                unplacedAtShutdown(waiting->lines(), waiting->journal_end != 0, "memory and spool");
                 waiting.reset();
             } else {
                 // Stop taking lines: the broker's queue fills and the spool_full_policy applies there.
@@ -174,12 +210,26 @@ void SinkPipeline::intakeLoop() {
         // push on the broker thread pay a futex wake-up (and this thread a context switch) per point.
         const int64_t now_ms = nowMs();
         if (next == incoming.lines()) {
-            input_.takeAll(incoming);
+            // Lines of an earlier run's journal come first; with the journal off, then the queue's.
+            incoming.data.clear();
+            incoming.ends.clear();
+            positions.clear();
+            if (journal_ && journal_->hasUnread()) {
+                journal_->read(incoming, positions, options_.batch_lines);
+            } else if (!journal_on_) {
+                input_.takeAll(incoming);
+            }
             next = 0;
+        }
+        if (journal_ && options_.journal_sync.count() > 0 && clock_.now() >= next_sync) {
+            // For power loss only: a kill -9 needs no sync, the kernel keeps the mapped pages.
+            if (!journal_->sync()) counters_.journal_errors.add();
+            next_sync = clock_.now() + options_.journal_sync;
         }
         size_t taken = 0;
         while (next < incoming.lines() && open->lines() < options_.batch_lines && open->bytes() < options_.batch_bytes) {
             if (open->lines() == 0) deadline = clock_.now() + options_.flush_interval;
+            if (!positions.empty()) open->journal_end = positions[next];
             open->add(incoming.line(next++), now_ms);
             ++taken;
         }
@@ -192,7 +242,10 @@ void SinkPipeline::intakeLoop() {
         }
         const bool full = open->lines() >= options_.batch_lines || open->bytes() >= options_.batch_bytes;
         if (open->lines() > 0 && (full || clock_.now() >= deadline || stopping)) seal();
-        if (stopping && input_.size() == 0 && next == incoming.lines() && open->lines() == 0 && !waiting) return;
+        if (stopping && input_.size() == 0 && (!journal_ || !journal_->hasUnread()) && next == incoming.lines() &&
+            open->lines() == 0 && !waiting) {
+            return;
+        }
     }
 }
 
@@ -200,6 +253,7 @@ void SinkPipeline::popHeadLocked() {
     if (!spool_.empty()) {
         spool_.pop();
     } else if (!memory_.empty()) {
+        releaseLocked(*memory_.front());
         memory_bytes_ -= memory_.front()->bytes();
         memory_.pop_front();
     }
@@ -345,8 +399,7 @@ void SinkPipeline::stop() {
     if (!memory_.empty()) {
         size_t lines = 0;
         for (const auto& b : memory_) lines += b->lines();
-        counters_.lost_at_shutdown.add(static_cast<int64_t>(lines));
-        report(LogLevel::Error, "spool full at shutdown: " + std::to_string(lines) + " point(s) lost");
+        unplacedAtShutdown(lines, memory_.front()->journal_end != 0, "spool");
         memory_.clear();
         memory_bytes_ = 0;
     }

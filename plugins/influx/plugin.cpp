@@ -43,6 +43,14 @@ struct InfluxPlugin : broker::PluginBase<InfluxPlugin> {
                 logger.warning("sink '" + p->sink().name + "': replaying " + std::to_string(p->recoveredRecords()) +
                                " batch(es) found in the spool");
             }
+            if (const Journal* j = p->journal()) {
+                if (!j->note().empty()) logger.warning("sink '" + p->sink().name + "': " + j->note());
+                if (j->recoveredLines() > 0) {
+                    logger.warning("sink '" + p->sink().name + "': replaying " + std::to_string(j->recoveredLines()) +
+                                   " point(s) found in the journal" +
+                                   (j->tornBytes() > 0 ? " (a torn last record was cut off)" : ""));
+                }
+            }
         }
     }
 

@@ -316,7 +316,9 @@ TEST_P(InfluxSpoolFull, AppliesTheConfiguredPolicy) {
     InfluxdProcess influxd;  // never started: every write fails
     auto broker = influxBroker(warehouseRules(v1Sink(influxd)),
                                "plugin_opt_queue_size 1000\nplugin_opt_batch_size 10\nplugin_opt_memory_limit 0\n"
-                               "plugin_opt_spool_max_bytes 4096\nplugin_opt_spool_full_policy " + GetParam().policy + "\n");
+                               "plugin_opt_spool_max_bytes 4096\nplugin_opt_spool_full_policy " + GetParam().policy + "\n" +
+                                   // The journal is the queue: a small one fills after a few hundred points.
+                                   "plugin_opt_journal_bytes 64KiB\nplugin_opt_max_line_bytes 1KiB\n");
     ASSERT_TRUE(broker->start()) << broker->log();
     Metrics metrics(broker->port());
     MqttTestClient pub("flood", MqttTestClient::Protocol::V311);
@@ -383,6 +385,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadOptionCase{"bad_rules", "plugin_opt_rules_file @DIR@/bad-rules.json\n", "bad-rules.json: sinks[0].database: is required"},
         BadOptionCase{"unusable_spool_dir", "plugin_opt_rules_file " CONF_DIR "/influx/warehouse-rules.json\nplugin_opt_spool_dir /dev/null/spool\n",
                       "influx: plugin_opt_spool_dir: cannot create spool directory '/dev/null/spool/entrepot'"},
+        BadOptionCase{"journal_smaller_than_lines",
+                      "plugin_opt_rules_file " CONF_DIR "/influx/warehouse-rules.json\nplugin_opt_journal_bytes 128KiB\n",
+                      "influx: plugin_opt_journal_bytes: must be at least 4 x max_line_bytes"},
         BadOptionCase{"unknown_option", "plugin_opt_rules_file " CONF_DIR "/influx/warehouse-rules.json\nplugin_opt_bucket x\n",
                       "influx: plugin_opt_bucket: unknown option"}),
     [](const auto& param_info) { return param_info.param.name; });
