@@ -330,7 +330,11 @@ void deleteClient(Context& c) {
 void getClient(Context& c) {
     const std::string name = username(c);  // a named string: findClient returns a reference into the state
     const Client& cl = findClient(c.state, name);
-    c.data = {{"client", clientJson(cl)}};
+    json client = clientJson(cl);
+    // Mosquitto 2.1's dynsec lists the client's live connections here and 2.1's mosquitto_ctrl prints an
+    // empty "Connections:" line when the key is missing; dynacl does not track connections yet: an empty list.
+    client["connections"] = json::array();
+    c.data = {{"client", std::move(client)}};
 }
 
 void listClients(Context& c) {
