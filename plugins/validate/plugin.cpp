@@ -14,6 +14,23 @@
 namespace mqs::validate {
 namespace {
 
+// The checker's view of a publish (MOSQ_EVT_MESSAGE) or of a Will's write check (MOSQ_EVT_ACL_CHECK).
+template <typename Event>
+Message messageOf(const Event& event) {
+    Message message;
+    message.topic = event.topic;
+    message.payload = event.payload;
+    message.payload_length = event.payloadlen;
+    const char* client_id = mosquitto_client_id(event.client);
+    const char* username = mosquitto_client_username(event.client);
+    message.client_id = client_id ? client_id : "";
+    message.username = username ? username : "";
+    message.has_username = username != nullptr;
+    message.qos = event.qos;
+    message.retain = event.retain;
+    return message;
+}
+
 // One validate instance: its options, the checker built from its rules, its rate-limited rejection log.
 struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
     static constexpr const char* kName = "validate";
@@ -82,17 +99,7 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
 
     int onMessage(mosquitto_evt_message* event, Clock::TimePoint) {
         disconnected.endOfDisconnect();
-        Message message;
-        message.topic = event->topic;
-        message.payload = event->payload;
-        message.payload_length = event->payloadlen;
-        const char* client_id = mosquitto_client_id(event->client);
-        const char* username = mosquitto_client_username(event->client);
-        message.client_id = client_id ? client_id : "";
-        message.username = username ? username : "";
-        message.has_username = username != nullptr;
-        message.qos = event->qos;
-        message.retain = event->retain;
+        const Message message = messageOf(*event);
 
         checker->check(message, verdict);
         if (!verdict.shadow_failures.empty()) logRejection(message, verdict, true);
@@ -141,16 +148,7 @@ struct ValidatePlugin : broker::PluginBase<ValidatePlugin> {
         const char* client_id = mosquitto_client_id(event->client);
         if (!disconnected.takeWill(event->client, client_id ? client_id : "")) return pass;
 
-        Message message;
-        message.topic = event->topic;
-        message.payload = event->payload;
-        message.payload_length = event->payloadlen;
-        const char* username = mosquitto_client_username(event->client);
-        message.client_id = client_id ? client_id : "";
-        message.username = username ? username : "";
-        message.has_username = username != nullptr;
-        message.qos = event->qos;
-        message.retain = event->retain;
+        Message message = messageOf(*event);
         message.will = true;
 
         wills_checked.add();
