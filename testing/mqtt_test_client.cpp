@@ -104,7 +104,15 @@ void MqttTestClient::shutdownSession() {
     if (mosq_ == nullptr) return;
     // Sets the state to "disconnected" (so the loop thread exits instead of reconnecting) and
     // queues DISCONNECT if still connected; loop_stop wakes the thread, which flushes and exits.
+    const bool was_connected = isConnected();
     mosquitto_disconnect(mosq_);
+    if (loop_running_ && was_connected) {
+        // libmosquitto reports the disconnect only once DISCONNECT is on the wire; stopping the
+        // loop before that can close the socket first (seen with libmosquitto 2.1), and the
+        // broker then publishes the Will of a client that meant to leave politely.
+        std::unique_lock lock(mutex_);
+        cv_.wait_for(lock, std::chrono::seconds(2), [&] { return !connected_; });
+    }
     if (loop_running_) {
         mosquitto_loop_stop(mosq_, false);
         loop_running_ = false;
