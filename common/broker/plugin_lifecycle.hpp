@@ -101,14 +101,22 @@ inline int aclPassCode(AclPass pass) {
 
 // The callbacks of `all` this instance registers: ACL_CHECK only if register_acl_check.
 struct ActiveCallbacks {
-    std::array<CallbackRegistration, 8> items{};
+    std::array<CallbackRegistration, 10> items{};
     size_t count = 0;
     std::span<const CallbackRegistration> span() const { return {items.data(), count}; }
 };
-inline ActiveCallbacks activeCallbacks(std::span<const CallbackRegistration> all, bool register_acl_check) {
+// Mosquitto 2.1's MOSQ_EVT_CLIENT_OFFLINE (not in the 2.0 headers): 2.1 sends it instead of
+// MOSQ_EVT_DISCONNECT when a client with a session expiry interval goes away (src/context.c,
+// context__disconnect), at the same point, before its Will. Its event data has the layout of
+// mosquitto_evt_disconnect (future, client, reason, future2[4]), so onDisconnect handles both.
+inline constexpr int kClientOfflineEvent = 28;
+
+inline ActiveCallbacks activeCallbacks(std::span<const CallbackRegistration> all, bool register_acl_check,
+                                       BrokerLine line) {
     ActiveCallbacks active;
     for (const auto& c : all) {
         if (c.event == MOSQ_EVT_ACL_CHECK && !register_acl_check) continue;
+        if (c.event == kClientOfflineEvent && line != BrokerLine::V2_1) continue;  // 2.0 refuses unknown events
         if (active.count < active.items.size()) active.items[active.count++] = c;
     }
     return active;
@@ -134,7 +142,7 @@ int startPlugin(mosquitto_plugin_id_t* identifier, void** user_data, const mosqu
         mosquitto_log_printf(MOSQ_LOG_ERR, "%s: unknown error while loading", Plugin::kName);
         return MOSQ_ERR_INVAL;
     }
-    int rc = registerCallbacks(identifier, activeCallbacks(callbacks, plugin->register_acl_check).span(), plugin.get(),
+    int rc = registerCallbacks(identifier, activeCallbacks(callbacks, plugin->register_acl_check, plugin->broker_line).span(), plugin.get(),
                                plugin->logger);
     if (rc != MOSQ_ERR_SUCCESS) return rc;
     *user_data = plugin.release();
@@ -147,7 +155,8 @@ template <typename Plugin>
 int stopPlugin(void* user_data, std::span<const CallbackRegistration> callbacks) noexcept {
     auto* plugin = static_cast<Plugin*>(user_data);
     if (plugin == nullptr) return MOSQ_ERR_SUCCESS;
-    unregisterCallbacks(plugin->identifier, activeCallbacks(callbacks, plugin->register_acl_check).span());
+    unregisterCallbacks(plugin->identifier,
+                        activeCallbacks(callbacks, plugin->register_acl_check, plugin->broker_line).span());
     if constexpr (requires { plugin->shutdown(); }) {
         guardCallback(plugin->logger, "cleanup", MOSQ_ERR_SUCCESS, [&] {
             plugin->shutdown();
@@ -250,8 +259,8 @@ int controlCallback(int, void* event_data, void* user_data) {
                          [&] { return plugin->onControl(static_cast<mosquitto_evt_control*>(event_data)); });
 }
 
-// The callbacks a Plugin registers: TICK and RELOAD always; MESSAGE if it has onMessage, DISCONNECT if it
-// has onDisconnect, BASIC_AUTH, ACL_CHECK and CONTROL if it has onBasicAuth, onAclCheck, onControl (ACL_CHECK
+// The callbacks a Plugin registers: TICK and RELOAD always; MESSAGE if it has onMessage, DISCONNECT (and
+// on 2.1 CLIENT_OFFLINE) if it has onDisconnect, BASIC_AUTH, ACL_CHECK and CONTROL if it has onBasicAuth, onAclCheck, onControl (ACL_CHECK
 // only while register_acl_check is true, see activeCallbacks).
 template <typename Plugin>
 constexpr auto callbacksOf() {
@@ -270,13 +279,16 @@ constexpr auto callbacksOf() {
     constexpr bool has_control = requires(Plugin & p, mosquitto_evt_control * e) {
         p.onControl(e);
     };
-    std::array<CallbackRegistration, 2 + has_message + has_disconnect + has_basic_auth + has_acl_check + has_control>
+    std::array<CallbackRegistration, 2 + has_message + 2 * has_disconnect + has_basic_auth + has_acl_check + has_control>
         out{};
     size_t i = 0;
     if constexpr (has_message) out[i++] = {MOSQ_EVT_MESSAGE, messageCallback<Plugin>};
     out[i++] = {MOSQ_EVT_TICK, tickCallback<Plugin>};
     out[i++] = {MOSQ_EVT_RELOAD, reloadCallback<Plugin>};
-    if constexpr (has_disconnect) out[i++] = {MOSQ_EVT_DISCONNECT, disconnectCallback<Plugin>};
+    if constexpr (has_disconnect) {
+        out[i++] = {MOSQ_EVT_DISCONNECT, disconnectCallback<Plugin>};
+        out[i++] = {kClientOfflineEvent, disconnectCallback<Plugin>};  // registered on 2.1 only
+    }
     if constexpr (has_basic_auth) out[i++] = {MOSQ_EVT_BASIC_AUTH, basicAuthCallback<Plugin>};
     if constexpr (has_acl_check) out[i++] = {MOSQ_EVT_ACL_CHECK, aclCheckCallback<Plugin>};
     if constexpr (has_control) out[i++] = {MOSQ_EVT_CONTROL, controlCallback<Plugin>, Plugin::kControlTopic};

@@ -122,7 +122,6 @@ TEST(ValidateWill, MqttFiveWillsAreCheckedAtDisconnect) {
     ASSERT_TRUE(sub.client.subscribe("entrepot/#", 1));
     for (const auto& [id, payload] : {std::pair{"sensor-nord-1", kInvalidReading}, {"sensor-nord-2", kValidReading}}) {
         MqttTestClient client(id);
-        // No session expiry: with one, 2.1 sends no MOSQ_EVT_DISCONNECT (docs/validate.md, Wills, limits).
         client.setWill(std::string("entrepot/nord/") + (payload == kValidReading ? "s2" : "s1") + "/v1", payload, 1,
                        false);
         ASSERT_TRUE(client.connect(broker.port())) << client.lastError();
@@ -135,6 +134,26 @@ TEST(ValidateWill, MqttFiveWillsAreCheckedAtDisconnect) {
     ASSERT_TRUE(will) << broker.log();
     EXPECT_EQ(will->payload, kValidReading);
     EXPECT_FALSE(sub.client.waitForMessageOn("entrepot/nord/s1/v1", 300ms)) << "the invalid Will is not sent";
+}
+
+TEST(ValidateWill, WillsOfClientsWithASessionExpiryAreChecked) {
+    // Mosquitto 2.1 tells a plugin about such a client's going with MOSQ_EVT_CLIENT_OFFLINE instead of
+    // MOSQ_EVT_DISCONNECT; the adapter registers both, so the Will is judged on every release.
+    BrokerProcess broker(warehouseConfig(kSoleAcl));
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Connected sub(broker, "sub");
+    ASSERT_TRUE(sub.client.subscribe("entrepot/#", 1));
+    {
+        MqttTestClient client("sensor-est-1");
+        client.setWill("entrepot/est/s1/v1", kInvalidReading, 1, false);
+        client.setSessionExpiryInterval(3600);
+        ASSERT_TRUE(client.connect(broker.port())) << client.lastError();
+        client.abortConnection();
+    }
+    auto letter = sub.client.waitForMessageOn("entrepot/deadletter/est/s1", 5s);
+    ASSERT_TRUE(letter) << broker.log();
+    EXPECT_EQ(nlohmann::json::parse(letter->payload)["will"], true);
+    EXPECT_FALSE(sub.client.waitForMessageOn("entrepot/est/s1/v1", 300ms)) << "the invalid Will is not sent";
 }
 
 TEST(ValidateWill, ADelayedWillIsNotCheckedAndDoesNotConfuseTheReconnectingClient) {
