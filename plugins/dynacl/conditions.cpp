@@ -50,7 +50,8 @@ bool prefixEqual(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>
 
 int64_t timeValue(const json& v, const char* key) {
     if (!v.is_string()) {
-        throw ConditionError(std::string("'") + key + "' must be an RFC 3339 UTC time such as \"2026-12-06T18:00:00Z\"");
+        throw ConditionError(std::string("'") + key +
+                             "' must be an RFC 3339 UTC time such as \"2026-12-06T18:00:00Z\"");
     }
     auto t = parseUtcTime(v.get<std::string>());
     if (!t) {
@@ -128,8 +129,7 @@ bool Conditions::hold(const CheckFacts& facts, std::string_view address, bool me
 
 std::optional<int64_t> parseUtcTime(std::string_view t) {
     // YYYY-MM-DDTHH:MM:SSZ
-    if (t.size() != 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' ||
-        t[19] != 'Z') {
+    if (t.size() != 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' || t[19] != 'Z') {
         return std::nullopt;
     }
     auto num = [&](size_t at, size_t len, int& out) {

@@ -48,9 +48,7 @@ struct CidrRange {
 struct Window {
     std::optional<int64_t> not_before, not_after;
     bool empty() const { return !not_before && !not_after; }
-    bool holds(int64_t now) const {
-        return (!not_before || now >= *not_before) && (!not_after || now < *not_after);
-    }
+    bool holds(int64_t now) const { return (!not_before || now >= *not_before) && (!not_after || now < *not_after); }
 };
 
 struct Conditions {

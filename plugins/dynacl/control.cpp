@@ -199,7 +199,8 @@ json groupJson(const State& s, const Group& g) {
 }
 
 json aclJson(const Acl& a) {
-    json j = {{"acltype", aclTypeName(a.type)}, {"topic", a.filter.text()}, {"priority", a.priority}, {"allow", a.allow}};
+    json j = {
+        {"acltype", aclTypeName(a.type)}, {"topic", a.filter.text()}, {"priority", a.priority}, {"allow", a.allow}};
     if (!a.conditions.empty()) j["conditions"] = conditionsToJson(a.conditions);
     return j;
 }
@@ -677,7 +678,8 @@ void explain(Context& c) {
     // The facts ACL conditions may look at; the time is now.
     CheckFacts facts;
     if (auto q = c.command.find("qos"); q != c.command.end()) {
-        if (!q->is_number_integer() || q->get<int64_t>() < 0 || q->get<int64_t>() > 2) throw CommandError{"Invalid qos"};
+        if (!q->is_number_integer() || q->get<int64_t>() < 0 || q->get<int64_t>() > 2)
+            throw CommandError{"Invalid qos"};
         facts.qos = q->get<int>();
     }
     if (auto r = c.command.find("retain"); r != c.command.end()) {
@@ -688,10 +690,11 @@ void explain(Context& c) {
         if (!p->is_number_integer() || p->get<int64_t>() < 0) throw CommandError{"Invalid payloadBytes"};
         facts.payload_bytes = p->get<uint64_t>();
     }
-    facts.now = c.extras.now ? *c.extras.now
-                             : std::chrono::duration_cast<std::chrono::seconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
+    facts.now =
+        c.extras.now
+            ? *c.extras.now
+            : std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count();
     Explanation why;
     const Decision d = c.state.check(who, access, topic, facts, &why);
     json out = {{"decision", d == Decision::Allow  ? "allow"
@@ -1042,7 +1045,7 @@ ControlOutcome handleControl(const State& current, std::string_view payload, int
             out.log.push_back(sent_name + ": Unknown command");
             failed = true;
         } else {
-            Context ctx{cmd,  next, password_iterations, json(), false, {}, out.kick_usernames, out.kick_anonymous,
+            Context ctx{cmd,   next, password_iterations, json(), false, {}, out.kick_usernames, out.kick_anonymous,
                         extras};
             try {
                 spec->run(ctx);

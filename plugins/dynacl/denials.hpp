@@ -34,8 +34,8 @@ struct ClientDenials {
     std::string username;
     bool has_username = false;
     std::array<uint64_t, 4> counts{};  // per Access
-    std::deque<Denial> last;          // oldest first
-    size_t bytes = 0;                 // of `last` and the names
+    std::deque<Denial> last;           // oldest first
+    size_t bytes = 0;                  // of `last` and the names
 };
 
 class DenialLog {

@@ -56,8 +56,8 @@ AuthResult State::authenticate(std::string_view username, bool has_username, std
     return verifyPassword(*c.password, password) ? AuthResult::Success : AuthResult::Denied;
 }
 
-const Acl* State::checkRole(const std::string& rolename, const Identity& who, Access access,
-                            std::string_view topic, const CheckFacts& facts, bool* cacheable) const {
+const Acl* State::checkRole(const std::string& rolename, const Identity& who, Access access, std::string_view topic,
+                            const CheckFacts& facts, bool* cacheable) const {
     auto it = roles.find(rolename);
     if (it == roles.end()) return nullptr;
     const Role& role = it->second;
@@ -115,7 +115,8 @@ Decision State::check(const Identity& who, Access access, std::string_view topic
         const Client& client = it->second;
         for (const Link& r : client.roles) {
             if (!r.window.holds(facts.now)) continue;
-            if (const Acl* a = checkRole(r.name, who, access, topic, facts, cacheable)) return decide(a, r.name, "client");
+            if (const Acl* a = checkRole(r.name, who, access, topic, facts, cacheable))
+                return decide(a, r.name, "client");
         }
         for (const Link& g : client.groups) {
             auto git = groups.find(g.name);

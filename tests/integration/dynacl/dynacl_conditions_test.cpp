@@ -203,7 +203,8 @@ TEST(DynaclConditions, TimeLimitedRoleLinkThroughControlIsShownAndSaved) {
     ASSERT_TRUE(admin->subscribe(kResponse));
     EXPECT_EQ(publishRc(*dev, "d/1", "a", 1), kNotAuthorized);
     const std::string until = utcIn(3);
-    auto r = control(*admin, {{{"command", "addClientRole"}, {"username", "dev"}, {"rolename", "dev"}, {"notAfter", until}}});
+    auto r = control(*admin,
+                     {{{"command", "addClientRole"}, {"username", "dev"}, {"rolename", "dev"}, {"notAfter", until}}});
     EXPECT_FALSE(r[0].contains("error")) << r;
     EXPECT_LT(publishRc(*dev, "d/1", "a", 1), 0x80);
     r = control(*admin, {{{"command", "getClient"}, {"username", "dev"}}});
@@ -267,7 +268,8 @@ TEST(DynaclCommonName, CertificateCommonNameBindsATopicLevel) {
         "cd '" + dir + "' && printf 'subjectAltName=IP:127.0.0.1\\n' > server.ext && openssl req -x509" + ec +
         "-keyout ca.key -out ca.crt -days 2 -subj /CN=dynacl-test-ca && openssl req" + ec +
         "-keyout server.key -out server.csr -subj /CN=127.0.0.1 && openssl x509 -req -in server.csr -CA ca.crt "
-        "-CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile server.ext && openssl req" + ec +
+        "-CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile server.ext && openssl req" +
+        ec +
         "-keyout client.key -out client.csr -subj /CN=sensor-1 && openssl x509 -req -in client.csr -CA ca.crt "
         "-CAkey ca.key -CAcreateserial -out client.crt -days 2";
     auto [rc, out] = run(script);

@@ -88,13 +88,13 @@ TEST(UtcTime, Rfc3339UtcOnly) {
 
 TEST(Conditions, InvalidValuesAndUnknownKeysAreRefused) {
     EXPECT_TRUE(parseConditions(json::object()).empty());
-    for (const json& bad : {json{{"maxQos", 3}}, json{{"maxQos", "1"}}, json{{"retainAllowed", 0}},
-                            json{{"maxPayloadBytes", -1}}, json{{"maxPayloadBytes", 1.5}},
-                            json{{"clientAddress", "10.0.0.0/8"}}, json{{"clientAddress", json::array()}},
-                            json{{"clientAddress", {"10.0.0.0/8", "nope"}}}, json{{"notBefore", 1796558400}},
-                            json{{"notAfter", "tomorrow"}},
-                            json{{"notBefore", "2026-12-06T12:00:00Z"}, {"notAfter", "2026-12-06T12:00:00Z"}},
-                            json{{"listenerPort", {1883}}}, json{{"maxqos", 1}}, json(5)}) {
+    for (const json& bad :
+         {json{{"maxQos", 3}}, json{{"maxQos", "1"}}, json{{"retainAllowed", 0}}, json{{"maxPayloadBytes", -1}},
+          json{{"maxPayloadBytes", 1.5}}, json{{"clientAddress", "10.0.0.0/8"}}, json{{"clientAddress", json::array()}},
+          json{{"clientAddress", {"10.0.0.0/8", "nope"}}}, json{{"notBefore", 1796558400}},
+          json{{"notAfter", "tomorrow"}},
+          json{{"notBefore", "2026-12-06T12:00:00Z"}, {"notAfter", "2026-12-06T12:00:00Z"}},
+          json{{"listenerPort", {1883}}}, json{{"maxqos", 1}}, json(5)}) {
         EXPECT_THROW(parseConditions(bad), ConditionError) << bad.dump();
     }
     try {
@@ -102,9 +102,12 @@ TEST(Conditions, InvalidValuesAndUnknownKeysAreRefused) {
     } catch (const ConditionError& e) {
         EXPECT_NE(std::string(e.what()).find("listenerPort"), std::string::npos);
     }
-    const json all = {{"clientAddress", {"10.0.0.0/8", "::1/128"}}, {"maxQos", 1},
-                      {"retainAllowed", false},                       {"maxPayloadBytes", 100},
-                      {"notBefore", "2026-12-06T12:00:00Z"},          {"notAfter", "2026-12-07T12:00:00Z"}};
+    const json all = {{"clientAddress", {"10.0.0.0/8", "::1/128"}},
+                      {"maxQos", 1},
+                      {"retainAllowed", false},
+                      {"maxPayloadBytes", 100},
+                      {"notBefore", "2026-12-06T12:00:00Z"},
+                      {"notAfter", "2026-12-07T12:00:00Z"}};
     EXPECT_EQ(conditionsToJson(parseConditions(all)), all);
 }
 
@@ -167,9 +170,10 @@ TEST(Conditions, PerMessageConditionsMakeADecisionUncacheable) {
 }
 
 TEST(Conditions, ValidityWindowOfAnAcl) {
-    State s = parseState(stateWith({acl("publishClientSend", "a", true,
-                                        {{"notBefore", "2026-12-06T12:00:00Z"}, {"notAfter", "2026-12-06T13:00:00Z"}})}))
-                  .state;
+    State s =
+        parseState(stateWith({acl("publishClientSend", "a", true,
+                                  {{"notBefore", "2026-12-06T12:00:00Z"}, {"notAfter", "2026-12-06T13:00:00Z"}})}))
+            .state;
     EXPECT_EQ(s.check(user("u"), Access::Write, "a", CheckFacts{.now = kNoon - 1}), Decision::Defer);
     EXPECT_EQ(s.check(user("u"), Access::Write, "a", CheckFacts{.now = kNoon}), Decision::Allow);
     EXPECT_EQ(s.check(user("u"), Access::Write, "a", CheckFacts{.now = kNoon + 3599}), Decision::Allow);
@@ -178,9 +182,9 @@ TEST(Conditions, ValidityWindowOfAnAcl) {
 }
 
 TEST(StateFileConditions, RoundTripAndAbsentMeansUnchanged) {
-    const json conditioned = stateWith(
-        {acl("publishClientSend", "a", true, {{"clientAddress", {"10.0.0.0/8"}}, {"maxQos", 1}})},
-        {{"rolename", "r"}, {"notAfter", "2026-12-07T00:00:00Z"}});
+    const json conditioned =
+        stateWith({acl("publishClientSend", "a", true, {{"clientAddress", {"10.0.0.0/8"}}, {"maxQos", 1}})},
+                  {{"rolename", "r"}, {"notAfter", "2026-12-07T00:00:00Z"}});
     json out = stateToJson(parseState(conditioned).state);
     EXPECT_EQ(out["roles"][0]["acls"][0]["conditions"], conditioned["roles"][0]["acls"][0]["conditions"]);
     EXPECT_EQ(out["clients"][0]["roles"][0]["notAfter"], "2026-12-07T00:00:00Z");
@@ -268,14 +272,15 @@ TEST(RoleLinkWindows, AddClientRoleAndAddGroupRoleTakeAWindowShownOnlyWhenSet) {
                           {"groups", {{{"groupname", "g"}}}},
                           {"clients", {{{"username", "u"}}, {{"username", "v"}}}}})
                   .state;
-    auto out = run(s, {{{"command", "addClientRole"},
-                        {"username", "u"},
-                        {"rolename", "r"},
-                        {"notBefore", "2026-12-06T12:00:00Z"},
-                        {"notAfter", "2026-12-06T13:00:00Z"}},
-                       {{"command", "addGroupRole"}, {"groupname", "g"}, {"rolename", "r"}, {"notAfter", "2026-12-06T12:30:00Z"}},
-                       {{"command", "addGroupClient"}, {"groupname", "g"}, {"username", "v"}},
-                       {{"command", "addClientRole"}, {"username", "v"}, {"rolename", "r"}, {"priority", 3}}});
+    auto out = run(
+        s, {{{"command", "addClientRole"},
+             {"username", "u"},
+             {"rolename", "r"},
+             {"notBefore", "2026-12-06T12:00:00Z"},
+             {"notAfter", "2026-12-06T13:00:00Z"}},
+            {{"command", "addGroupRole"}, {"groupname", "g"}, {"rolename", "r"}, {"notAfter", "2026-12-06T12:30:00Z"}},
+            {{"command", "addGroupClient"}, {"groupname", "g"}, {"username", "v"}},
+            {{"command", "addClientRole"}, {"username", "v"}, {"rolename", "r"}, {"priority", 3}}});
     ASSERT_TRUE(out.next) << out.reply;
     const State& n = *out.next;
     auto client = responses(run(n, {{{"command", "getClient"}, {"username", "u"}}}))[0]["data"]["client"];
@@ -342,8 +347,13 @@ TEST(Denials, LastNPerClientCountsPerTypeBoundedAndForgotten) {
     int a = 0, b = 0;
     for (int i = 0; i < 5; ++i) {
         log.record(&a, "dev-a", "alice", true,
-                   Denial{.time_ms = 1000 * i, .access = Access::Write, .topic = "t/" + std::to_string(i),
-                          .via = "client", .rolename = "r", .acltype = AclType::PublishClientSend, .acl_topic = "#"});
+                   Denial{.time_ms = 1000 * i,
+                          .access = Access::Write,
+                          .topic = "t/" + std::to_string(i),
+                          .via = "client",
+                          .rolename = "r",
+                          .acltype = AclType::PublishClientSend,
+                          .acl_topic = "#"});
     }
     log.record(&a, "dev-a", "alice", true, Denial{.access = Access::Subscribe, .topic = std::string(5000, 'x')});
     log.record(&b, "dev-b", "", false, Denial{.access = Access::Read, .topic = "r"});
