@@ -62,6 +62,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     Metric& logins_refused = metrics.get("logins/refused");
     Metric& control_requests = metrics.get("control/requests");
     Metric& control_refused = metrics.get("control/refused");
+    Metric& denial_clients = metrics.get("denials/clients");  // connected clients with denials on record
+    Metric& denial_bytes = metrics.get("denials/bytes");
 
     // Options and the state file; throws ConfigError or StateFileError, leaving the live state untouched.
     void load(const RawOptions& options) {
@@ -101,6 +103,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
 
     void onTimers(Clock::TimePoint) {
         for (const auto& e : writer->takeErrors()) logger.error("cannot save the state: " + e);
+        denial_clients.set(static_cast<int64_t>(denial_log.clients()));
+        denial_bytes.set(static_cast<int64_t>(denial_log.bytes()));
         if (!pending_replies.empty()) sendDurableReplies();
     }
 

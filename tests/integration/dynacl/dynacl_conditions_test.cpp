@@ -231,6 +231,7 @@ TEST(DynaclDenials, LastDenialsAndCountsOfAConnectedClientAndMetrics) {
     ASSERT_TRUE(admin && dev);
     ASSERT_TRUE(admin->subscribe(kResponse));
     ASSERT_TRUE(admin->subscribe("$SYS/plugins/dynacl/dynacl/acl/+/denied"));
+    ASSERT_TRUE(admin->subscribe("$SYS/plugins/dynacl/dynacl/denials/clients"));
     for (int i = 0; i < 12; ++i) EXPECT_EQ(publishRc(*dev, "secret/" + std::to_string(i), "x", 1), kNotAuthorized);
     EXPECT_FALSE(dev->subscribe("secret/#"));
     EXPECT_LT(publishRc(*dev, "ok/1", "x", 1), 0x80);
@@ -252,6 +253,12 @@ TEST(DynaclDenials, LastDenialsAndCountsOfAConnectedClientAndMetrics) {
         if (m && m->payload == "12") publish_total = true;
     }
     EXPECT_TRUE(publish_total);
+    bool tracked = false;
+    for (int i = 0; i < 20 && !tracked; ++i) {
+        auto m = admin->waitForMessageOn("$SYS/plugins/dynacl/dynacl/denials/clients", 1s);
+        if (m && m->payload == "1") tracked = true;
+    }
+    EXPECT_TRUE(tracked);
     // Gone with the connection.
     dev->disconnect();
     std::this_thread::sleep_for(200ms);
