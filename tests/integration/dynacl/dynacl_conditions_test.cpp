@@ -104,9 +104,16 @@ json control(MqttTestClient& admin, const json& commands) {
     return json::parse(reply->payload)["responses"];
 }
 
-std::string utcIn(int seconds) {
-    return mqs::dynacl::formatUtcTime(static_cast<int64_t>(std::time(nullptr)) + seconds);
-}
+// A window boundary a few seconds ahead (room for a slow broker start on a busy machine), and a wait until
+// it has passed.
+struct Boundary {
+    int64_t at = static_cast<int64_t>(std::time(nullptr)) + 6;
+    std::string text() const { return mqs::dynacl::formatUtcTime(at); }
+    bool ahead() const { return static_cast<int64_t>(std::time(nullptr)) < at; }
+    void waitPast() const {
+        while (static_cast<int64_t>(std::time(nullptr)) <= at) std::this_thread::sleep_for(100ms);
+    }
+};
 
 // Allow from loopback only, QoS <= 1, not retained, at most 10 bytes; a rule for 10.0.0.0/8 never holds here.
 TEST(DynaclConditions, AddressQosRetainAndSizeDecideEachMessageAndTheCacheStaysRight) {
@@ -177,9 +184,10 @@ TEST(DynaclConditions, ControlAddsConditionedAclsRefusesBadOnesAndGetRoleShowsTh
 // A window closes on an ACL and one opens on a role link while the client stays connected, nothing is
 // changed, and the decision cache had the old answers.
 TEST(DynaclConditions, ValidityWindowsOpenAndCloseWithoutAStateChange) {
-    json state = baseState({acl("publishClientSend", "closing/#", {{"notAfter", utcIn(3)}})});
+    const Boundary boundary;
+    json state = baseState({acl("publishClientSend", "closing/#", {{"notAfter", boundary.text()}})});
     state["roles"].push_back({{"rolename", "later"}, {"acls", {acl("publishClientSend", "opening/#")}}});
-    state["clients"][1]["roles"].push_back({{"rolename", "later"}, {"notBefore", utcIn(3)}});
+    state["clients"][1]["roles"].push_back({{"rolename", "later"}, {"notBefore", boundary.text()}});
     Broker br(state);
     ASSERT_TRUE(br.b.start()) << br.b.log();
     auto dev = connectAs(br.b.port(), "dev", "devpw");
@@ -188,7 +196,8 @@ TEST(DynaclConditions, ValidityWindowsOpenAndCloseWithoutAStateChange) {
     EXPECT_LT(publishRc(*dev, "closing/a", "1", 1), 0x80);
     EXPECT_EQ(publishRc(*dev, "opening/a", "1", 1), kNotAuthorized);
     EXPECT_EQ(publishRc(*dev, "opening/a", "1", 1), kNotAuthorized);
-    std::this_thread::sleep_for(4500ms);
+    ASSERT_TRUE(boundary.ahead()) << "too slow: the checks before the boundary came after it";
+    boundary.waitPast();
     EXPECT_EQ(publishRc(*dev, "closing/a", "1", 1), kNotAuthorized);
     EXPECT_LT(publishRc(*dev, "opening/a", "1", 1), 0x80);
     EXPECT_TRUE(dev->isConnected());
@@ -202,7 +211,8 @@ TEST(DynaclConditions, TimeLimitedRoleLinkThroughControlIsShownAndSaved) {
     ASSERT_TRUE(admin && dev);
     ASSERT_TRUE(admin->subscribe(kResponse));
     EXPECT_EQ(publishRc(*dev, "d/1", "a", 1), kNotAuthorized);
-    const std::string until = utcIn(3);
+    const Boundary boundary;
+    const std::string until = boundary.text();
     auto r = control(*admin,
                      {{{"command", "addClientRole"}, {"username", "dev"}, {"rolename", "dev"}, {"notAfter", until}}});
     EXPECT_FALSE(r[0].contains("error")) << r;
@@ -216,7 +226,8 @@ TEST(DynaclConditions, TimeLimitedRoleLinkThroughControlIsShownAndSaved) {
         }
     }
     EXPECT_TRUE(shown) << r;
-    std::this_thread::sleep_for(4s);
+    ASSERT_TRUE(boundary.ahead()) << "too slow: the checks before the boundary came after it";
+    boundary.waitPast();
     EXPECT_EQ(publishRc(*dev, "d/1", "a", 1), kNotAuthorized);
     auto [rc, text] = run("cat '" + br.path() + "'");
     EXPECT_NE(text.find(until), std::string::npos) << text;  // expired, not deleted
