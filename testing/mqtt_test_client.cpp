@@ -86,6 +86,10 @@ void MqttTestClient::setSessionExpiryInterval(uint32_t seconds) {
     session_expiry_ = seconds;
 }
 
+void MqttTestClient::setTls(const std::string& cafile, const std::string& certfile, const std::string& keyfile) {
+    tls_ = Tls{cafile, certfile, keyfile};
+}
+
 void MqttTestClient::setKeepAlive(int seconds) {
     keepalive_ = seconds;
 }
@@ -142,6 +146,14 @@ bool MqttTestClient::connect(int port, std::chrono::milliseconds timeout) {
     mosquitto_message_v5_callback_set(mosq_, &MqttTestClient::onMessage);
 
     int rc = MOSQ_ERR_SUCCESS;
+    if (tls_) {
+        rc = mosquitto_tls_set(mosq_, tls_->cafile.c_str(), nullptr, tls_->certfile.c_str(), tls_->keyfile.c_str(),
+                               nullptr);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            setError("mosquitto_tls_set", rc);
+            return false;
+        }
+    }
     if (credentials_) {
         rc = mosquitto_username_pw_set(mosq_, credentials_->first.c_str(), credentials_->second.c_str());
         if (rc != MOSQ_ERR_SUCCESS) {

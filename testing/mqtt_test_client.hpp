@@ -72,6 +72,9 @@ public:
     void setCleanSession(bool clean);                 // clean session (3.1.1) / clean start (5)
     void setSessionExpiryInterval(uint32_t seconds);  // MQTT 5 CONNECT property
     void setKeepAlive(int seconds);                   // default 60
+    // TLS to a listener with this CA (the server certificate must name 127.0.0.1), presenting this client
+    // certificate and key.
+    void setTls(const std::string& cafile, const std::string& certfile, const std::string& keyfile);
 
     // Connects to 127.0.0.1:port and waits for CONNACK. False if the TCP connect fails, the
     // broker refuses (see connackReason()) or closes the connection, or on timeout.
@@ -156,6 +159,10 @@ private:
     bool clean_session_ = true;
     std::optional<uint32_t> session_expiry_;
     int keepalive_ = 60;
+    struct Tls {
+        std::string cafile, certfile, keyfile;
+    };
+    std::optional<Tls> tls_;
 
     struct mosquitto* mosq_ = nullptr;  // recreated per connect(); used only from the test thread
     bool loop_running_ = false;

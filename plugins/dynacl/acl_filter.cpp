@@ -38,9 +38,15 @@ AclFilter AclFilter::parse(std::string_view text) {
             l.kind = Kind::ClientId;
         } else if (level == "%a") {
             l.kind = Kind::Address;
+        } else if (level == "%CN") {
+            l.kind = Kind::CommonName;
         }
-        if (l.kind == Kind::Username || l.kind == Kind::ClientId || l.kind == Kind::Address) f.bound_ = true;
+        if (l.kind == Kind::Username || l.kind == Kind::ClientId || l.kind == Kind::Address ||
+            l.kind == Kind::CommonName) {
+            f.bound_ = true;
+        }
         if (l.kind == Kind::Address) f.uses_address_ = true;
+        if (l.kind == Kind::CommonName) f.uses_common_name_ = true;
         f.levels_.push_back(std::move(l));
     }
     return f;
@@ -58,6 +64,9 @@ bool AclFilter::identityMatches(Kind kind, std::string_view level, const Identit
             break;
         case Kind::Address:
             value = who.address;
+            break;
+        case Kind::CommonName:
+            value = who.common_name;
             break;
         default:
             return false;
@@ -117,7 +126,8 @@ bool AclFilter::equalsFilter(std::string_view requested, const Identity& who) co
     for (const Level& l : levels_) {
         if (!more) return false;
         std::string_view level = nextLevel(rest, more);
-        if (l.kind == Kind::Username || l.kind == Kind::ClientId || l.kind == Kind::Address) {
+        if (l.kind == Kind::Username || l.kind == Kind::ClientId || l.kind == Kind::Address ||
+            l.kind == Kind::CommonName) {
             if (!identityMatches(l.kind, level, who)) return false;
         } else if (level != l.text) {
             return false;

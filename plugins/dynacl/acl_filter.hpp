@@ -1,5 +1,6 @@
 // One ACL topic of a role, parsed once: literal levels, '+', a final '#', and the identity-bound levels
-// %u (username), %c (client id) and %a (client address), each standing for one whole topic level.
+// %u (username), %c (client id), %a (client address) and %CN (the common name of the client's TLS
+// certificate), each standing for one whole topic level.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@ public:
     const std::string& text() const { return text_; }
     bool boundToIdentity() const { return bound_; }
     bool usesAddress() const { return uses_address_; }
+    bool usesCommonName() const { return uses_common_name_; }
 
     // publishClientSend / publishClientReceive: does the filter match this topic name (MQTT matching:
     // '+' and '#' in the first level do not match a topic starting with '$')?
@@ -30,7 +32,7 @@ public:
     bool equalsFilter(std::string_view requested, const Identity& who) const;
 
 private:
-    enum class Kind : uint8_t { Literal, Plus, Hash, Username, ClientId, Address };
+    enum class Kind : uint8_t { Literal, Plus, Hash, Username, ClientId, Address, CommonName };
     struct Level {
         Kind kind;
         std::string text;
@@ -42,6 +44,7 @@ private:
     std::vector<Level> levels_;
     bool bound_ = false;
     bool uses_address_ = false;
+    bool uses_common_name_ = false;
 };
 
 // Empty when `topic` may be an ACL topic (a valid subscription filter in valid UTF-8), else why not.

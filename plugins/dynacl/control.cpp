@@ -4,10 +4,12 @@
 
 #include <strings.h>
 #include <algorithm>
+#include <chrono>
 #include <functional>
 
 #include <nlohmann/json.hpp>
 
+#include "dynacl/denials.hpp"
 #include "dynacl/state_file.hpp"
 
 namespace mqs::dynacl {
@@ -29,6 +31,7 @@ struct Context {
     std::vector<std::string> fields;  // for the log line
     std::set<std::string>& kicks;
     bool& kick_anonymous;
+    const ControlExtras& extras;
 
     void kickMembersOf(const std::string& group) {
         for (const auto& [name, cl] : state.clients) {
@@ -132,7 +135,14 @@ std::optional<std::vector<Link>> roleLinks(Context& c) {
                         : std::nullopt;
         if (!name) throw CommandError{bad};
         if (!c.state.roles.count(*name)) throw CommandError{"Role not found"};
-        if (!hasLink(links, *name)) insertLink(links, Link{*name, priority(r, -1)});
+        if (hasLink(links, *name)) continue;
+        Link link{*name, priority(r, -1)};
+        try {
+            link.window = parseWindow(r);
+        } catch (const ConditionError& e) {
+            throw CommandError{std::string("Invalid validity window: ") + e.what()};
+        }
+        insertLink(links, std::move(link));
     }
     return links;
 }
@@ -158,6 +168,7 @@ json linksJson(const std::vector<Link>& links, const char* key) {
     for (const Link& l : links) {
         json j = {{key, l.name}};
         if (l.priority != -1) j["priority"] = l.priority;
+        windowToJson(l.window, j);  // only when set: stock answers stay byte-identical
         out.push_back(std::move(j));
     }
     return out;
@@ -187,18 +198,20 @@ json groupJson(const State& s, const Group& g) {
     return j;
 }
 
+json aclJson(const Acl& a) {
+    json j = {
+        {"acltype", aclTypeName(a.type)}, {"topic", a.filter.text()}, {"priority", a.priority}, {"allow", a.allow}};
+    if (!a.conditions.empty()) j["conditions"] = conditionsToJson(a.conditions);
+    return j;
+}
+
 json roleJson(const Role& r) {
     json j = {{"rolename", r.name}};
     if (r.textname) j["textname"] = *r.textname;
     if (r.textdescription) j["textdescription"] = *r.textdescription;
     json acls = json::array();
     for (const auto& list : r.acls) {
-        for (const Acl& a : list) {
-            acls.push_back({{"acltype", aclTypeName(a.type)},
-                            {"topic", a.filter.text()},
-                            {"priority", a.priority},
-                            {"allow", a.allow}});
-        }
+        for (const Acl& a : list) acls.push_back(aclJson(a));
     }
     j["acls"] = std::move(acls);
     return j;
@@ -245,8 +258,28 @@ std::optional<Acl> aclFromJson(const json& a, bool strict) {
     if (!validUtf8(topic)) throw CommandError{"Topic not valid UTF-8"};
     if (!checkAclTopic(topic).empty()) throw CommandError{"Invalid ACL topic"};
     auto allow = a.find("allow");
-    return Acl{*type, priority(a, 0), allow != a.end() && allow->is_boolean() && allow->get<bool>(),
-               AclFilter::parse(topic)};
+    Acl acl{*type, priority(a, 0), allow != a.end() && allow->is_boolean() && allow->get<bool>(),
+            AclFilter::parse(topic)};
+    if (auto cond = a.find("conditions"); cond != a.end()) {
+        try {
+            acl.conditions = parseConditions(*cond);
+        } catch (const ConditionError& e) {
+            throw CommandError{std::string("Invalid conditions: ") + e.what()};
+        }
+    }
+    return acl;
+}
+
+// notBefore/notAfter of addClientRole / addGroupRole.
+Window linkWindow(Context& c) {
+    try {
+        Window w = parseWindow(c.command);
+        if (w.not_before) c.fields.push_back("notBefore=" + formatUtcTime(*w.not_before));
+        if (w.not_after) c.fields.push_back("notAfter=" + formatUtcTime(*w.not_after));
+        return w;
+    } catch (const ConditionError& e) {
+        throw CommandError{std::string("Invalid validity window: ") + e.what()};
+    }
 }
 
 void setAcls(Role& role, const json& list) {
@@ -389,8 +422,8 @@ void addClientRole(Context& c) {
     findRole(c.state, role);
     if (hasLink(cl.roles, role)) throw CommandError{"Client already has this role"};
     const int p = priority(c.command, -1);
-    insertLink(cl.roles, Link{role, p});
     c.fields.push_back("priority=" + std::to_string(p));
+    insertLink(cl.roles, Link{role, p, linkWindow(c)});
     c.kicks.insert(user);
     c.mutated = true;
 }
@@ -506,7 +539,7 @@ void addGroupRole(Context& c) {
     Group& g = findGroup(c.state, group);
     findRole(c.state, role);
     if (hasLink(g.roles, role)) throw CommandError{"Group is already in this role"};
-    insertLink(g.roles, Link{role, priority(c.command, -1)});
+    insertLink(g.roles, Link{role, priority(c.command, -1), linkWindow(c)});
     c.kickMembersOf(group);
     c.mutated = true;
 }
@@ -583,6 +616,7 @@ void addRoleACL(Context& c) {
     c.fields.push_back("topic=" + acl->filter.text());
     c.fields.push_back("priority=" + std::to_string(acl->priority));
     c.fields.push_back(std::string("allow=") + (acl->allow ? "true" : "false"));
+    if (!acl->conditions.empty()) c.fields.push_back("conditions=" + conditionsToJson(acl->conditions).dump());
     r.addAcl(std::move(*acl));
     c.kickHoldersOf(r.name);
     c.mutated = true;
@@ -641,18 +675,35 @@ void explain(Context& c) {
         throw CommandError{"Unknown access: use publish, receive, subscribe or unsubscribe"};
     }
     const std::string topic = requiredField(c.command, "topic", "Invalid/missing topic", "Topic not valid UTF-8");
+    // The facts ACL conditions may look at; the time is now.
+    CheckFacts facts;
+    if (auto q = c.command.find("qos"); q != c.command.end()) {
+        if (!q->is_number_integer() || q->get<int64_t>() < 0 || q->get<int64_t>() > 2)
+            throw CommandError{"Invalid qos"};
+        facts.qos = q->get<int>();
+    }
+    if (auto r = c.command.find("retain"); r != c.command.end()) {
+        if (!r->is_boolean()) throw CommandError{"Invalid retain"};
+        facts.retain = r->get<bool>();
+    }
+    if (auto p = c.command.find("payloadBytes"); p != c.command.end()) {
+        if (!p->is_number_integer() || p->get<int64_t>() < 0) throw CommandError{"Invalid payloadBytes"};
+        facts.payload_bytes = p->get<uint64_t>();
+    }
+    facts.now =
+        c.extras.now
+            ? *c.extras.now
+            : std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count();
     Explanation why;
-    const Decision d = c.state.check(who, access, topic, &why);
+    const Decision d = c.state.check(who, access, topic, facts, &why);
     json out = {{"decision", d == Decision::Allow  ? "allow"
                              : d == Decision::Deny ? "deny"
                                                    : "defer"},
                 {"via", why.via}};
     if (why.acl) {
         out["rolename"] = why.role;
-        out["acl"] = {{"acltype", aclTypeName(why.acl->type)},
-                      {"topic", why.acl->filter.text()},
-                      {"priority", why.acl->priority},
-                      {"allow", why.acl->allow}};
+        out["acl"] = aclJson(*why.acl);
     }
     c.data = {{"explain", std::move(out)}};
 }
@@ -846,6 +897,21 @@ void importAclFile(Context& c) {
     c.data = {{"createdClients", std::move(created)}, {"skipped", std::move(skipped)}};
 }
 
+// dynacl's own command: the last denials and the denial counts of connected clients, by client id and/or
+// username: {"command":"getClientDenials","clientid"?:"...","username"?:"..."}.
+void getClientDenials(Context& c) {
+    auto id = optionalField(c.command, "clientid", "Invalid/missing client id", "Client ID not valid UTF-8");
+    auto user = optionalField(c.command, "username", "Invalid/missing username", "Username not valid UTF-8");
+    if (!id && !user) throw CommandError{"Invalid/missing clientid or username"};
+    json clients = json::array();
+    if (c.extras.denials) {
+        for (const ClientDenials* d : c.extras.denials->find(id ? &*id : nullptr, user ? &*user : nullptr)) {
+            clients.push_back(denialsJson(*d));
+        }
+    }
+    c.data = {{"clients", std::move(clients)}};
+}
+
 // dynacl's own command: the current change index, for a later expectedChangeIndex.
 void getChangeIndex(Context& c) {
     c.data = {{"changeIndex", c.state.change_index}};
@@ -892,6 +958,7 @@ constexpr CommandSpec kCommands[] = {
     {"importPasswordFile", importPasswordFile},  // dynacl's own
     {"importAclFile", importAclFile},            // dynacl's own
     {"getChangeIndex", getChangeIndex},          // dynacl's own
+    {"getClientDenials", getClientDenials},      // dynacl's own
 };
 
 const CommandSpec* findCommand(const std::string& name) {
@@ -907,7 +974,8 @@ json errorResponse(const std::string& command, const std::string& error) {
 
 }  // namespace
 
-ControlOutcome handleControl(const State& current, std::string_view payload, int password_iterations) {
+ControlOutcome handleControl(const State& current, std::string_view payload, int password_iterations,
+                             const ControlExtras& extras) {
     ControlOutcome out;
     json responses = json::array();
     auto finish = [&] {
@@ -977,7 +1045,8 @@ ControlOutcome handleControl(const State& current, std::string_view payload, int
             out.log.push_back(sent_name + ": Unknown command");
             failed = true;
         } else {
-            Context ctx{cmd, next, password_iterations, json(), false, {}, out.kick_usernames, out.kick_anonymous};
+            Context ctx{cmd,   next, password_iterations, json(), false, {}, out.kick_usernames, out.kick_anonymous,
+                        extras};
             try {
                 spec->run(ctx);
                 const bool has_data = !ctx.data.is_null();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,6 +30,15 @@ struct ControlOutcome {
     bool kick_anonymous = false;
 };
 
-ControlOutcome handleControl(const State& current, std::string_view payload, int password_iterations);
+class DenialLog;
+
+// What the commands see besides the state.
+struct ControlExtras {
+    std::optional<int64_t> now;          // unix seconds for explain; nullopt: the system clock
+    const DenialLog* denials = nullptr;  // for getClientDenials; nullptr: every client has none
+};
+
+ControlOutcome handleControl(const State& current, std::string_view payload, int password_iterations,
+                             const ControlExtras& extras = {});
 
 }  // namespace mqs::dynacl

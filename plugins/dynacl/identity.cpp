@@ -3,6 +3,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/asn1.h>
+#include <openssl/crypto.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
 
 #include <cstdint>
 #include <cstring>
@@ -72,6 +76,26 @@ std::optional<std::string> canonicalAddress(std::string_view raw) {
     }
     if (inet_ntop(AF_INET6, &v6, out, sizeof out) == nullptr) return std::nullopt;
     return std::string(out);
+}
+
+std::string certificateCommonName(const void* x509) {
+    if (x509 == nullptr) return {};
+    X509_NAME* subject = X509_get_subject_name(static_cast<const X509*>(x509));
+    if (subject == nullptr) return {};
+    const int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    // No CN, or two: nothing to stand for one identity.
+    if (at < 0 || X509_NAME_get_index_by_NID(subject, NID_commonName, at) >= 0) return {};
+    X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, at);
+    unsigned char* utf8 = nullptr;
+    const int length = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+    if (length < 0 || utf8 == nullptr) return {};
+    std::string out(reinterpret_cast<const char*>(utf8), static_cast<size_t>(length));
+    OPENSSL_free(utf8);
+    return out;
+}
+
+void freeCertificate(void* x509) {
+    X509_free(static_cast<X509*>(x509));
 }
 
 }  // namespace mqs::dynacl

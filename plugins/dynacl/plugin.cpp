@@ -12,6 +12,7 @@
 #include "dynacl/config.hpp"
 #include "dynacl/control.hpp"
 #include "dynacl/decision_cache.hpp"
+#include "dynacl/denials.hpp"
 #include "dynacl/state.hpp"
 #include "dynacl/state_file.hpp"
 #include "dynacl/state_writer.hpp"
@@ -29,6 +30,10 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     // Bumped on every change of `state`: cached decisions of an older generation are never used.
     uint64_t generation = 0;
     bool uses_address = false;
+    bool uses_common_name = false;
+    // Validity windows: when one opens or closes, `generation` is bumped so no cached decision outlives it.
+    BoundaryWatch boundaries;
+    DenialLog denial_log;  // the last denials of each connected client, for getClientDenials
     std::unique_ptr<DecisionCache> cache;
     std::unique_ptr<StateWriter> writer;  // persists changes made through $CONTROL
     // Replies to requests that changed the state, held until the worker has that state on disk.
@@ -57,6 +62,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     Metric& logins_refused = metrics.get("logins/refused");
     Metric& control_requests = metrics.get("control/requests");
     Metric& control_refused = metrics.get("control/refused");
+    Metric& denial_clients = metrics.get("denials/clients");  // connected clients with denials on record
+    Metric& denial_bytes = metrics.get("denials/bytes");
 
     // Options and the state file; throws ConfigError or StateFileError, leaving the live state untouched.
     void load(const RawOptions& options) {
@@ -82,14 +89,22 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
 
     void reload(const RawOptions& options) { load(options); }
 
+    int64_t unixSeconds() const {
+        return std::chrono::duration_cast<std::chrono::seconds>(clock.wallNow().time_since_epoch()).count();
+    }
+
     void swapState(std::shared_ptr<const State> next) {
         uses_address = next->usesAddress();
+        uses_common_name = next->usesCommonName();
+        boundaries.reset(next->timeBoundaries(), unixSeconds());
         state = std::move(next);
         ++generation;  // every cached decision is now stale: the next check recomputes
     }
 
     void onTimers(Clock::TimePoint) {
         for (const auto& e : writer->takeErrors()) logger.error("cannot save the state: " + e);
+        denial_clients.set(static_cast<int64_t>(denial_log.clients()));
+        denial_bytes.set(static_cast<int64_t>(denial_log.bytes()));
         if (!pending_replies.empty()) sendDurableReplies();
     }
 
@@ -129,7 +144,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         const std::string who = quoteForLog(id ? id : "") + "/" + quoteForLog(username ? username : "");
         ControlOutcome out =
             handleControl(*state, std::string_view(static_cast<const char*>(event->payload), event->payloadlen),
-                          config.password_iterations);
+                          config.password_iterations, ControlExtras{.now = unixSeconds(), .denials = &denial_log});
         for (const auto& line : out.log) logger.info(who + " | " + line);
         control_requests.add();
         if (out.reply.find("\"error\"") != std::string::npos) control_refused.add();
@@ -222,14 +237,22 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         // The raw address is compared only when a rule uses %a, so a cached decision never outlives it.
         const char* raw_address = uses_address ? mosquitto_client_address(event->client) : nullptr;
         const CacheIdentity key{who.username, who.client_id, raw_address ? raw_address : ""};
+        CheckFacts facts{.qos = event->qos, .retain = event->retain, .payload_bytes = event->payloadlen};
+        if (boundaries.active()) {
+            facts.now = unixSeconds();
+            if (boundaries.passed(facts.now)) ++generation;  // a window opened or closed: recompute
+        }
         auto decision = cache->find(event->client, generation, key, access, topic);
         if (!decision) {
-            decision = decide(event, who, access, topic);
-            cache->store(event->client, generation, key, access, topic, *decision);
+            bool cacheable = true;  // false when a condition on QoS, retain or size was consulted
+            decision = decide(event, who, access, topic, facts, &cacheable);
+            if (cacheable) cache->store(event->client, generation, key, access, topic, *decision);
         }
         acl_outcomes[static_cast<size_t>(access)][static_cast<size_t>(*decision)]->add();
         // A rule's explicit deny of what a client sent is worth a line, at most 5 per 10 s per kind; denied
         // deliveries (receive) are the subscriber's business and too frequent to log.
+        if (*decision == Decision::Deny) [[unlikely]]
+            recordDenial(event, who, access, topic, facts);
         if (*decision == Decision::Deny && access != Access::Read) [[unlikely]] {
             static constexpr const char* kKinds[] = {"receive", "publish", "subscribe", "unsubscribe"};
             const char* kind = kKinds[static_cast<size_t>(access)];
@@ -249,18 +272,49 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         return MOSQ_ERR_PLUGIN_DEFER;
     }
 
-    Decision decide(const mosquitto_evt_acl_check* event, Identity who, Access access, std::string_view topic) {
+    Decision decide(const mosquitto_evt_acl_check* event, Identity who, Access access, std::string_view topic,
+                    const CheckFacts& facts, bool* cacheable, Explanation* why = nullptr) {
         std::optional<std::string> address;
         if (uses_address) {
             const char* raw = mosquitto_client_address(event->client);
             if (raw) address = canonicalAddress(raw);
             if (address) who.address = *address;
         }
-        return state->check(who, access, topic);
+        std::string common_name;
+        if (uses_common_name) {
+            // Only with require_certificate does the broker keep one; the client's own reference is freed.
+            void* cert = mosquitto_client_certificate(event->client);
+            common_name = certificateCommonName(cert);
+            freeCertificate(cert);
+            who.common_name = common_name;
+        }
+        return state->check(who, access, topic, facts, why, cacheable);
+    }
+
+    // Rare path: the check is made again to learn the deciding rule.
+    void recordDenial(const mosquitto_evt_acl_check* event, const Identity& who, Access access, std::string_view topic,
+                      const CheckFacts& facts) {
+        Explanation why;
+        decide(event, who, access, topic, facts, nullptr, &why);
+        if (!why.acl) return;
+        const auto now_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock.wallNow().time_since_epoch()).count();
+        denial_log.record(event->client, who.client_id, who.username, who.has_username,
+                          Denial{.time_ms = now_ms,
+                                 .access = access,
+                                 .topic = std::string(topic),
+                                 .via = why.via,
+                                 .rolename = why.role,
+                                 .acltype = why.acl->type,
+                                 .acl_topic = why.acl->filter.text(),
+                                 .priority = why.acl->priority});
     }
 
     // The broker may hand the same client handle to the next connection.
-    void onDisconnect(const mosquitto_evt_disconnect* event) { cache->forget(event->client); }
+    void onDisconnect(const mosquitto_evt_disconnect* event) {
+        cache->forget(event->client);
+        denial_log.forget(event->client);
+    }
 };
 
 }  // namespace

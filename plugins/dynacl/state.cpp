@@ -56,17 +56,26 @@ AuthResult State::authenticate(std::string_view username, bool has_username, std
     return verifyPassword(*c.password, password) ? AuthResult::Success : AuthResult::Denied;
 }
 
-const Acl* State::checkRole(const std::string& rolename, const Identity& who, Access access,
-                            std::string_view topic) const {
+const Acl* State::checkRole(const std::string& rolename, const Identity& who, Access access, std::string_view topic,
+                            const CheckFacts& facts, bool* cacheable) const {
     auto it = roles.find(rolename);
     if (it == roles.end()) return nullptr;
     const Role& role = it->second;
+    const bool message = access == Access::Write || access == Access::Read;
+    const bool subscription = access == Access::Subscribe;
+    // A matching ACL whose conditions do not hold is passed over, as if its topic did not match.
+    auto holds = [&](const Acl& acl) {
+        if (acl.conditions.empty()) [[likely]]
+            return true;
+        if (cacheable && acl.conditions.perMessage()) *cacheable = false;
+        return acl.conditions.hold(facts, who.address, message, subscription);
+    };
     switch (access) {
         case Access::Write:
         case Access::Read: {
             const auto type = access == Access::Write ? AclType::PublishClientSend : AclType::PublishClientReceive;
             for (const Acl& acl : role.acls[index(type)]) {
-                if (acl.filter.matchesTopic(topic, who)) return &acl;
+                if (acl.filter.matchesTopic(topic, who) && holds(acl)) return &acl;
             }
             return nullptr;
         }
@@ -75,10 +84,10 @@ const Acl* State::checkRole(const std::string& rolename, const Identity& who, Ac
             const bool sub = access == Access::Subscribe;
             // A literal ACL of a role beats its pattern ACLs whatever their priorities (dynsec's order).
             for (const Acl& acl : role.acls[index(sub ? AclType::SubscribeLiteral : AclType::UnsubscribeLiteral)]) {
-                if (acl.filter.equalsFilter(topic, who)) return &acl;
+                if (acl.filter.equalsFilter(topic, who) && holds(acl)) return &acl;
             }
             for (const Acl& acl : role.acls[index(sub ? AclType::SubscribePattern : AclType::UnsubscribePattern)]) {
-                if (acl.filter.coversFilter(topic, who)) return &acl;
+                if (acl.filter.coversFilter(topic, who) && holds(acl)) return &acl;
             }
             return nullptr;
         }
@@ -86,7 +95,8 @@ const Acl* State::checkRole(const std::string& rolename, const Identity& who, Ac
     return nullptr;
 }
 
-Decision State::check(const Identity& who, Access access, std::string_view topic, Explanation* why) const {
+Decision State::check(const Identity& who, Access access, std::string_view topic, const CheckFacts& facts,
+                      Explanation* why, bool* cacheable) const {
     // Only explain() passes `why`; the hot path pays one branch per decision.
     auto decide = [&](const Acl* acl, const std::string& role, std::string_view via) {
         if (why) {
@@ -104,20 +114,26 @@ Decision State::check(const Identity& who, Access access, std::string_view topic
         }
         const Client& client = it->second;
         for (const Link& r : client.roles) {
-            if (const Acl* a = checkRole(r.name, who, access, topic)) return decide(a, r.name, "client");
+            if (!r.window.holds(facts.now)) continue;
+            if (const Acl* a = checkRole(r.name, who, access, topic, facts, cacheable))
+                return decide(a, r.name, "client");
         }
         for (const Link& g : client.groups) {
             auto git = groups.find(g.name);
             if (git == groups.end()) continue;
             for (const Link& r : git->second.roles) {
-                if (const Acl* a = checkRole(r.name, who, access, topic)) return decide(a, r.name, "group " + g.name);
+                if (!r.window.holds(facts.now)) continue;
+                if (const Acl* a = checkRole(r.name, who, access, topic, facts, cacheable)) {
+                    return decide(a, r.name, "group " + g.name);
+                }
             }
         }
     } else if (!anonymous_group.empty()) {
         auto git = groups.find(anonymous_group);
         if (git != groups.end()) {
             for (const Link& r : git->second.roles) {
-                if (const Acl* a = checkRole(r.name, who, access, topic)) {
+                if (!r.window.holds(facts.now)) continue;
+                if (const Acl* a = checkRole(r.name, who, access, topic, facts, cacheable)) {
                     return decide(a, r.name, "anonymous group " + anonymous_group);
                 }
             }
@@ -148,11 +164,44 @@ bool State::usesAddress() const {
     for (const auto& [name, role] : roles) {
         for (const auto& list : role.acls) {
             for (const Acl& acl : list) {
-                if (acl.filter.usesAddress()) return true;
+                if (acl.filter.usesAddress() || acl.conditions.usesAddress()) return true;
             }
         }
     }
     return false;
+}
+
+bool State::usesCommonName() const {
+    for (const auto& [name, role] : roles) {
+        for (const auto& list : role.acls) {
+            for (const Acl& acl : list) {
+                if (acl.filter.usesCommonName()) return true;
+            }
+        }
+    }
+    return false;
+}
+
+std::vector<int64_t> State::timeBoundaries() const {
+    std::vector<int64_t> out;
+    auto add = [&](const Window& w) {
+        if (w.not_before) out.push_back(*w.not_before);
+        if (w.not_after) out.push_back(*w.not_after);
+    };
+    for (const auto& [name, role] : roles) {
+        for (const auto& list : role.acls) {
+            for (const Acl& acl : list) add(acl.conditions.window);
+        }
+    }
+    for (const auto& [name, c] : clients) {
+        for (const Link& l : c.roles) add(l.window);
+    }
+    for (const auto& [name, g] : groups) {
+        for (const Link& l : g.roles) add(l.window);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
 }
 
 }  // namespace mqs::dynacl

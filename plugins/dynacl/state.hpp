@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dynacl/acl_filter.hpp"
+#include "dynacl/conditions.hpp"
 #include "dynacl/identity.hpp"
 #include "dynacl/password.hpp"
 
@@ -36,6 +37,7 @@ struct Acl {
     int priority = 0;
     bool allow = false;
     AclFilter filter;
+    Conditions conditions;  // empty: unconditioned (dynamic-security's ACL)
 };
 
 struct Role {
@@ -51,6 +53,7 @@ struct Role {
 struct Link {
     std::string name;
     int priority = -1;
+    Window window;  // role links only: outside it the link is ignored (not deleted)
 };
 void insertLink(std::vector<Link>& links, Link link);
 
@@ -102,13 +105,28 @@ struct State {
     // dynamic-security's BASIC_AUTH rules (docs/design/dynsec-reference.md 2.3).
     AuthResult authenticate(std::string_view username, bool has_username, std::string_view password, bool has_password,
                             std::string_view client_id) const;
-    // dynamic-security's ACL evaluation order and defaults (reference 3.2), with identity-bound levels.
-    Decision check(const Identity& who, Access access, std::string_view topic, Explanation* why = nullptr) const;
-    // True if any ACL uses %a, so the adapter computes the canonical address only then.
+    // dynamic-security's ACL evaluation order and defaults (reference 3.2), with identity-bound levels, ACL
+    // conditions and role-link windows evaluated against `facts`. An ACL whose conditions do not hold counts
+    // as not matching. `*cacheable` turns false when the decision depended on per-message facts (QoS,
+    // retain, size); decisions depending on time stay correct only until the next timeBoundaries() entry.
+    Decision check(const Identity& who, Access access, std::string_view topic, const CheckFacts& facts,
+                   Explanation* why = nullptr, bool* cacheable = nullptr) const;
+    // Without facts: QoS 0, not retained, empty, at time 0 (tests and unconditioned states).
+    Decision check(const Identity& who, Access access, std::string_view topic, Explanation* why = nullptr) const {
+        return check(who, access, topic, CheckFacts{}, why);
+    }
+    // True if any ACL uses %a or an address condition, so the adapter computes the canonical address only
+    // then.
     bool usesAddress() const;
+    // True if any ACL uses %CN, so the adapter reads the client certificate only then.
+    bool usesCommonName() const;
+    // Every notBefore/notAfter of ACL conditions and role links, sorted, unique: the instants at which a
+    // decision may change without a change of the state.
+    std::vector<int64_t> timeBoundaries() const;
 
 private:
-    const Acl* checkRole(const std::string& rolename, const Identity& who, Access access, std::string_view topic) const;
+    const Acl* checkRole(const std::string& rolename, const Identity& who, Access access, std::string_view topic,
+                         const CheckFacts& facts, bool* cacheable) const;
 };
 
 }  // namespace mqs::dynacl

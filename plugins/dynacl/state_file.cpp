@@ -61,8 +61,17 @@ void loadRoles(const json& root, LoadedState& out) {
                     throw StateFileError("role '" + *name + "': invalid ACL topic '" + *topic + "': " + problem);
                 }
                 auto allow = a.find("allow");
-                role.addAcl(Acl{*type, priorityOf(a, 0), allow != a.end() && allow->is_boolean() && allow->get<bool>(),
-                                AclFilter::parse(*topic)});
+                Acl acl{*type, priorityOf(a, 0), allow != a.end() && allow->is_boolean() && allow->get<bool>(),
+                        AclFilter::parse(*topic)};
+                if (auto cond = a.find("conditions"); cond != a.end()) {
+                    try {
+                        acl.conditions = parseConditions(*cond);
+                    } catch (const ConditionError& e) {
+                        throw StateFileError("role '" + *name + "': ACL " + *type_name + " '" + *topic +
+                                             "': conditions: " + e.what());
+                    }
+                }
+                role.addAcl(std::move(acl));
             }
         }
         out.state.roles.emplace(*name, std::move(role));
@@ -106,7 +115,13 @@ void loadLinks(const json& object, const char* key, const char* name_key, const 
             continue;
         }
         if (std::any_of(links.begin(), links.end(), [&](const Link& x) { return x.name == *name; })) continue;
-        insertLink(links, Link{*name, priorityOf(l, -1)});
+        Link link{*name, priorityOf(l, -1)};
+        try {
+            link.window = parseWindow(l);
+        } catch (const ConditionError& e) {
+            throw StateFileError(where + std::string(name_key) + " '" + *name + "': " + e.what());
+        }
+        insertLink(links, std::move(link));
     }
 }
 
@@ -224,6 +239,7 @@ json stateToJson(const State& s) {
         for (const Link& l : list) {
             json j = {{key, l.name}};
             if (l.priority != -1) j["priority"] = l.priority;
+            windowToJson(l.window, j);
             out.push_back(std::move(j));
         }
         return out;
@@ -273,10 +289,12 @@ json stateToJson(const State& s) {
         json acls = json::array();
         for (size_t t = 0; t < kAclTypeCount; ++t) {
             for (const Acl& a : r.acls[t]) {
-                acls.push_back({{"acltype", aclTypeName(a.type)},
-                                {"topic", a.filter.text()},
-                                {"priority", a.priority},
-                                {"allow", a.allow}});
+                json acl = {{"acltype", aclTypeName(a.type)},
+                            {"topic", a.filter.text()},
+                            {"priority", a.priority},
+                            {"allow", a.allow}};
+                if (!a.conditions.empty()) acl["conditions"] = conditionsToJson(a.conditions);
+                acls.push_back(std::move(acl));
             }
         }
         j["acls"] = std::move(acls);

@@ -28,6 +28,13 @@ void check(const State& s, const std::vector<Case>& cases) {
 TEST(Examples, Ipwatch) {
     LoadedState l = loadStateFile(std::string(CONF_DIR) + "/dynacl/ipwatch-dynamic-security.json");
     EXPECT_TRUE(l.warnings.empty());
+    // A status report is small: the agent's status rule holds up to 64 KiB.
+    EXPECT_EQ(l.state.check(user("10.0.0.100"), Access::Write, "ipwatch/device/10.0.0.100/status",
+                            CheckFacts{.payload_bytes = 65536}),
+              Decision::Allow);
+    EXPECT_EQ(l.state.check(user("10.0.0.100"), Access::Write, "ipwatch/device/10.0.0.100/status",
+                            CheckFacts{.payload_bytes = 65537}),
+              Decision::Defer);
     const auto W = Access::Write, R = Access::Read, S = Access::Subscribe;
     const auto A = Decision::Allow, D = Decision::Defer;
     check(l.state, {
