@@ -12,6 +12,8 @@
 #include "dynacl/config.hpp"
 #include "dynacl/control.hpp"
 #include "dynacl/decision_cache.hpp"
+#include "dynacl/hash_upgrader.hpp"
+#include "dynacl/login_cache.hpp"
 #include "dynacl/state.hpp"
 #include "dynacl/state_file.hpp"
 #include "dynacl/state_writer.hpp"
@@ -31,6 +33,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     bool uses_address = false;
     std::unique_ptr<DecisionCache> cache;
     std::unique_ptr<StateWriter> writer;  // persists changes made through $CONTROL
+    std::unique_ptr<LoginCache> logins;    // verified credentials: reconnects skip PBKDF2
+    std::unique_ptr<HashUpgrader> upgrader;  // rehashes weak hashes off the broker thread; null when off
     // Replies to requests that changed the state, held until the worker has that state on disk.
     struct PendingReply {
         uint64_t seq;
@@ -55,6 +59,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     RateLimitedLog denials{logger, clock};
     Metric& logins_accepted = metrics.get("logins/accepted");
     Metric& logins_refused = metrics.get("logins/refused");
+    Metric& logins_cached = metrics.get("logins/cached");
+    Metric& hashes_upgraded = metrics.get("logins/hashes_upgraded");
     Metric& control_requests = metrics.get("control/requests");
     Metric& control_refused = metrics.get("control/refused");
 
@@ -73,6 +79,13 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         config = next;
         swapState(std::move(next_state));
         cache = std::make_unique<DecisionCache>(config.cache_bytes_per_client, config.cache_total_bytes);
+        // A new cache on every load: its digests cover the stored hashes, so old entries would only miss anyway.
+        logins = std::make_unique<LoginCache>(config.login_cache_bytes);
+        if (!config.upgrade_password_hashes) {
+            upgrader.reset();
+        } else if (!upgrader) {
+            upgrader = std::make_unique<HashUpgrader>();
+        }
         if (new_file) writer = std::make_unique<StateWriter>(config.config_file, config.audit_file);
         scheduleMetrics(config.instance, config.metrics_interval);
         logger.info("loaded " + std::to_string(state->clients.size()) + " client(s), " +
@@ -90,6 +103,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
 
     void onTimers(Clock::TimePoint) {
         for (const auto& e : writer->takeErrors()) logger.error("cannot save the state: " + e);
+        if (upgrader && upgrader->inFlight() > 0) applyHashUpgrades();
         if (!pending_replies.empty()) sendDurableReplies();
     }
 
@@ -121,7 +135,46 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         if (rc != MOSQ_ERR_SUCCESS) logger.warning("cannot send the reply to client " + quoteForLog(client_id));
     }
 
-    void shutdown() { writer.reset(); }  // writes what is pending, then joins
+    // Hashes the worker finished, applied in one copy of the state and saved like a $CONTROL change (the
+    // change index advances, the audit line names the plugin). A hash changed meanwhile is left alone.
+    void applyHashUpgrades() {
+        std::vector<HashUpgrade> done = upgrader->takeDone();
+        if (done.empty()) return;
+        State next = *state;
+        std::vector<std::string> changes;
+        for (auto& u : done) {
+            if (applyUpgrade(next, u)) {
+                changes.push_back(describeUpgrade(u));
+                logins->rememberVerified(u.username, u.to, u.password);
+            }
+            wipe(u.password);
+        }
+        if (changes.empty()) return;
+        next.change_index = state->change_index + 1;
+        std::string audit;
+        if (!config.audit_file.empty()) {
+            nlohmann::json line = nlohmann::json::object();
+            line["time_ms"] =
+                std::chrono::duration_cast<std::chrono::milliseconds>(clock.wallNow().time_since_epoch()).count();
+            line["who"] = "plugin";
+            line["clientid"] = "";
+            line["username"] = nlohmann::json();
+            line["changeIndexBefore"] = state->change_index;
+            line["changeIndexAfter"] = next.change_index;
+            line["changes"] = changes;
+            audit = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        }
+        for (const auto& c : changes) logger.info("plugin | " + c);
+        hashes_upgraded.add(static_cast<int64_t>(changes.size()));
+        swapState(std::make_shared<const State>(std::move(next)));
+        writer->submit(stateToJson(*state).dump(1, '\t', false, nlohmann::json::error_handler_t::replace),
+                       std::move(audit));
+    }
+
+    void shutdown() {
+        upgrader.reset();  // unfinished upgrades are dropped: the next login redoes them
+        writer.reset();    // writes what is pending, then joins
+    }
 
     int onControl(mosquitto_evt_control* event) {
         const char* id = mosquitto_client_id(event->client);
@@ -177,12 +230,16 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
 
     int onBasicAuth(const mosquitto_evt_basic_auth* event) {
         const char* id = mosquitto_client_id(event->client);
+        const uint64_t hits_before = logins->hits();
         const AuthResult r =
             state->authenticate(event->username ? event->username : "", event->username != nullptr,
-                                event->password ? event->password : "", event->password != nullptr, id ? id : "");
+                                event->password ? event->password : "", event->password != nullptr, id ? id : "",
+                                logins.get());
         switch (r) {
             case AuthResult::Success:
                 logins_accepted.add();
+                if (logins->hits() != hits_before) logins_cached.add();
+                if (upgrader) queueHashUpgrade(event->username, event->password);
                 return MOSQ_ERR_SUCCESS;
             case AuthResult::Denied:
                 logins_refused.add();
@@ -191,6 +248,14 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
                 break;
         }
         return MOSQ_ERR_PLUGIN_DEFER;
+    }
+
+    // A login passed against a hash weaker than password_iterations: the worker rehashes it.
+    void queueHashUpgrade(const char* username, const char* password) {
+        auto it = state->clients.find(std::string_view(username));
+        if (it == state->clients.end() || !it->second.password) return;
+        if (!needsUpgrade(*it->second.password, config.password_iterations)) return;
+        upgrader->submit(username, *it->second.password, password, config.password_iterations);
     }
 
     int onAclCheck(const mosquitto_evt_acl_check* event) {

@@ -18,6 +18,8 @@
 
 namespace mqs::dynacl {
 
+class LoginCache;
+
 enum class AclType : uint8_t {
     PublishClientSend,
     PublishClientReceive,
@@ -99,9 +101,10 @@ struct State {
     // ignores the key). Lets two admins detect each other's changes (expectedChangeIndex).
     uint64_t change_index = 0;
 
-    // dynamic-security's BASIC_AUTH rules (docs/design/dynsec-reference.md 2.3).
+    // dynamic-security's BASIC_AUTH rules (docs/design/dynsec-reference.md 2.3). With `logins`, a password
+    // that passed before against the same stored hash is accepted without PBKDF2.
     AuthResult authenticate(std::string_view username, bool has_username, std::string_view password, bool has_password,
-                            std::string_view client_id) const;
+                            std::string_view client_id, LoginCache* logins = nullptr) const;
     // dynamic-security's ACL evaluation order and defaults (reference 3.2), with identity-bound levels.
     Decision check(const Identity& who, Access access, std::string_view topic, Explanation* why = nullptr) const;
     // True if any ACL uses %a, so the adapter computes the canonical address only then.
