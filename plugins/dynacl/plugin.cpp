@@ -1,6 +1,8 @@
 // Broker adapter of mosquitto_dynacl.so: the state file at init and reload, the translation of
 // MOSQ_EVT_BASIC_AUTH and MOSQ_EVT_ACL_CHECK into State questions, and $CONTROL requests handed to
 // handleControl with the reply sent to the asking client only. The logic lives elsewhere.
+#include <dlfcn.h>
+
 #include <array>
 #include <deque>
 #include <memory>
@@ -9,6 +11,7 @@
 
 #include "common/broker/mosquitto_api.hpp"
 #include "common/broker/plugin_lifecycle.hpp"
+#include "common/topic.hpp"
 #include "dynacl/config.hpp"
 #include "dynacl/control.hpp"
 #include "dynacl/decision_cache.hpp"
@@ -20,6 +23,11 @@
 
 namespace mqs::dynacl {
 namespace {
+
+// MQTT 5 property identifiers (spec 2.2.2.2), fixed by the protocol; mqtt_protocol.h's enum is not reachable
+// through mosquitto_api.hpp on every broker line.
+constexpr int kPropResponseTopic = 8;
+constexpr int kPropCorrelationData = 9;
 
 struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     static constexpr const char* kName = "dynacl";
@@ -36,11 +44,18 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     std::unique_ptr<LoginCache> logins;    // verified credentials: reconnects skip PBKDF2
     std::unique_ptr<HashUpgrader> upgrader;  // rehashes weak hashes off the broker thread; null when off
     // Replies to requests that changed the state, held until the worker has that state on disk.
+    // Where a reply goes: the requester's MQTT v5 response topic with its correlation data, or
+    // kResponseTopic (what mosquitto_ctrl listens to). Always to the requesting client only.
+    struct ReplyRoute {
+        std::string topic = kResponseTopic;
+        std::optional<std::string> correlation;
+    };
     struct PendingReply {
         uint64_t seq;
         std::string client_id;
         std::string reply;
         int qos;
+        ReplyRoute route;
     };
     std::deque<PendingReply> pending_replies;
     static constexpr size_t kMaxPendingReplies = 1024;
@@ -124,15 +139,125 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
                     p.reply = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
                 }
             }
-            sendReply(p.client_id, p.reply, p.qos);
+            sendReply(p.client_id, p.route, p.reply, p.qos);
             pending_replies.pop_front();
         }
     }
 
-    void sendReply(const std::string& client_id, const std::string& reply, int qos) {
-        const int rc = mosquitto_broker_publish_copy(client_id.c_str(), kResponseTopic, static_cast<int>(reply.size()),
-                                                     reply.data(), qos, false, nullptr);
-        if (rc != MOSQ_ERR_SUCCESS) logger.warning("cannot send the reply to client " + quoteForLog(client_id));
+    void sendReply(const std::string& client_id, const ReplyRoute& route, const std::string& reply, int qos) {
+        mosquitto_property* props = nullptr;
+        if (route.correlation &&
+            mosquitto_property_add_binary(&props, kPropCorrelationData, route.correlation->data(),
+                                          static_cast<uint16_t>(route.correlation->size())) != MOSQ_ERR_SUCCESS) {
+            mosquitto_property_free_all(&props);
+            logger.warning("cannot attach the correlation data to the reply to client " + quoteForLog(client_id));
+            return;
+        }
+        // The broker owns props once the call succeeded.
+        const int rc = mosquitto_broker_publish_copy(client_id.c_str(), route.topic.c_str(),
+                                                     static_cast<int>(reply.size()), reply.data(), qos, false, props);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            mosquitto_property_free_all(&props);
+            logger.warning("cannot send the reply to client " + quoteForLog(client_id));
+        }
+    }
+
+    // Property readers, looked up at run time: Mosquitto 2.0.11 and 2.1 export them to plugins, 2.0.21 does not
+    // (a direct call would stop the plugin loading there). Taken only from the broker executable itself, so the
+    // string they allocate matches its mosquitto_free.
+    template <typename Fn>
+    static Fn brokerSymbol(const char* name) {
+        void* sym = dlsym(RTLD_DEFAULT, name);
+        Dl_info in_sym{}, in_broker{};
+        if (!sym || !dladdr(sym, &in_sym) ||
+            !dladdr(reinterpret_cast<void*>(&mosquitto_broker_publish_copy), &in_broker) ||
+            in_sym.dli_fbase != in_broker.dli_fbase) {
+            return nullptr;
+        }
+        return reinterpret_cast<Fn>(sym);
+    }
+    using ReadString = const mosquitto_property* (*)(const mosquitto_property*, int, char**, bool);
+    using ReadBinary = const mosquitto_property* (*)(const mosquitto_property*, int, void**, uint16_t*, bool);
+    const ReadString read_string = brokerSymbol<ReadString>("mosquitto_property_read_string");
+    const ReadBinary read_binary = brokerSymbol<ReadBinary>("mosquitto_property_read_binary");
+    bool said_no_property_readers = false;
+
+    // The response topic and correlation data of an MQTT v5 request, through the broker's readers.
+    void readByFunctions(const mosquitto_property* props, std::optional<std::string>& topic,
+                         std::optional<std::string>& correlation) const {
+        char* text = nullptr;
+        if (read_string(props, kPropResponseTopic, &text, false) && text) {
+            topic.emplace(text);
+            mosquitto_free(text);
+        }
+        void* data = nullptr;
+        uint16_t len = 0;
+        if (read_binary(props, kPropCorrelationData, &data, &len, false) && data) {
+            correlation.emplace(static_cast<const char*>(data), len);
+            mosquitto_free(data);
+        }
+    }
+
+    // Mosquitto 2.0.21 exports no property reader. Its property list node is lib/property_mosq.h's
+    // struct mqtt5__property, the same from 2.0.0 to 2.0.20 (and 2.0.21, which the V5 integration tests run
+    // on); read here, never changed or freed, and only on the 2.0 line.
+    struct MqttString20 {
+        char* v;
+        uint16_t len;
+    };
+    struct Property20 {
+        const Property20* next;
+        union {
+            uint8_t i8;
+            uint16_t i16;
+            uint32_t i32;
+            uint32_t varint;
+            MqttString20 bin;
+            MqttString20 s;
+        } value;
+        MqttString20 name;
+        int32_t identifier;
+        bool client_generated;
+    };
+    static void readByLayout20(const mosquitto_property* props, std::optional<std::string>& topic,
+                               std::optional<std::string>& correlation) {
+        for (auto p = reinterpret_cast<const Property20*>(props); p; p = p->next) {
+            if (p->identifier == kPropResponseTopic && !topic && p->value.s.v) {
+                topic.emplace(p->value.s.v, p->value.s.len);
+            } else if (p->identifier == kPropCorrelationData && !correlation && p->value.bin.v) {
+                correlation.emplace(p->value.bin.v, p->value.bin.len);
+            }
+        }
+    }
+
+    // Where the reply to a request goes: its MQTT v5 response topic (checked like every topic we publish on)
+    // with its correlation data, else the default topic.
+    ReplyRoute replyRouteFor(const mosquitto_property* props, const std::string& who) {
+        ReplyRoute route;
+        if (!props) return route;
+        std::optional<std::string> topic, correlation;
+        if (read_string && read_binary) {
+            readByFunctions(props, topic, correlation);
+        } else if (broker_line == broker::BrokerLine::V2_0) {
+            readByLayout20(props, topic, correlation);
+        } else {
+            if (!said_no_property_readers) {
+                said_no_property_readers = true;
+                logger.info("this broker does not export mosquitto_property_read_*: replies go to " +
+                            std::string(kResponseTopic) + " even when a request names an MQTT v5 response topic");
+            }
+            return route;
+        }
+        if (!topic) return route;
+        const std::string problem = checkPublishTopic(*topic);
+        if (!problem.empty()) {
+            logger.warning(who + " | response topic " + quoteForLog(*topic) + " not used: " + problem +
+                           "; the reply goes to " + kResponseTopic);
+            return route;
+        }
+        route.topic = std::move(*topic);
+        route.correlation = std::move(correlation);
+        return route;
     }
 
     // Hashes the worker finished, applied in one copy of the state and saved like a $CONTROL change (the
@@ -189,6 +314,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         // Only the asking client gets the answer (dynamic-security sends it to every subscriber), and for a
         // change only once the new state is on disk (sendDurableReplies, from tick and the ACL check).
         const int qos = event->qos > 0 ? 1 : 0;
+        ReplyRoute route = replyRouteFor(event->properties, who);
         if (out.next) {
             std::string audit;
             if (!config.audit_file.empty()) {
@@ -214,16 +340,16 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
             if (id && !tick_watch.ticking()) {
                 // No tick on this broker (2.0.11 with per_listener_settings true) and maybe no other ACL
                 // check soon: a held reply could wait forever, so it leaves now, before the write.
-                sendReply(id, out.reply, qos);
+                sendReply(id, route, out.reply, qos);
             } else if (id) {
                 if (pending_replies.size() >= kMaxPendingReplies) {
                     logger.warning("too many replies waiting for the disk; the oldest is dropped");
                     pending_replies.pop_front();
                 }
-                pending_replies.push_back(PendingReply{seq, id, std::move(out.reply), qos});
+                pending_replies.push_back(PendingReply{seq, id, std::move(out.reply), qos, std::move(route)});
             }
         } else if (id) {
-            sendReply(id, out.reply, qos);
+            sendReply(id, route, out.reply, qos);
         }
         return MOSQ_ERR_SUCCESS;
     }
