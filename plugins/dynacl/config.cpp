@@ -75,12 +75,12 @@ Config parseConfig(const RawOptions& options) {
                   .cache_bytes_per_client = v.bytes("cache_bytes_per_client"),
                   .cache_total_bytes = v.bytes("cache_total_bytes"),
                   .password_iterations = static_cast<int>(v.integer("password_iterations")),
-                  .login_cache_bytes = v.bytes("login_cache_bytes"),
-                  .upgrade_password_hashes = v.boolean("upgrade_password_hashes"),
                   .audit_file = v.string("audit_file"),
                   .kick_like_dynsec = v.boolean("kick_like_dynsec"),
                   .instance = v.string("instance"),
-                  .metrics_interval = v.duration("metrics_interval")};
+                  .metrics_interval = v.duration("metrics_interval"),
+                  .login_cache_bytes = v.bytes("login_cache_bytes"),
+                  .upgrade_password_hashes = v.boolean("upgrade_password_hashes")};
 }
 
 }  // namespace mqs::dynacl

@@ -14,12 +14,13 @@ struct Config {
     size_t cache_bytes_per_client;
     size_t cache_total_bytes;
     int password_iterations;  // for passwords set through $CONTROL
-    size_t login_cache_bytes;       // verified-credentials cache; 0: off
-    bool upgrade_password_hashes;   // rehash weaker hashes at password_iterations on login
     std::string audit_file;   // empty: no audit log
     bool kick_like_dynsec;    // disconnect affected clients on a change, as dynamic-security does
     std::string instance;     // names the $SYS metrics subtree
     std::chrono::milliseconds metrics_interval;
+
+    size_t login_cache_bytes;      // verified-credentials cache; 0: off
+    bool upgrade_password_hashes;  // rehash weaker hashes at password_iterations on login
 };
 
 const OptionTable& optionTable();

@@ -43,8 +43,7 @@ HashUpgrader::~HashUpgrader() {
     done_.drain([](HashUpgrade u) { wipe(u.password); });
 }
 
-bool HashUpgrader::submit(std::string username, const PasswordHash& from, std::string_view password,
-                          int iterations) {
+bool HashUpgrader::submit(std::string username, const PasswordHash& from, std::string_view password, int iterations) {
     if (in_flight_.size() >= capacity_ || in_flight_.count(username)) return false;
     Request r{HashUpgrade{username, from, PasswordHash{}, std::string(password)}, iterations};
     if (!requests_.tryPush(std::move(r))) return false;

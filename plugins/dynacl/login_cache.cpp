@@ -69,8 +69,7 @@ bool LoginCache::verify(std::string_view username, const PasswordHash& stored, s
     return true;
 }
 
-void LoginCache::rememberVerified(std::string_view username, const PasswordHash& stored,
-                                  std::string_view password) {
+void LoginCache::rememberVerified(std::string_view username, const PasswordHash& stored, std::string_view password) {
     if (max_bytes_ == 0) return;
     try {
         remember(username, digestOf(username, stored, password));

@@ -41,9 +41,9 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     bool uses_address = false;
     std::unique_ptr<DecisionCache> cache;
     std::unique_ptr<StateWriter> writer;  // persists changes made through $CONTROL
-    std::unique_ptr<LoginCache> logins;    // verified credentials: reconnects skip PBKDF2
+
+    std::unique_ptr<LoginCache> logins;      // verified credentials: reconnects skip PBKDF2
     std::unique_ptr<HashUpgrader> upgrader;  // rehashes weak hashes off the broker thread; null when off
-    // Replies to requests that changed the state, held until the worker has that state on disk.
     // Where a reply goes: the requester's MQTT v5 response topic with its correlation data, or
     // kResponseTopic (what mosquitto_ctrl listens to). Always to the requesting client only.
     struct ReplyRoute {
@@ -57,6 +57,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         int qos;
         ReplyRoute route;
     };
+    // Replies to requests that changed the state, held until the worker has that state on disk.
     std::deque<PendingReply> pending_replies;
     static constexpr size_t kMaxPendingReplies = 1024;
 
@@ -357,10 +358,9 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     int onBasicAuth(const mosquitto_evt_basic_auth* event) {
         const char* id = mosquitto_client_id(event->client);
         const uint64_t hits_before = logins->hits();
-        const AuthResult r =
-            state->authenticate(event->username ? event->username : "", event->username != nullptr,
-                                event->password ? event->password : "", event->password != nullptr, id ? id : "",
-                                logins.get());
+        const AuthResult r = state->authenticate(event->username ? event->username : "", event->username != nullptr,
+                                                 event->password ? event->password : "", event->password != nullptr,
+                                                 id ? id : "", logins.get());
         switch (r) {
             case AuthResult::Success:
                 logins_accepted.add();
