@@ -38,8 +38,8 @@ const OptionTable& optionTable() {
         t.add({.key = "login_cache_bytes",
                .type = OptionType::Size,
                .default_value = "4MiB",
-               .description = "Memory for remembered successful logins (a keyed digest per username, about 160 "
-                              "bytes plus twice the username): a client logging in again with the same password "
+               .description = "Memory for remembered successful logins (a keyed digest per username, about 200 "
+                              "bytes, 330 for a 41-byte username): a client logging in again with the same password "
                               "against the same stored hash skips PBKDF2. Least recently used first out; 0 turns "
                               "it off. See Passwords.",
                .min = 0,

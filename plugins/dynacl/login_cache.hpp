@@ -28,7 +28,7 @@ public:
     // Remembers a password the caller has verified against `stored` (a hash upgrade computed it from one).
     void rememberVerified(std::string_view username, const PasswordHash& stored, std::string_view password);
 
-    // Estimated heap bytes of one entry (list node, hash-map node, username twice, digest).
+    // Heap bytes of one entry (list node, hash-map node, username twice, digest), measured, rounded up.
     static size_t entryBytes(std::string_view username);
     size_t bytes() const { return bytes_; }
     size_t size() const { return index_.size(); }

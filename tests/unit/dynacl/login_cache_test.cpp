@@ -1,5 +1,9 @@
 // The verified-credentials cache: hits only for the same password against the same stored hash, bounded in bytes.
 #include <gtest/gtest.h>
+#include <malloc.h>
+
+#include <cstdio>
+#include <string>
 
 #include "dynacl/login_cache.hpp"
 #include "dynacl/state.hpp"
@@ -96,4 +100,20 @@ TEST(LoginCache, StateAuthenticateUsesItAfterTheOtherRules) {
     s.clients.erase("u");
     EXPECT_EQ(s.authenticate("u", true, "pw", true, "id", &cache), AuthResult::Defer);
     EXPECT_EQ(cache.hits(), 1u);
+}
+
+TEST(LoginCache, AccountedBytesCoverTheRealHeapUse) {
+    const PasswordHash h = hashPassword("pw", 1);
+    // Short names stay inside std::string; long ones cost a heap block each (twice: list and index).
+    for (const std::string prefix : {"s-", "ipwatch-agent-of-device-10.0.0.100-"}) {
+        const size_t before = mallinfo2().uordblks;
+        LoginCache cache(1 << 24);
+        constexpr int kUsers = 1000;
+        for (int i = 0; i < kUsers; ++i) ASSERT_TRUE(cache.verify(prefix + std::to_string(100000 + i), h, "pw"));
+        const size_t used = mallinfo2().uordblks - before;
+        if (used == 0) GTEST_SKIP() << "heap use not visible (sanitizer allocator)";
+        std::printf("login cache: %zu heap bytes for %d usernames of %zu bytes (%.1f each), accounted %zu\n", used,
+                    kUsers, prefix.size() + 6, static_cast<double>(used) / kUsers, cache.bytes());
+        EXPECT_GE(cache.bytes(), used);
+    }
 }
