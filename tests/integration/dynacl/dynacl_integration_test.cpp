@@ -976,10 +976,14 @@ TEST_F(DynaclLogins, CachedLoginsStillRefuseAChangedOrDeletedPasswordAtOnce) {
 
 TEST_F(DynaclLogins, AWeakHashIsUpgradedOnLoginAndSavedWithAnAuditLine) {
     const auto audit = broker.dir() / "audit.jsonl";
-    startWith("plugin_opt_password_iterations 2000\nplugin_opt_audit_file " + audit.string() + "\n");
+    startWith("plugin_opt_password_iterations 2000\nplugin_opt_metrics_interval 100ms\nplugin_opt_audit_file " +
+              audit.string() + "\n");
     ASSERT_EQ(clientInFile("admin")["iterations"], 101);
     EXPECT_FALSE(canLogIn("admin", "wrong"));
-    ASSERT_TRUE(canLogIn("admin", "adminpw"));
+    // This login passes against the 101-iteration hash and starts the upgrade.
+    auto watcher = connectAs(broker.port(), "admin", "adminpw", "watcher");
+    ASSERT_TRUE(watcher);
+    ASSERT_TRUE(watcher->subscribe("$SYS/plugins/dynacl/dynacl/logins/cached"));
     json admin;
     for (int i = 0; i < 100; ++i) {
         admin = clientInFile("admin");
@@ -997,7 +1001,14 @@ TEST_F(DynaclLogins, AWeakHashIsUpgradedOnLoginAndSavedWithAnAuditLine) {
     EXPECT_NE(a["changes"][0].get<std::string>().find("upgradePasswordHash | username=admin"), std::string::npos);
     EXPECT_EQ(line.find("adminpw"), std::string::npos);
 
+    // The cache learnt the new hash with the upgrade: the next login skips PBKDF2 at 2000 iterations.
     EXPECT_TRUE(canLogIn("admin", "adminpw"));
+    bool cached = false;
+    for (int i = 0; i < 20 && !cached; ++i) {
+        auto m = watcher->waitForMessageOn("$SYS/plugins/dynacl/dynacl/logins/cached", 1s);
+        cached = m && m->payload == "1";
+    }
+    EXPECT_TRUE(cached) << "the login after the upgrade was not answered by the cache";
     EXPECT_FALSE(canLogIn("admin", "wrong"));
     // The stock admin client still works, and after a restart the saved hash is the one checked.
     EXPECT_EQ(ctrl("createClient dave -p davepw").first, 0);
