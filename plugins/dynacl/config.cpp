@@ -31,10 +31,25 @@ const OptionTable& optionTable() {
                .type = OptionType::Integer,
                .default_value = "101",
                .description = "PBKDF2-SHA512 iterations for passwords set through `$CONTROL` (createClient, "
-                              "setClientPassword, modifyClient). Each login hashes on the broker thread: see "
-                              "Passwords for the cost per count. Stored hashes keep their own count.",
+                              "setClientPassword, modifyClient) and for hash upgrades. A login the login cache does "
+                              "not know hashes on the broker thread: see Passwords for the cost per count.",
                .min = 1,
                .max = 10000000});
+        t.add({.key = "login_cache_bytes",
+               .type = OptionType::Size,
+               .default_value = "4MiB",
+               .description = "Memory for remembered successful logins (a keyed digest per username, about 200 "
+                              "bytes, 330 for a 41-byte username): a client logging in again with the same password "
+                              "against the same stored hash skips PBKDF2. Least recently used first out; 0 turns "
+                              "it off. See Passwords.",
+               .min = 0,
+               .max = 1024ll * 1024 * 1024});
+        t.add({.key = "upgrade_password_hashes",
+               .type = OptionType::Bool,
+               .default_value = "true",
+               .description = "After a successful login against a hash with fewer than `password_iterations` "
+                              "iterations, rehash the password at `password_iterations` on a worker thread and "
+                              "save it like a `$CONTROL` change. See Passwords."});
         t.add({.key = "audit_file",
                .type = OptionType::String,
                .default_value = "",
@@ -63,7 +78,9 @@ Config parseConfig(const RawOptions& options) {
                   .audit_file = v.string("audit_file"),
                   .kick_like_dynsec = v.boolean("kick_like_dynsec"),
                   .instance = v.string("instance"),
-                  .metrics_interval = v.duration("metrics_interval")};
+                  .metrics_interval = v.duration("metrics_interval"),
+                  .login_cache_bytes = v.bytes("login_cache_bytes"),
+                  .upgrade_password_hashes = v.boolean("upgrade_password_hashes")};
 }
 
 }  // namespace mqs::dynacl

@@ -18,6 +18,9 @@ struct Config {
     bool kick_like_dynsec;    // disconnect affected clients on a change, as dynamic-security does
     std::string instance;     // names the $SYS metrics subtree
     std::chrono::milliseconds metrics_interval;
+
+    size_t login_cache_bytes;      // verified-credentials cache; 0: off
+    bool upgrade_password_hashes;  // rehash weaker hashes at password_iterations on login
 };
 
 const OptionTable& optionTable();

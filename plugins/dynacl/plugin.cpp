@@ -1,6 +1,8 @@
 // Broker adapter of mosquitto_dynacl.so: the state file at init and reload, the translation of
 // MOSQ_EVT_BASIC_AUTH and MOSQ_EVT_ACL_CHECK into State questions, and $CONTROL requests handed to
 // handleControl with the reply sent to the asking client only. The logic lives elsewhere.
+#include <dlfcn.h>
+
 #include <array>
 #include <deque>
 #include <memory>
@@ -9,16 +11,24 @@
 
 #include "common/broker/mosquitto_api.hpp"
 #include "common/broker/plugin_lifecycle.hpp"
+#include "common/topic.hpp"
 #include "dynacl/config.hpp"
 #include "dynacl/control.hpp"
 #include "dynacl/decision_cache.hpp"
 #include "dynacl/denials.hpp"
+#include "dynacl/hash_upgrader.hpp"
+#include "dynacl/login_cache.hpp"
 #include "dynacl/state.hpp"
 #include "dynacl/state_file.hpp"
 #include "dynacl/state_writer.hpp"
 
 namespace mqs::dynacl {
 namespace {
+
+// MQTT 5 property identifiers (spec 2.2.2.2), fixed by the protocol; mqtt_protocol.h's enum is not reachable
+// through mosquitto_api.hpp on every broker line.
+constexpr int kPropResponseTopic = 8;
+constexpr int kPropCorrelationData = 9;
 
 struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     static constexpr const char* kName = "dynacl";
@@ -36,13 +46,23 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     DenialLog denial_log;  // the last denials of each connected client, for getClientDenials
     std::unique_ptr<DecisionCache> cache;
     std::unique_ptr<StateWriter> writer;  // persists changes made through $CONTROL
-    // Replies to requests that changed the state, held until the worker has that state on disk.
+
+    std::unique_ptr<LoginCache> logins;      // verified credentials: reconnects skip PBKDF2
+    std::unique_ptr<HashUpgrader> upgrader;  // rehashes weak hashes off the broker thread; null when off
+    // Where a reply goes: the requester's MQTT v5 response topic with its correlation data, or
+    // kResponseTopic (what mosquitto_ctrl listens to). Always to the requesting client only.
+    struct ReplyRoute {
+        std::string topic = kResponseTopic;
+        std::optional<std::string> correlation;
+    };
     struct PendingReply {
         uint64_t seq;
         std::string client_id;
         std::string reply;
         int qos;
+        ReplyRoute route;
     };
+    // Replies to requests that changed the state, held until the worker has that state on disk.
     std::deque<PendingReply> pending_replies;
     static constexpr size_t kMaxPendingReplies = 1024;
 
@@ -60,6 +80,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     RateLimitedLog denials{logger, clock};
     Metric& logins_accepted = metrics.get("logins/accepted");
     Metric& logins_refused = metrics.get("logins/refused");
+    Metric& logins_cached = metrics.get("logins/cached");
+    Metric& hashes_upgraded = metrics.get("logins/hashes_upgraded");
     Metric& control_requests = metrics.get("control/requests");
     Metric& control_refused = metrics.get("control/refused");
     Metric& denial_clients = metrics.get("denials/clients");  // connected clients with denials on record
@@ -80,6 +102,13 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         config = next;
         swapState(std::move(next_state));
         cache = std::make_unique<DecisionCache>(config.cache_bytes_per_client, config.cache_total_bytes);
+        // A new cache on every load: its digests cover the stored hashes, so old entries would only miss anyway.
+        logins = std::make_unique<LoginCache>(config.login_cache_bytes);
+        if (!config.upgrade_password_hashes) {
+            upgrader.reset();
+        } else if (!upgrader) {
+            upgrader = std::make_unique<HashUpgrader>();
+        }
         if (new_file) writer = std::make_unique<StateWriter>(config.config_file, config.audit_file);
         scheduleMetrics(config.instance, config.metrics_interval);
         logger.info("loaded " + std::to_string(state->clients.size()) + " client(s), " +
@@ -105,6 +134,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         for (const auto& e : writer->takeErrors()) logger.error("cannot save the state: " + e);
         denial_clients.set(static_cast<int64_t>(denial_log.clients()));
         denial_bytes.set(static_cast<int64_t>(denial_log.bytes()));
+        if (upgrader && upgrader->inFlight() > 0) applyHashUpgrades();
         if (!pending_replies.empty()) sendDurableReplies();
     }
 
@@ -125,18 +155,167 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
                     p.reply = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
                 }
             }
-            sendReply(p.client_id, p.reply, p.qos);
+            sendReply(p.client_id, p.route, p.reply, p.qos);
             pending_replies.pop_front();
         }
     }
 
-    void sendReply(const std::string& client_id, const std::string& reply, int qos) {
-        const int rc = mosquitto_broker_publish_copy(client_id.c_str(), kResponseTopic, static_cast<int>(reply.size()),
-                                                     reply.data(), qos, false, nullptr);
-        if (rc != MOSQ_ERR_SUCCESS) logger.warning("cannot send the reply to client " + quoteForLog(client_id));
+    void sendReply(const std::string& client_id, const ReplyRoute& route, const std::string& reply, int qos) {
+        mosquitto_property* props = nullptr;
+        if (route.correlation &&
+            mosquitto_property_add_binary(&props, kPropCorrelationData, route.correlation->data(),
+                                          static_cast<uint16_t>(route.correlation->size())) != MOSQ_ERR_SUCCESS) {
+            mosquitto_property_free_all(&props);
+            logger.warning("cannot attach the correlation data to the reply to client " + quoteForLog(client_id));
+            return;
+        }
+        // The broker owns props once the call succeeded.
+        const int rc = mosquitto_broker_publish_copy(client_id.c_str(), route.topic.c_str(),
+                                                     static_cast<int>(reply.size()), reply.data(), qos, false, props);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            mosquitto_property_free_all(&props);
+            logger.warning("cannot send the reply to client " + quoteForLog(client_id));
+        }
     }
 
-    void shutdown() { writer.reset(); }  // writes what is pending, then joins
+    // Property readers, looked up at run time: Mosquitto 2.0.11 and 2.1 export them to plugins, 2.0.21 does not
+    // (a direct call would stop the plugin loading there). Taken only from the broker executable itself, so the
+    // string they allocate matches its mosquitto_free.
+    template <typename Fn>
+    static Fn brokerSymbol(const char* name) {
+        void* sym = dlsym(RTLD_DEFAULT, name);
+        Dl_info in_sym{}, in_broker{};
+        if (!sym || !dladdr(sym, &in_sym) ||
+            !dladdr(reinterpret_cast<void*>(&mosquitto_broker_publish_copy), &in_broker) ||
+            in_sym.dli_fbase != in_broker.dli_fbase) {
+            return nullptr;
+        }
+        return reinterpret_cast<Fn>(sym);
+    }
+    using ReadString = const mosquitto_property* (*)(const mosquitto_property*, int, char**, bool);
+    using ReadBinary = const mosquitto_property* (*)(const mosquitto_property*, int, void**, uint16_t*, bool);
+    const ReadString read_string = brokerSymbol<ReadString>("mosquitto_property_read_string");
+    const ReadBinary read_binary = brokerSymbol<ReadBinary>("mosquitto_property_read_binary");
+    bool said_no_property_readers = false;
+
+    // The response topic and correlation data of an MQTT v5 request, through the broker's readers.
+    void readByFunctions(const mosquitto_property* props, std::optional<std::string>& topic,
+                         std::optional<std::string>& correlation) const {
+        char* text = nullptr;
+        if (read_string(props, kPropResponseTopic, &text, false) && text) {
+            topic.emplace(text);
+            mosquitto_free(text);
+        }
+        void* data = nullptr;
+        uint16_t len = 0;
+        if (read_binary(props, kPropCorrelationData, &data, &len, false) && data) {
+            correlation.emplace(static_cast<const char*>(data), len);
+            mosquitto_free(data);
+        }
+    }
+
+    // Mosquitto 2.0.21 exports no property reader. Its property list node is lib/property_mosq.h's
+    // struct mqtt5__property, the same from 2.0.0 to 2.0.20 (and 2.0.21, which the V5 integration tests run
+    // on); read here, never changed or freed, and only on the 2.0 line.
+    struct MqttString20 {
+        char* v;
+        uint16_t len;
+    };
+    struct Property20 {
+        const Property20* next;
+        union {
+            uint8_t i8;
+            uint16_t i16;
+            uint32_t i32;
+            uint32_t varint;
+            MqttString20 bin;
+            MqttString20 s;
+        } value;
+        MqttString20 name;
+        int32_t identifier;
+        bool client_generated;
+    };
+    static void readByLayout20(const mosquitto_property* props, std::optional<std::string>& topic,
+                               std::optional<std::string>& correlation) {
+        for (auto p = reinterpret_cast<const Property20*>(props); p; p = p->next) {
+            if (p->identifier == kPropResponseTopic && !topic && p->value.s.v) {
+                topic.emplace(p->value.s.v, p->value.s.len);
+            } else if (p->identifier == kPropCorrelationData && !correlation && p->value.bin.v) {
+                correlation.emplace(p->value.bin.v, p->value.bin.len);
+            }
+        }
+    }
+
+    // Where the reply to a request goes: its MQTT v5 response topic (checked like every topic we publish on)
+    // with its correlation data, else the default topic.
+    ReplyRoute replyRouteFor(const mosquitto_property* props, const std::string& who) {
+        ReplyRoute route;
+        if (!props) return route;
+        std::optional<std::string> topic, correlation;
+        if (read_string && read_binary) {
+            readByFunctions(props, topic, correlation);
+        } else if (broker_line == broker::BrokerLine::V2_0) {
+            readByLayout20(props, topic, correlation);
+        } else {
+            if (!said_no_property_readers) {
+                said_no_property_readers = true;
+                logger.info("this broker does not export mosquitto_property_read_*: replies go to " +
+                            std::string(kResponseTopic) + " even when a request names an MQTT v5 response topic");
+            }
+            return route;
+        }
+        if (!topic) return route;
+        const std::string problem = checkPublishTopic(*topic);
+        if (!problem.empty()) {
+            logger.warning(who + " | response topic " + quoteForLog(*topic) + " not used: " + problem +
+                           "; the reply goes to " + kResponseTopic);
+            return route;
+        }
+        route.topic = std::move(*topic);
+        route.correlation = std::move(correlation);
+        return route;
+    }
+
+    // Hashes the worker finished, applied in one copy of the state and saved like a $CONTROL change (the
+    // change index advances, the audit line names the plugin). A hash changed meanwhile is left alone.
+    void applyHashUpgrades() {
+        std::vector<HashUpgrade> done = upgrader->takeDone();
+        if (done.empty()) return;
+        State next = *state;
+        std::vector<std::string> changes;
+        for (auto& u : done) {
+            if (applyUpgrade(next, u)) {
+                changes.push_back(describeUpgrade(u));
+                logins->rememberVerified(u.username, u.to, u.password);
+            }
+            wipe(u.password);
+        }
+        if (changes.empty()) return;
+        next.change_index = state->change_index + 1;
+        std::string audit;
+        if (!config.audit_file.empty()) {
+            nlohmann::json line = nlohmann::json::object();
+            line["time_ms"] =
+                std::chrono::duration_cast<std::chrono::milliseconds>(clock.wallNow().time_since_epoch()).count();
+            line["who"] = "plugin";
+            line["clientid"] = "";
+            line["username"] = nlohmann::json();
+            line["changeIndexBefore"] = state->change_index;
+            line["changeIndexAfter"] = next.change_index;
+            line["changes"] = changes;
+            audit = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        }
+        for (const auto& c : changes) logger.info("plugin | " + c);
+        hashes_upgraded.add(static_cast<int64_t>(changes.size()));
+        swapState(std::make_shared<const State>(std::move(next)));
+        writer->submit(stateToJson(*state).dump(1, '\t', false, nlohmann::json::error_handler_t::replace),
+                       std::move(audit));
+    }
+
+    void shutdown() {
+        upgrader.reset();  // unfinished upgrades are dropped: the next login redoes them
+        writer.reset();    // writes what is pending, then joins
+    }
 
     int onControl(mosquitto_evt_control* event) {
         const char* id = mosquitto_client_id(event->client);
@@ -151,6 +330,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         // Only the asking client gets the answer (dynamic-security sends it to every subscriber), and for a
         // change only once the new state is on disk (sendDurableReplies, from tick and the ACL check).
         const int qos = event->qos > 0 ? 1 : 0;
+        ReplyRoute route = replyRouteFor(event->properties, who);
         if (out.next) {
             std::string audit;
             if (!config.audit_file.empty()) {
@@ -176,28 +356,31 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
             if (id && !tick_watch.ticking()) {
                 // No tick on this broker (2.0.11 with per_listener_settings true) and maybe no other ACL
                 // check soon: a held reply could wait forever, so it leaves now, before the write.
-                sendReply(id, out.reply, qos);
+                sendReply(id, route, out.reply, qos);
             } else if (id) {
                 if (pending_replies.size() >= kMaxPendingReplies) {
                     logger.warning("too many replies waiting for the disk; the oldest is dropped");
                     pending_replies.pop_front();
                 }
-                pending_replies.push_back(PendingReply{seq, id, std::move(out.reply), qos});
+                pending_replies.push_back(PendingReply{seq, id, std::move(out.reply), qos, std::move(route)});
             }
         } else if (id) {
-            sendReply(id, out.reply, qos);
+            sendReply(id, route, out.reply, qos);
         }
         return MOSQ_ERR_SUCCESS;
     }
 
     int onBasicAuth(const mosquitto_evt_basic_auth* event) {
         const char* id = mosquitto_client_id(event->client);
-        const AuthResult r =
-            state->authenticate(event->username ? event->username : "", event->username != nullptr,
-                                event->password ? event->password : "", event->password != nullptr, id ? id : "");
+        const uint64_t hits_before = logins->hits();
+        const AuthResult r = state->authenticate(event->username ? event->username : "", event->username != nullptr,
+                                                 event->password ? event->password : "", event->password != nullptr,
+                                                 id ? id : "", logins.get());
         switch (r) {
             case AuthResult::Success:
                 logins_accepted.add();
+                if (logins->hits() != hits_before) logins_cached.add();
+                if (upgrader) queueHashUpgrade(event->username, event->password);
                 return MOSQ_ERR_SUCCESS;
             case AuthResult::Denied:
                 logins_refused.add();
@@ -206,6 +389,14 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
                 break;
         }
         return MOSQ_ERR_PLUGIN_DEFER;
+    }
+
+    // A login passed against a hash weaker than password_iterations: the worker rehashes it.
+    void queueHashUpgrade(const char* username, const char* password) {
+        auto it = state->clients.find(std::string_view(username));
+        if (it == state->clients.end() || !it->second.password) return;
+        if (!needsUpgrade(*it->second.password, config.password_iterations)) return;
+        upgrader->submit(username, *it->second.password, password, config.password_iterations);
     }
 
     int onAclCheck(const mosquitto_evt_acl_check* event) {

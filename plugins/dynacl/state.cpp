@@ -4,6 +4,8 @@
 #include <strings.h>
 #include <algorithm>
 
+#include "dynacl/login_cache.hpp"
+
 namespace mqs::dynacl {
 namespace {
 
@@ -45,7 +47,7 @@ void insertLink(std::vector<Link>& links, Link link) {
 }
 
 AuthResult State::authenticate(std::string_view username, bool has_username, std::string_view password,
-                               bool has_password, std::string_view client_id) const {
+                               bool has_password, std::string_view client_id, LoginCache* logins) const {
     if (!has_username || !has_password) return AuthResult::Defer;
     auto it = clients.find(username);
     if (it == clients.end()) return AuthResult::Defer;
@@ -53,7 +55,8 @@ AuthResult State::authenticate(std::string_view username, bool has_username, std
     if (c.disabled) return AuthResult::Denied;
     if (c.clientid && *c.clientid != client_id) return AuthResult::Denied;
     if (!c.password) return AuthResult::Defer;
-    return verifyPassword(*c.password, password) ? AuthResult::Success : AuthResult::Denied;
+    const bool ok = logins ? logins->verify(c.username, *c.password, password) : verifyPassword(*c.password, password);
+    return ok ? AuthResult::Success : AuthResult::Denied;
 }
 
 const Acl* State::checkRole(const std::string& rolename, const Identity& who, Access access, std::string_view topic,

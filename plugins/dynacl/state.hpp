@@ -19,6 +19,8 @@
 
 namespace mqs::dynacl {
 
+class LoginCache;
+
 enum class AclType : uint8_t {
     PublishClientSend,
     PublishClientReceive,
@@ -102,9 +104,10 @@ struct State {
     // ignores the key). Lets two admins detect each other's changes (expectedChangeIndex).
     uint64_t change_index = 0;
 
-    // dynamic-security's BASIC_AUTH rules (docs/design/dynsec-reference.md 2.3).
+    // dynamic-security's BASIC_AUTH rules (docs/design/dynsec-reference.md 2.3). With `logins`, a password
+    // that passed before against the same stored hash is accepted without PBKDF2.
     AuthResult authenticate(std::string_view username, bool has_username, std::string_view password, bool has_password,
-                            std::string_view client_id) const;
+                            std::string_view client_id, LoginCache* logins = nullptr) const;
     // dynamic-security's ACL evaluation order and defaults (reference 3.2), with identity-bound levels, ACL
     // conditions and role-link windows evaluated against `facts`. An ACL whose conditions do not hold counts
     // as not matching. `*cacheable` turns false when the decision depended on per-message facts (QoS,

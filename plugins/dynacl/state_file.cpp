@@ -208,24 +208,20 @@ LoadedState parseState(const json& root) {
     return out;
 }
 
-LoadedState loadStateFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw StateFileError("cannot open '" + path + "': " + std::strerror(errno) +
-                             " (create it with: mosquitto_ctrl dynsec init " + path + " <admin-user>)");
-    }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    if (in.bad()) throw StateFileError("cannot read '" + path + "'");
-    const std::string text = buffer.str();
+LoadedState loadState(const StateStore& store) {
+    const std::string text = store.load();
     try {
         if (text.find_first_not_of(" \t\r\n") == std::string::npos) return parseState(json());
         return parseState(json::parse(text));
     } catch (const json::exception& e) {
-        throw StateFileError("'" + path + "': " + e.what());
+        throw StateFileError("'" + store.name() + "': " + e.what());
     } catch (const StateFileError& e) {
-        throw StateFileError("'" + path + "': " + e.what());
+        throw StateFileError("'" + store.name() + "': " + e.what());
     }
+}
+
+LoadedState loadStateFile(const std::string& path) {
+    return loadState(FileStateStore(path));
 }
 
 json stateToJson(const State& s) {

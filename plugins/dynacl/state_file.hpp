@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dynacl/state.hpp"
+#include "dynacl/state_store.hpp"
 
 namespace mqs::dynacl {
 
@@ -26,6 +27,8 @@ struct LoadedState {
 // wrong type where the layout needs an object/array, duplicate names. A 0-byte file is an empty state
 // (nothing allowed by default, as dynamic-security).
 LoadedState loadStateFile(const std::string& path);
+// The same from any store (loadStateFile is a FileStateStore); errors name store.name().
+LoadedState loadState(const StateStore& store);
 LoadedState parseState(const nlohmann::json& root);
 
 // The layout dynamic-security writes (reference 1.2): defaultACLAccess, clients, groups, anonymousGroup,

@@ -6,13 +6,15 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <utility>
 
 namespace mqs::dynacl {
 
 StateWriter::StateWriter(std::string path, std::string audit_path)
-    : path_(std::move(path)), audit_path_(std::move(audit_path)), worker_([this] { run(); }) {}
+    : StateWriter(std::make_unique<FileStateStore>(std::move(path)), std::move(audit_path)) {}
+
+StateWriter::StateWriter(std::unique_ptr<StateStore> store, std::string audit_path)
+    : store_(std::move(store)), audit_path_(std::move(audit_path)), worker_([this] { run(); }) {}
 
 StateWriter::~StateWriter() {
     {
@@ -65,7 +67,7 @@ void StateWriter::run() {
         // The audit line first: a crash in between leaves a logged change that did not land, never an
         // unlogged one.
         std::string problem = audit.empty() ? std::string() : appendLines(audit_path_, audit);
-        if (problem.empty()) problem = writeFile(path_, content);
+        if (problem.empty()) problem = store_->save(content);
         lock.lock();
         if (problem.empty()) {
             written_ = seq;
@@ -96,41 +98,6 @@ std::string StateWriter::appendLines(const std::string& path, const std::vector<
     const bool synced = ::fsync(fd) == 0;
     ::close(fd);
     return synced ? "" : "cannot fsync the audit log '" + path + "'";
-}
-
-std::string StateWriter::writeFile(const std::string& path, const std::string& content) {
-    const std::string temp = path + ".new";
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return "cannot create '" + temp + "': " + std::strerror(errno);
-    size_t off = 0;
-    while (off < content.size()) {
-        const ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            std::string problem = "cannot write '" + temp + "': " + std::strerror(errno);
-            ::close(fd);
-            return problem;
-        }
-        off += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-        std::string problem = "cannot fsync '" + temp + "': " + std::strerror(errno);
-        ::close(fd);
-        return problem;
-    }
-    ::close(fd);
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        return "cannot rename '" + temp + "' to '" + path + "': " + std::strerror(errno);
-    }
-    // The rename itself is durable only once the folder is.
-    std::filesystem::path dir = std::filesystem::path(path).parent_path();
-    if (dir.empty()) dir = std::filesystem::path(".");
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-    return "";
 }
 
 }  // namespace mqs::dynacl

@@ -5,11 +5,14 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "dynacl/state_store.hpp"
 
 namespace mqs::dynacl {
 
@@ -19,7 +22,8 @@ class StateWriter {
 public:
     // `audit_path` empty: no audit log. Otherwise each submitted audit line is appended (and fsynced) to it
     // before the state it goes with is written.
-    explicit StateWriter(std::string path, std::string audit_path = "");
+    explicit StateWriter(std::string path, std::string audit_path = "");  // a FileStateStore on `path`
+    explicit StateWriter(std::unique_ptr<StateStore> store, std::string audit_path = "");
     ~StateWriter();
     StateWriter(const StateWriter&) = delete;
     StateWriter& operator=(const StateWriter&) = delete;
@@ -37,10 +41,9 @@ public:
 
 private:
     void run();
-    static std::string writeFile(const std::string& path, const std::string& content);  // empty or why not
     static std::string appendLines(const std::string& path, const std::vector<std::string>& lines);
 
-    std::string path_;
+    std::unique_ptr<StateStore> store_;  // save() only from the worker
     std::string audit_path_;
     std::vector<std::string> audit_lines_;  // never coalesced: every change keeps its line
     mutable std::mutex mutex_;

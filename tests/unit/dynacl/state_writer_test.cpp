@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dynacl/state_file.hpp"
 #include "dynacl/state_writer.hpp"
 
 using namespace mqs::dynacl;
@@ -47,3 +48,54 @@ TEST(StateWriter, ReportsFailures) {
 }
 
 }  // namespace
+
+namespace {
+
+// A store in memory: what another backend behind StateStore would see.
+class MemoryStore : public StateStore {
+public:
+    explicit MemoryStore(std::string initial, bool fail = false) : bytes_(std::move(initial)), fail_(fail) {}
+    std::string load() const override { return bytes_; }
+    std::string save(const std::string& bytes) override {
+        if (fail_) return "memory store refuses";
+        bytes_ = bytes;
+        ++saves_;
+        return "";
+    }
+    std::string name() const override { return "memory"; }
+    std::string bytes_;
+    bool fail_;
+    int saves_ = 0;
+};
+
+}  // namespace
+
+TEST(StateStore, TheWriterAndTheLoaderWorkOnAnyStore) {
+    auto owned = std::make_unique<MemoryStore>(R"({"clients":[{"username":"a"}],"roles":[],"groups":[]})");
+    MemoryStore* store = owned.get();
+    LoadedState loaded = loadState(*store);
+    ASSERT_EQ(loaded.state.clients.size(), 1u);
+    loaded.state.clients["b"].username = "b";
+    {
+        StateWriter w(std::move(owned));
+        const uint64_t seq = w.submit(stateToJson(loaded.state).dump());
+        w.flush();
+        EXPECT_EQ(w.written(), seq);
+        EXPECT_EQ(store->saves_, 1);
+        EXPECT_EQ(loadState(*store).state.clients.size(), 2u);
+    }
+    MemoryStore bad("{not json");
+    try {
+        loadState(bad);
+        FAIL() << "no error";
+    } catch (const StateFileError& e) {
+        EXPECT_NE(std::string(e.what()).find("'memory'"), std::string::npos) << e.what();
+    }
+    StateWriter failing(std::make_unique<MemoryStore>("", true));
+    failing.submit("{}");
+    failing.flush();
+    EXPECT_EQ(failing.written(), 0u);
+    auto errors = failing.takeErrors();
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0], "memory store refuses");
+}
