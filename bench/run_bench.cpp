@@ -41,6 +41,9 @@
 #ifndef BENCH_LOADGEN_PATH
 #define BENCH_LOADGEN_PATH BENCH_BUILD_DIR "/bench/loadgen"
 #endif
+#ifndef BENCH_STORM_PATH
+#define BENCH_STORM_PATH BENCH_BUILD_DIR "/bench/storm"
+#endif
 #ifndef MOSQUITTO_BINARY
 #define MOSQUITTO_BINARY "/usr/sbin/mosquitto"
 #endif
@@ -127,6 +130,8 @@ struct Row {
     bool victoria = false;     // start VictoriaMetrics per cell and count what reaches it
     bool pythonBridge = false; // run bench/influx_bridge.py as an extra subscriber
     bool optIn = false;        // only when named in --rows
+    std::string stateFile;     // copied to {cell}/state.json before the broker starts (dynacl, dynsec)
+    bool control = false;      // answers $CONTROL/dynamic-security/v1 (storm mode times a change)
 };
 
 // What the runner found on the machine, resolved once.
@@ -338,6 +343,130 @@ std::string writeDynsecConfig(const fs::path& dir, std::string& error) {
     return file.string();
 }
 
+// The loadgen client ids of the per-device workloads (--devices, --storm): <prefix>-pub-<i>,
+// -sub-<i>, -idle-<i>, each logging in with its id as username and kDynsecPassword.
+constexpr const char* kDevicePrefix = "d";
+constexpr const char* kDynsecAdmin = "bench-admin";
+
+struct DeviceCounts {
+    long long publishers = 0;
+    long long subscribers = 0;
+    long long idle = 0;
+    long long total() const { return publishers + subscribers + idle; }
+};
+
+// Two states for the same many-device fleet, from the file `mosquitto_ctrl dynsec init` makes (its
+// admin stays, for $CONTROL): every device (publisher or idle client) has a role of its own with one
+// literal ACL, so the state holds one ACL entry per device, plus
+// - dynacl: one shared role "device" in group "devices" with IPWatch-style identity rules
+//   (devices/%c/status, devices/%u/availability, devices/%c/command to subscribe and receive);
+// - dynsec (no %u/%c in 2.0): the same four rules written out literally in each device's own role.
+// Subscribers ("backend") read devices/#; role "scratch" (nobody holds it) takes the timed
+// $CONTROL changes, so neither plugin disconnects anyone over them. Every client copies the
+// admin's password hash (PBKDF2-SHA512 at mosquitto_ctrl's iteration count, 101 in 2.0, one salt):
+// no per-client hashing, so a 10 000-client state is written in well under a second.
+bool writeDeviceStates(const fs::path& dir, const DeviceCounts& n, std::string& error) {
+    const fs::path init = dir / "devices-init.json";
+    auto r = runChild({"mosquitto_ctrl", "dynsec", "init", init.string(), kDynsecAdmin, kDynsecPassword}, 20, false);
+    if (r.exit_code != 0 || !fs::exists(init)) {
+        error = "mosquitto_ctrl dynsec init failed (exit " + std::to_string(r.exit_code) + ")";
+        return false;
+    }
+    json base;
+    try {
+        std::ifstream in(init);
+        base = json::parse(in);
+    } catch (const json::exception& e) {
+        error = std::string("cannot parse dynsec init output: ") + e.what();
+        return false;
+    }
+    const json admin = base["clients"].at(0);
+    auto acl = [](const char* type, const std::string& topic) {
+        return json{{"acltype", type}, {"topic", topic}, {"allow", true}, {"priority", 0}};
+    };
+    auto client = [&admin](const std::string& user, const std::vector<std::string>& roles) {
+        json c = admin;
+        c["username"] = user;
+        c["roles"] = json::array();
+        for (const auto& role : roles) {
+            c["roles"].push_back({{"rolename", role}});
+        }
+        return c;
+    };
+    const std::string prefix = kDevicePrefix;
+    std::vector<std::string> devices;
+    for (long long i = 0; i < n.publishers; ++i) {
+        devices.push_back(prefix + "-pub-" + std::to_string(i));
+    }
+    for (long long i = 0; i < n.idle; ++i) {
+        devices.push_back(prefix + "-idle-" + std::to_string(i));
+    }
+    json common = base;
+    common["roles"].push_back({{"rolename", "backend"},
+                               {"acls",
+                                {acl("subscribePattern", "devices/#"), acl("publishClientReceive", "devices/#"),
+                                 acl("publishClientSend", "devices/+/command")}}});
+    common["roles"].push_back({{"rolename", "scratch"}, {"acls", json::array()}});
+    for (long long i = 0; i < n.subscribers; ++i) {
+        common["clients"].push_back(client(prefix + "-sub-" + std::to_string(i), {"backend"}));
+    }
+    json dynacl = common;
+    json dynsec = common;
+    json members = json::array();
+    for (const auto& id : devices) {
+        const std::string own = "dev-" + id;
+        dynacl["roles"].push_back({{"rolename", own}, {"acls", {acl("publishClientSend", "devices/" + id + "/response")}}});
+        dynacl["clients"].push_back(client(id, {own}));
+        members.push_back({{"username", id}});
+        dynsec["roles"].push_back({{"rolename", own},
+                                   {"acls",
+                                    {acl("publishClientSend", "devices/" + id + "/response"),
+                                     acl("publishClientSend", "devices/" + id + "/status"),
+                                     acl("publishClientSend", "devices/" + id + "/availability"),
+                                     acl("subscribeLiteral", "devices/" + id + "/command"),
+                                     acl("publishClientReceive", "devices/" + id + "/command")}}});
+        dynsec["clients"].push_back(client(id, {own}));
+    }
+    dynacl["roles"].push_back({{"rolename", "device"},
+                               {"acls",
+                                {acl("publishClientSend", "devices/%c/status"),
+                                 acl("publishClientSend", "devices/%u/availability"),
+                                 acl("subscribeLiteral", "devices/%c/command"),
+                                 acl("publishClientReceive", "devices/%c/command")}}});
+    dynacl["groups"] = json::array({{{"groupname", "devices"},
+                                     {"roles", {{{"rolename", "device"}}}},
+                                     {"clients", members}}});
+    for (const auto& [name, state] : {std::pair<const char*, const json*>{"dynacl-devices.json", &dynacl},
+                                      {"dynsec-devices.json", &dynsec}}) {
+        std::ofstream out(dir / name, std::ios::trunc);
+        out << state->dump(1, '\t') << "\n";
+        if (!out) {
+            error = "cannot write " + (dir / name).string();
+            return false;
+        }
+    }
+    return true;
+}
+
+// The per-device workload's loadgen arguments: each publisher owns one topic
+// devices/<its client id>/status (loadgen deals topic i to publisher i when there are as many
+// publishers as topics), every client logs in as itself.
+std::vector<std::string> deviceLoadgenArgs(const DeviceCounts& n) {
+    const std::string prefix = kDevicePrefix;
+    return {"--topic", "devices/" + prefix + "-pub-{index}/status", "--zones", "z", "--sensors",
+            std::to_string(n.publishers), "--client-prefix", prefix, "--username-per-client", "--password",
+            kDynsecPassword, "--connect-timeout", "180"};
+}
+
+DeviceCounts deviceCounts(const CliArgs& args) {
+    DeviceCounts n;
+    n.publishers = args.integer("publishers");
+    n.subscribers = args.integer("subscribers");
+    // --storm reconnects <prefix>-idle-0..C-1, with <prefix>-pub-0 and -sub-0 as the stream.
+    n.idle = std::max({0LL, args.integer("devices") - n.publishers - n.subscribers, args.integer("storm")});
+    return n;
+}
+
 std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
     const fs::path& workDir = tools.workDir;
     const std::string source = args.str("source-dir");
@@ -387,20 +516,52 @@ std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
     }
     rows.push_back(all);
 
-    Row dynsec{"dynsec", "", {"--username", kDynsecUser, "--password", kDynsecPassword}, ""};
+    // dynacl and dynamic-security on the same state: the warehouse roles of writeDynsecConfig, or
+    // with --devices/--storm the per-device fleet of writeDeviceStates (dynacl with %u/%c rules,
+    // dynsec with the same rules written out per device). Each cell gets a fresh copy, as both
+    // plugins save the state after a $CONTROL change.
+    const bool devices = args.integer("devices") > 0 || args.integer("storm") > 0;
+    std::vector<std::string> authArgs = {"--username", kDynsecUser, "--password", kDynsecPassword};
+    if (devices) {
+        authArgs.clear();
+    }
+    Row dynacl{"dynacl", "", authArgs, ""};
+    dynacl.control = true;
+    const fs::path dynaclLib = fs::path(build) / "plugins/dynacl/mosquitto_dynacl.so";
+    Row dynsec{"dynsec", "", authArgs, ""};
+    dynsec.control = true;
     const std::string dynsecLib = args.str("dynsec-plugin");
+    std::string stateError;
+    std::string dynaclState;
+    std::string dynsecState;
+    if (devices) {
+        if (writeDeviceStates(workDir, deviceCounts(args), stateError)) {
+            dynaclState = (workDir / "dynacl-devices.json").string();
+            dynsecState = (workDir / "dynsec-devices.json").string();
+        }
+    } else {
+        dynsecState = writeDynsecConfig(workDir, stateError);
+        dynaclState = dynsecState;
+    }
+    if (!fs::exists(dynaclLib)) {
+        dynacl.skipReason = "not built: " + dynaclLib.string();
+    } else if (dynaclState.empty()) {
+        dynacl.skipReason = stateError;
+    } else {
+        dynacl.stateFile = dynaclState;
+        dynacl.config = std::string(kCommonConfig) + "allow_anonymous false\nplugin " + dynaclLib.string() +
+                        "\nplugin_opt_config_file {cell}/state.json\n";
+    }
     if (!fs::exists(dynsecLib)) {
         dynsec.skipReason = "not installed: " + dynsecLib;
+    } else if (dynsecState.empty()) {
+        dynsec.skipReason = stateError;
     } else {
-        std::string error;
-        const std::string file = writeDynsecConfig(workDir, error);
-        if (file.empty()) {
-            dynsec.skipReason = error;
-        } else {
-            dynsec.config = std::string(kCommonConfig) + "allow_anonymous false\nplugin " + dynsecLib +
-                            "\nplugin_opt_config_file " + file + "\n";
-        }
+        dynsec.stateFile = dynsecState;
+        dynsec.config = std::string(kCommonConfig) + "allow_anonymous false\nplugin " + dynsecLib +
+                        "\nplugin_opt_config_file {cell}/state.json\n";
     }
+    rows.push_back(dynacl);
     rows.push_back(dynsec);
 
     // The seeds' approach to the influx row's job: the bare broker plus an external subscriber
@@ -436,6 +597,9 @@ std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
             }
         }
         rows = std::move(picked);
+    } else if (devices) {
+        // The per-device workloads are about access control: the other rows would only repeat bare.
+        std::erase_if(rows, [](const Row& r) { return r.name != "bare" && r.name != "dynacl" && r.name != "dynsec"; });
     } else {
         std::erase_if(rows, [](const Row& r) { return r.optIn; });
     }
@@ -444,6 +608,15 @@ std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
 
 std::vector<std::string> workloadArgs(const CliArgs& args) {
     // The same window at every QoS: the rows' brokers have no inflight cap (kCommonConfig).
+    if (args.integer("devices") > 0) {
+        const DeviceCounts n = deviceCounts(args);
+        std::vector<std::string> out = {"--publishers", args.str("publishers"), "--subscribers", args.str("subscribers"),
+                                        "--idle", std::to_string(n.idle), "--payload", args.str("payload"),
+                                        "--window", args.str("window"), "--quiet"};
+        const auto dev = deviceLoadgenArgs(n);
+        out.insert(out.end(), dev.begin(), dev.end());
+        return out;
+    }
     return {"--publishers", args.str("publishers"), "--subscribers", args.str("subscribers"),
             "--idle",       args.str("idle"),       "--sensors",     args.str("sensors"),
             "--payload",    args.str("payload"),    "--window",      args.str("window"),
@@ -580,6 +753,24 @@ bool pinProcess(pid_t pid, int cpu) {
     return ok && !ec;
 }
 
+// {cell} in the row's config, and the row's state file copied there (a fresh one per broker run).
+bool prepareCell(const Row& row, const fs::path& cellDir, std::string& config, std::string& error) {
+    for (size_t pos = config.find("{cell}"); pos != std::string::npos;
+         pos = config.find("{cell}", pos + cellDir.string().size())) {
+        config.replace(pos, 6, cellDir.string());
+    }
+    if (!row.stateFile.empty()) {
+        std::error_code ec;
+        fs::create_directories(cellDir, ec);
+        fs::copy_file(row.stateFile, cellDir / "state.json", fs::copy_options::overwrite_existing, ec);
+        if (ec) {
+            error = "cannot copy " + row.stateFile + ": " + ec.message();
+            return false;
+        }
+    }
+    return true;
+}
+
 Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, bool verbose) {
     const bool pin = args.flag("pin");
     Cell cell;
@@ -601,9 +792,8 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
             return cell;
         }
     }
-    for (size_t pos = config.find("{cell}"); pos != std::string::npos;
-         pos = config.find("{cell}", pos + cellDir.string().size())) {
-        config.replace(pos, 6, cellDir.string());
+    if (!prepareCell(row, cellDir, config, cell.error)) {
+        return cell;
     }
     mqs::testing::BrokerProcess broker(config, "bench-" + row.name);
     if (!broker.start()) {
@@ -881,6 +1071,112 @@ void printForwardingTable(const std::vector<Row>& rows, const std::vector<int>& 
     }
 }
 
+// --storm: one broker run per row and repetition with bench/storm instead of loadgen: the
+// reconnect storm of the <prefix>-idle-* clients and, for rows that answer $CONTROL, the broker
+// thread's CPU per change. Returns storm's JSON, or an "error".
+json runStormCell(const CliArgs& args, const Tools& tools, const Row& row, bool verbose) {
+    static int stormCounter = 0;
+    const fs::path cellDir = tools.workDir / ("storm-" + std::to_string(++stormCounter) + "-" + row.name);
+    std::string config = row.config;
+    std::string error;
+    if (!prepareCell(row, cellDir, config, error)) {
+        return {{"error", error}};
+    }
+    mqs::testing::BrokerProcess broker(config, "bench-" + row.name);
+    if (!broker.start()) {
+        return {{"error", "broker did not start: " + brokerError(broker.log())}};
+    }
+    if (args.flag("pin") && !pinProcess(broker.pid(), 0)) {
+        return {{"error", "cannot pin the broker to CPU 0"}};
+    }
+    std::vector<std::string> argv = {args.str("storm-tool"), "--port", std::to_string(broker.port()),
+                                     "--broker-pid", std::to_string(broker.pid()), "--clients", args.str("storm"),
+                                     "--prefix", kDevicePrefix, "--password", kDynsecPassword,
+                                     "--rounds", args.str("storm-rounds"), "--concurrency",
+                                     args.str("storm-concurrency")};
+    if (row.control) {
+        argv.insert(argv.end(), {"--control-user", kDynsecAdmin, "--control-password", kDynsecPassword,
+                                 "--control-changes", args.str("control-changes")});
+    }
+    if (args.flag("pin")) {
+        argv.insert(argv.begin(), {"taskset", "-c", "1"});
+    }
+    auto r = runChild(argv, 600, verbose);
+    broker.stop();
+    if (!tools.keep) {
+        std::error_code ec;
+        fs::remove_all(cellDir, ec);
+    }
+    auto j = lastJsonLine(r.output);
+    if (!j) {
+        return {{"error", r.timed_out ? "storm timed out" : "storm printed no JSON (exit " + std::to_string(r.exit_code) + ")"}};
+    }
+    if (!j->value("ok", false)) {
+        (*j)["error"] = "storm: " + j->value("error", std::string("failed"));
+    }
+    return *j;
+}
+
+// The storm table: per row, medians over every round of every repetition.
+void printStormTable(const CliArgs& args, const std::vector<Row>& rows, const std::map<std::string, std::vector<json>>& runs,
+                     long long stateClients) {
+    std::printf("\nReconnect storm: %s password clients (client id = username, PBKDF2-SHA512 at 101 iterations) drop "
+                "their sockets at once and reconnect, at most %s CONNECTs awaiting their CONNACK at a time, while "
+                "an unrelated client publishes 200 msg/s at QoS 0 to a subscriber; %s round(s) per broker run; "
+                "%lld clients in the dynacl/dynsec state. connect all s: from the first reconnect to the last "
+                "CONNACK. worst stream gap: longest time between two deliveries of the stream during the "
+                "storm (5 ms when undisturbed); before: the same over the second before the first connect. broker CPU ms/login: the broker's CPU (all threads) during the "
+                "storm per client. $CONTROL change: CPU of the broker's main thread from just before one "
+                "addRoleACL/removeRoleACL request on an unused role to its reply (%s changes per run), and the "
+                "reply's round trip as the admin client saw it. Medians, max in brackets\n\n",
+                args.str("storm").c_str(), args.str("storm-concurrency").c_str(), args.str("storm-rounds").c_str(),
+                stateClients, args.str("control-changes").c_str());
+    std::printf("| Row | connect all s | worst stream gap ms | stream gap before ms | broker CPU ms/login "
+                "| $CONTROL change: broker thread ms | $CONTROL reply ms |\n|---|---|---|---|---|---|---|\n");
+    for (const auto& row : rows) {
+        if (!row.skipReason.empty()) {
+            std::printf("| %s | skipped: %s | | | | | |\n", row.name.c_str(), row.skipReason.c_str());
+            continue;
+        }
+        std::vector<double> connect;
+        std::vector<double> gap;
+        std::vector<double> before;
+        std::vector<double> cpu;
+        std::vector<double> thread;
+        std::vector<double> reply;
+        std::string error;
+        const auto it = runs.find(row.name);
+        for (const json& run : it == runs.end() ? std::vector<json>{} : it->second) {
+            if (run.contains("error")) {
+                error = run["error"].get<std::string>();
+            }
+            const double clients = std::max(1.0, run.value("clients", 1.0));
+            for (const json& round : run.value("rounds", json::array())) {
+                connect.push_back(round.value("connect_all_s", 0.0));
+                gap.push_back(round.value("stream_max_gap_ms", 0.0));
+                before.push_back(round.value("stream_baseline_gap_ms", 0.0));
+                cpu.push_back(round.value("broker_cpu_s", 0.0) * 1000 / clients);
+            }
+            for (const json& change : run.value("control", json::array())) {
+                thread.push_back(change.value("broker_thread_cpu_ms", 0.0));
+                reply.push_back(change.value("reply_ms", 0.0));
+            }
+        }
+        if (connect.empty()) {
+            std::replace(error.begin(), error.end(), '|', '/');
+            std::printf("| %s | failed: %s | | | | | |\n", row.name.c_str(), error.c_str());
+            continue;
+        }
+        auto cellOf = [](const std::vector<double>& v, const char* format) {
+            return v.empty() ? std::string("-")
+                             : fmt(format, mqs::bench::median(v)) + " (" + fmt(format, mqs::bench::maxOf(v)) + ")";
+        };
+        std::printf("| %s | %s | %s | %s | %s | %s | %s |%s\n", row.name.c_str(), cellOf(connect, "%.3f").c_str(),
+                    cellOf(gap, "%.1f").c_str(), cellOf(before, "%.1f").c_str(), cellOf(cpu, "%.3f").c_str(), cellOf(thread, "%.2f").c_str(),
+                    cellOf(reply, "%.1f").c_str(), error.empty() ? "" : (" failed once: " + error).c_str());
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -893,6 +1189,16 @@ int main(int argc, char** argv) {
                      {"build-dir", BENCH_BUILD_DIR, "build tree holding the plugin .so files"},
                      {"source-dir", BENCH_SOURCE_DIR, "source tree (for conf/ rule files)"},
                      {"loadgen", BENCH_LOADGEN_PATH, "loadgen executable"},
+                     {"storm-tool", BENCH_STORM_PATH, "bench/storm executable (--storm)"},
+                     {"devices", "0", "per-device workload instead of the warehouse one: this many clients in the "
+                                      "dynacl/dynsec state and connected (publishers + subscribers + idle), each "
+                                      "logging in as itself, a role per device; rows bare,dynacl,dynsec"},
+                     {"storm", "0", "instead of loadgen: reconnect storm of this many password clients per "
+                                    "broker run (bench/storm), rows bare,dynacl,dynsec; the state holds "
+                                    "max(--devices, storm + 2) clients"},
+                     {"storm-rounds", "3", "storms per broker run"},
+                     {"storm-concurrency", "100", "CONNECTs awaiting their CONNACK at most, in a storm"},
+                     {"control-changes", "10", "with --storm: $CONTROL changes timed per dynacl/dynsec run"},
                      {"dynsec-plugin", "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
                       "Mosquitto's dynamic-security plugin"},
                      {"victoria-metrics", "", "victoria-metrics binary (default: on $PATH, else /usr/bin)"},
@@ -1001,6 +1307,30 @@ int main(int argc, char** argv) {
                  activeRows, qosLevels.size(), reps, estimate, loadStart.c_str(), cores);
     if (loadAverage1() > 0.5 * static_cast<double>(cores)) {
         std::fprintf(stderr, "run_bench: warning: the machine is busy; expect noisy figures\n");
+    }
+
+    if (args.integer("storm") > 0) {
+        std::map<std::string, std::vector<json>> runs;
+        bool failed = false;
+        for (int rep = 1; rep <= reps; ++rep) {
+            for (const auto& row : rows) {
+                if (!row.skipReason.empty()) {
+                    continue;
+                }
+                json run = runStormCell(args, tools, row, verbose);
+                failed = failed || run.contains("error");
+                std::fprintf(stderr, "  [rep %d/%d] storm %-8s %s\n", rep, reps, row.name.c_str(), run.dump().c_str());
+                runs[row.name].push_back(std::move(run));
+            }
+        }
+        if (!args.flag("keep")) {
+            fs::remove_all(workDir);
+        }
+        std::printf("### Storm run, load average %s at start, %s at end; command: `bench/run_bench %s`\n", loadStart.c_str(),
+                    loadAverage().c_str(), args.commandLine().c_str());
+        printStormTable(args, rows, runs, deviceCounts(args).total());
+        std::fflush(stdout);
+        return failed ? 2 : 0;
     }
 
     // cells[qos][row] = one Cell per repetition. Reps are the outer loop so slow drifts of
