@@ -610,8 +610,9 @@ std::vector<std::string> workloadArgs(const CliArgs& args) {
     // The same window at every QoS: the rows' brokers have no inflight cap (kCommonConfig).
     if (args.integer("devices") > 0) {
         const DeviceCounts n = deviceCounts(args);
+        // The idle devices are held by bench/storm --hold for the whole cell (runCell), not by loadgen.
         std::vector<std::string> out = {"--publishers", args.str("publishers"), "--subscribers", args.str("subscribers"),
-                                        "--idle", std::to_string(n.idle), "--payload", args.str("payload"),
+                                        "--idle", "0", "--payload", args.str("payload"),
                                         "--window", args.str("window"), "--quiet"};
         const auto dev = deviceLoadgenArgs(n);
         out.insert(out.end(), dev.begin(), dev.end());
@@ -804,6 +805,31 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
         cell.error = "cannot pin the broker to CPU 0";
         return cell;
     }
+    // --devices: the idle part of the fleet stays connected through both phases, held by
+    // bench/storm --hold (raw MQTT, one descriptor per client; loadgen's libmosquitto clients take
+    // three each, and 10 000 of them would pass a 20 000 open-files hard limit).
+    mqs::testing::ChildProcess holder;
+    if (const DeviceCounts n = deviceCounts(args); args.integer("devices") > 0 && n.idle > 0) {
+        fs::create_directories(cellDir);
+        std::vector<std::string> argv = {args.str("storm-tool"), "--hold", "--port", std::to_string(broker.port()),
+                                         "--clients", std::to_string(n.idle), "--prefix", kDevicePrefix,
+                                         "--password", kDynsecPassword, "--timeout", "300"};
+        if (pin) argv.insert(argv.begin(), {"taskset", "-c", "1"});
+        std::string error;
+        if (!holder.spawn(argv, {.stdout_file = cellDir / "holder.out", .truncate = true, .own_process_group = true},
+                          &error)) {
+            cell.error = "storm --hold: " + error;
+            return cell;
+        }
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(310);
+        while (readText(cellDir / "holder.out").find("\"held\"") == std::string::npos) {
+            if (!holder.running() || std::chrono::steady_clock::now() >= deadline) {
+                cell.error = "idle clients not connected: " + oneLine(readText(cellDir / "holder.out"));
+                return cell;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
     mqs::testing::ChildProcess bridge;
     if (row.pythonBridge) {
         std::string error;
@@ -880,6 +906,7 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
         bridge.stop();
         cell.fwd.bridgeReport = lastJsonLine(readText(cellDir / "bridge.out")).value_or(json());
     }
+    holder.stop();
     cell.peakRssKb = broker.peakRssKb();
     cell.brokerDropped = broker.countInLog("Outgoing messages are being dropped") > 0;
     broker.stop();

@@ -13,6 +13,10 @@
 //    (/proc/<pid>/task/<pid>/schedstat): what the change cost the broker thread, during which no
 //    other client is served.
 //
+// --hold: only connect the clients (keepalive 0) and keep them until killed; run_bench holds the
+// idle part of a 10 000-client fleet this way (one descriptor per client, where a libmosquitto
+// client takes three and the hard limit of open files may be 20 000).
+//
 // The storm clients are raw MQTT 3.1.1 CONNECTs on non-blocking sockets in this thread, so
 // 1 000 of them cost no thread each. Output: one JSON line on stdout.
 #include "bench/bench_common.hpp"
@@ -64,12 +68,15 @@ void putString(std::string& out, const std::string& s) {
     out += s;
 }
 
-std::string connectPacket(const std::string& clientId, const std::string& username, const std::string& password) {
+// keepalive 0 (--hold): the broker never times the silent connection out.
+std::string connectPacket(const std::string& clientId, const std::string& username, const std::string& password,
+                          int keepalive) {
     std::string body;
     putString(body, "MQTT");
-    body += '\x04';             // protocol level 3.1.1
-    body += '\xc2';             // username, password, clean session
-    body += std::string("\x00\x3c", 2); // keepalive 60 s
+    body += '\x04'; // protocol level 3.1.1
+    body += '\xc2'; // username, password, clean session
+    body += static_cast<char>((keepalive >> 8) & 0xff);
+    body += static_cast<char>(keepalive & 0xff);
     putString(body, clientId);
     putString(body, username);
     putString(body, password);
@@ -94,7 +101,7 @@ struct StormClient {
 // Connects every client (at most `concurrency` awaiting CONNACK at a time). Returns the number
 // refused or failed; keeps the sockets open in clients[i].fd.
 int connectAll(std::vector<StormClient>& clients, int port, const std::string& password, size_t concurrency,
-               double timeoutS, std::string& error) {
+               double timeoutS, std::string& error, int keepalive = 60) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -144,7 +151,7 @@ int connectAll(std::vector<StormClient>& clients, int port, const std::string& p
                 continue;
             }
             if (!c.sent) {
-                const std::string packet = connectPacket(c.id, c.id, password);
+                const std::string packet = connectPacket(c.id, c.id, password, keepalive);
                 if (send(c.fd, packet.data(), packet.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(packet.size())) {
                     c.done = true;
                     ++failed;
@@ -249,6 +256,8 @@ int main(int argc, char** argv) {
             {"control-role", "scratch", "role that gets an ACL added and removed"},
             {"control-changes", "0", "number of single-command $CONTROL changes to time"},
             {"timeout", "120", "seconds allowed per storm"},
+            {"hold", "", "only connect --clients (keepalive 0), print {\"ok\":true,...}, and hold them until killed",
+             true},
         });
     if (!args.parse(argc, argv)) {
         return 1;
@@ -274,6 +283,28 @@ int main(int argc, char** argv) {
         return out["ok"].get<bool>() ? 0 : 2;
     };
 
+    if (args.flag("hold")) {
+        std::vector<StormClient> held(static_cast<size_t>(args.integer("clients")));
+        for (size_t i = 0; i < held.size(); ++i) {
+            held[i].id = prefix + "-idle-" + std::to_string(i);
+        }
+        std::string error;
+        const auto start = Clock::now();
+        const int refused = connectAll(held, port, password,
+                                       static_cast<size_t>(std::max<long long>(1, args.integer("concurrency"))),
+                                       args.number("timeout"), error, 0);
+        if (refused != 0) {
+            return finish(refused < 0 ? error : std::to_string(refused) + " logins refused");
+        }
+        out["ok"] = true;
+        out["held"] = held.size();
+        out["connect_s"] = secondsBetween(start, Clock::now());
+        finish("");
+        std::fflush(stdout);
+        while (true) {
+            pause();
+        }
+    }
     mosquitto_lib_init();
     Stream stream;
     mosquitto* sub = newClient(streamSub, streamSub, password, &stream);
