@@ -1330,8 +1330,13 @@ int main(int argc, char** argv) {
     const double estimate = static_cast<double>(qosLevels.size() * static_cast<size_t>(reps)) *
                             (static_cast<double>(activeRows) * (args.number("seconds") + args.number("latency-seconds") + 0.6) +
                              static_cast<double>(forwardingRows) * 3.0);
-    std::fprintf(stderr, "run_bench: %zu rows x %zu QoS x %d reps, about %.0f s; load average %s on %ld cores\n",
-                 activeRows, qosLevels.size(), reps, estimate, loadStart.c_str(), cores);
+    if (args.integer("storm") > 0) {
+        std::fprintf(stderr, "run_bench: storm: %zu rows x %d reps; load average %s on %ld cores\n", activeRows, reps,
+                     loadStart.c_str(), cores);
+    } else {
+        std::fprintf(stderr, "run_bench: %zu rows x %zu QoS x %d reps, about %.0f s; load average %s on %ld cores\n",
+                     activeRows, qosLevels.size(), reps, estimate, loadStart.c_str(), cores);
+    }
     if (loadAverage1() > 0.5 * static_cast<double>(cores)) {
         std::fprintf(stderr, "run_bench: warning: the machine is busy; expect noisy figures\n");
     }
