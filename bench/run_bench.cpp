@@ -1421,11 +1421,20 @@ int main(int argc, char** argv) {
     std::printf("- broker: mosquitto %s (%s), stock settings plus set_tcp_nodelay true, max_inflight_messages 0 "
                 "and log_type error/warning/notice/information; loadgen sets TCP_NODELAY too\n",
                 mosquittoVersion().c_str(), mosquittoBinary().c_str());
-    std::printf("- workload: %s publishers, %s subscriber(s), %s idle connections, %lld topics (%s payload); "
-                "flat out %s s per cell for msgs/s and CPU, then paced at %s msg/s for %s s for latency\n",
-                args.str("publishers").c_str(), args.str("subscribers").c_str(), args.str("idle").c_str(),
-                3 * args.integer("sensors"), args.str("payload").c_str(), args.str("seconds").c_str(),
-                args.str("rate").c_str(), args.str("latency-seconds").c_str());
+    if (const DeviceCounts n = deviceCounts(args); args.integer("devices") > 0) {
+        std::printf("- workload: per-device state of %lld clients, all connected: %lld publishers each on its own "
+                    "devices/<id>/status, %lld subscriber(s) on devices/+/status, %lld idle (held by bench/storm "
+                    "--hold); every client logs in as itself (%s payload); flat out %s s per cell for msgs/s and CPU, "
+                    "then paced at %s msg/s for %s s for latency\n",
+                    n.total(), n.publishers, n.subscribers, n.idle, args.str("payload").c_str(),
+                    args.str("seconds").c_str(), args.str("rate").c_str(), args.str("latency-seconds").c_str());
+    } else {
+        std::printf("- workload: %s publishers, %s subscriber(s), %s idle connections, %lld topics (%s payload); "
+                    "flat out %s s per cell for msgs/s and CPU, then paced at %s msg/s for %s s for latency\n",
+                    args.str("publishers").c_str(), args.str("subscribers").c_str(), args.str("idle").c_str(),
+                    3 * args.integer("sensors"), args.str("payload").c_str(), args.str("seconds").c_str(),
+                    args.str("rate").c_str(), args.str("latency-seconds").c_str());
+    }
     std::printf("- %d repetition(s), medians shown; msgs/s, CPU and instructions from the flat-out phase, "
                 "latency from the paced one. CPU µs/msg: broker CPU time (all threads) per delivered message; "
                 "spread = min-max over repetitions; × bare = median of per-repetition ratios to the bare "

@@ -73,8 +73,8 @@ std::string connectPacket(const std::string& clientId, const std::string& userna
                           int keepalive) {
     std::string body;
     putString(body, "MQTT");
-    body += '\x04'; // protocol level 3.1.1
-    body += '\xc2'; // username, password, clean session
+    body += '\x04';  // protocol level 3.1.1
+    body += '\xc2';  // username, password, clean session
     body += static_cast<char>((keepalive >> 8) & 0xff);
     body += static_cast<char>(keepalive & 0xff);
     putString(body, clientId);
@@ -122,8 +122,8 @@ int connectAll(std::vector<StormClient>& clients, int port, const std::string& p
             c.sent = false;
             c.done = false;
             c.in.clear();
-            if (c.fd < 0 || (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
-                             errno != EINPROGRESS)) {
+            if (c.fd < 0 ||
+                (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS)) {
                 error = std::string("connect: ") + std::strerror(errno);
                 return -1;
             }
@@ -232,7 +232,7 @@ double maxGapMs(const std::vector<Clock::time_point>& arrivals, Clock::time_poin
     return worst;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
     mqs::bench::CliArgs args(
@@ -290,9 +290,9 @@ int main(int argc, char** argv) {
         }
         std::string error;
         const auto start = Clock::now();
-        const int refused = connectAll(held, port, password,
-                                       static_cast<size_t>(std::max<long long>(1, args.integer("concurrency"))),
-                                       args.number("timeout"), error, 0);
+        const int refused =
+            connectAll(held, port, password, static_cast<size_t>(std::max<long long>(1, args.integer("concurrency"))),
+                       args.number("timeout"), error, 0);
         if (refused != 0) {
             return finish(refused < 0 ? error : std::to_string(refused) + " logins refused");
         }
@@ -361,7 +361,7 @@ int main(int argc, char** argv) {
     }
     const auto concurrency = static_cast<size_t>(std::max<long long>(1, args.integer("concurrency")));
     std::string error;
-    std::this_thread::sleep_for(std::chrono::seconds(1)); // stream baseline
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // stream baseline
     const auto t0 = Clock::now();
     int failed = connectAll(clients, port, password, concurrency, args.number("timeout"), error);
     const double warmS = secondsBetween(t0, Clock::now());
@@ -371,7 +371,7 @@ int main(int argc, char** argv) {
     }
     json rounds = json::array();
     for (long long round = 0; round < args.integer("rounds"); ++round) {
-        closeAll(clients); // the blip: every socket gone, no DISCONNECT
+        closeAll(clients);  // the blip: every socket gone, no DISCONNECT
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         const auto cpu0 = brokerPid > 0 ? mqs::bench::readProcSchedNs(brokerPid).value_or(0) : 0;
         const auto start = Clock::now();
@@ -406,7 +406,8 @@ int main(int argc, char** argv) {
     const long long changes = args.integer("control-changes");
     if (changes > 0 && !args.str("control-user").empty()) {
         Control control;
-        mosquitto* admin = newClient(prefix + "-admin", args.str("control-user"), args.str("control-password"), &control);
+        mosquitto* admin =
+            newClient(prefix + "-admin", args.str("control-user"), args.str("control-password"), &control);
         mosquitto_subscribe_callback_set(admin, [](mosquitto*, void* obj, int, int, const int*) {
             auto* c = static_cast<Control*>(obj);
             const std::lock_guard lock(c->mutex);
@@ -442,14 +443,14 @@ int main(int argc, char** argv) {
                                      {"allow", true}}}}};
             const std::string payload = request.dump();
             const int repliesBefore = control.replies;
-            std::this_thread::sleep_for(std::chrono::milliseconds(300)); // broker idle, pending writes done
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));  // broker idle, pending writes done
             const long long cpu0 = threadCpuNs(brokerPid, brokerPid);
             const auto start = Clock::now();
             mosquitto_publish(admin, nullptr, "$CONTROL/dynamic-security/v1", static_cast<int>(payload.size()),
                               payload.data(), 1, false);
             std::unique_lock lock(control.mutex);
-            const bool replied = control.cv.wait_for(lock, std::chrono::seconds(20),
-                                                     [&] { return control.replies > repliesBefore; });
+            const bool replied =
+                control.cv.wait_for(lock, std::chrono::seconds(20), [&] { return control.replies > repliesBefore; });
             const auto end = Clock::now();
             const long long cpu1 = threadCpuNs(brokerPid, brokerPid);
             if (!replied || control.last.find("\"error\"") != std::string::npos) {
