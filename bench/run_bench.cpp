@@ -1,4 +1,4 @@
-// Benchmark runner: starts the broker once per row (bare, each plugin, all plugins, dynsec,
+// Benchmark runner: starts the broker once per row (bare, each plugin, all plugins, dynacl, dynsec,
 // the Python bridge) with the same loadgen workload, repeats, and prints Markdown tables of medians.
 //
 // loadgen runs as a separate process so its CPU never mixes with the broker's; the broker's
@@ -1208,10 +1208,12 @@ void printStormTable(const CliArgs& args, const std::vector<Row>& rows, const st
 
 int main(int argc, char** argv) {
     CliArgs args("run_bench",
-                 "Runs the broker once per row (bare, each of our plugins, all of them, dynamic-security,\n"
-                 "the Python bridge) under the same loadgen workload, repeats, and prints Markdown tables of\n"
-                 "medians. Forwarding rows (influx, all-ours with influx, python-bridge) write to a\n"
-                 "VictoriaMetrics started per cell, and the points it received are counted.",
+                 "Runs the broker once per row (bare, each of our plugins, all of them, dynacl and\n"
+                 "dynamic-security on the same state, the Python bridge) under the same loadgen workload,\n"
+                 "repeats, and prints Markdown tables of medians. Forwarding rows (influx, all-ours with\n"
+                 "influx, python-bridge) write to a VictoriaMetrics started per cell, and the points it\n"
+                 "received are counted. --devices: a per-device state of N clients instead of the warehouse\n"
+                 "roles; --storm: a reconnect storm (bench/storm) instead of loadgen.",
                  {
                      {"build-dir", BENCH_BUILD_DIR, "build tree holding the plugin .so files"},
                      {"source-dir", BENCH_SOURCE_DIR, "source tree (for conf/ rule files)"},
@@ -1231,8 +1233,9 @@ int main(int argc, char** argv) {
                      {"victoria-metrics", "", "victoria-metrics binary (default: on $PATH, else /usr/bin)"},
                      {"python", "/usr/bin/python3", "Python with paho-mqtt, for the python-bridge row"},
                      {"flush-timeout", "60", "longest wait, after a flat-out phase, for the forwarded points"},
-                     {"rows", "", "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynsec,"
-                                  "python-bridge; influx-nojournal only when named)"},
+                     {"rows", "", "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynacl,dynsec,"
+                                  "python-bridge; influx-nojournal only when named; bare,dynacl,dynsec with "
+                                  "--devices or --storm)"},
                      {"qos", "0,1", "comma-separated QoS levels, one workload each"},
                      {"reps", "3", "repetitions per row and QoS; the table shows medians"},
                      {"seconds", "3", "flat-out phase per cell (msgs/s, CPU/msg)"},
