@@ -442,7 +442,11 @@ int main(int argc, char** argv) {
                                      {"priority", 0},
                                      {"allow", true}}}}};
             const std::string payload = request.dump();
-            const int repliesBefore = control.replies;
+            int repliesBefore = 0;
+            {
+                const std::lock_guard lock(control.mutex);  // written by libmosquitto's thread
+                repliesBefore = control.replies;
+            }
             std::this_thread::sleep_for(std::chrono::milliseconds(300));  // broker idle, pending writes done
             const long long cpu0 = threadCpuNs(brokerPid, brokerPid);
             const auto start = Clock::now();
