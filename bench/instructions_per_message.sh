@@ -3,7 +3,9 @@
 # of the broker process): repeatable on a loaded machine or one without CPU counters, so two builds
 # can be compared back to back. Usage: bench/instructions_per_message.sh BUILD_DIR [BUILD_DIR...]
 # Env: COUNT (messages, default 4000), RATE (msgs/s, default 400), QOS (default 0),
-# ROWS (default "bare validate alerts influx all"; also influx-nojournal: influx with plugin_opt_journal off).
+# ROWS (default "bare validate alerts influx all"; also influx-nojournal: influx with plugin_opt_journal off;
+# dynacl and dynsec: the access-control plugins on STATE, a dynamic-security.json whose client "bench"
+# has password "bench-pass", e.g. the one `bench/run_bench --keep --rows dynsec` leaves in its scratch dir).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 count=${COUNT:-4000}
@@ -31,6 +33,11 @@ plugin_block() {
             "$build/plugins/influx/mosquitto_influx.so" "$scratch/influx-rules.json" "$scratch/spool"
         [ "$row" = influx-nojournal ] && printf 'plugin_opt_journal off\n'
         return 0 ;;
+    dynacl | dynsec)
+        cp "${STATE:?dynacl/dynsec rows need STATE=<dynamic-security.json>}" "$scratch/state.json"
+        local lib=$build/plugins/dynacl/mosquitto_dynacl.so
+        [ "$row" = dynsec ] && lib=/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so
+        printf 'plugin %s\nplugin_opt_config_file %s\n' "$lib" "$scratch/state.json" ;;
     esac
 }
 
@@ -43,7 +50,9 @@ for build in "$@"; do
         port=$(free_port)
         vm_pid=""
         conf="$scratch/mosquitto.conf"
-        printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_type error\nlog_type warning\nset_tcp_nodelay true\nmax_inflight_messages 0\nuser root\n' "$port" >"$conf"
+        anon=true
+        [[ $row == dyn* ]] && anon=false
+        printf 'listener %s 127.0.0.1\nallow_anonymous %s\nlog_type error\nlog_type warning\nset_tcp_nodelay true\nmax_inflight_messages 0\nuser root\n' "$port" "$anon" >"$conf"
         parts=$row
         [ "$row" = all ] && parts="validate alerts influx"
         if [[ " $parts " == *" influx"* ]]; then
@@ -62,7 +71,9 @@ for build in "$@"; do
         # compilation) and shutdown are not charged to the messages.
         sleep 1
         callgrind_control -z "$broker_pid" >/dev/null 2>&1
-        "$build/bench/loadgen" --port "$port" --qos "$qos" --count "$count" --rate "$rate" --duration 0 --max-seconds 600 --no-perf --quiet >"$scratch/loadgen.json"
+        auth=()
+        [[ $row == dyn* ]] && auth=(--username bench --password bench-pass)
+        "$build/bench/loadgen" --port "$port" --qos "$qos" --count "$count" --rate "$rate" --duration 0 --max-seconds 600 --no-perf --quiet "${auth[@]}" >"$scratch/loadgen.json"
         callgrind_control -d "$broker_pid" >/dev/null 2>&1
         kill -TERM "$broker_pid"; wait "$broker_pid" || true
         [ -n "$vm_pid" ] && { kill "$vm_pid"; wait "$vm_pid" 2>/dev/null || true; }

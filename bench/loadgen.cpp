@@ -156,6 +156,7 @@ struct Config {
     int brokerPid = 0;
     std::string username;
     std::string password;
+    bool usernamePerClient = false; // each connection logs in with its client id as username
     std::string clientPrefix;
     int keepalive = 60;
     double connectTimeoutS = 10.0;
@@ -366,7 +367,9 @@ bool LoadGen::createClient(Role role, size_t index, ClientState& c) {
     mosquitto_subscribe_callback_set(c.mosq, onSubscribeCb);
     mosquitto_publish_callback_set(c.mosq, onPublishCb);
     mosquitto_message_callback_set(c.mosq, onMessageCb);
-    if (!cfg_.username.empty()) {
+    if (cfg_.usernamePerClient) {
+        mosquitto_username_pw_set(c.mosq, c.id.c_str(), cfg_.password.empty() ? nullptr : cfg_.password.c_str());
+    } else if (!cfg_.username.empty()) {
         mosquitto_username_pw_set(c.mosq, cfg_.username.c_str(),
                                   cfg_.password.empty() ? nullptr : cfg_.password.c_str());
     }
@@ -913,11 +916,15 @@ int LoadGen::report() {
 }
 
 void raiseFdLimit() {
-    // Three descriptors per client (socket + libmosquitto's socketpair): lift the soft cap.
+    // Three descriptors per client (socket + libmosquitto's socketpair): lift the soft cap, and
+    // where allowed (root) the hard one too, so 10 000 clients (30 000 descriptors) fit.
     rlimit lim{};
-    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-        lim.rlim_cur = lim.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &lim);
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+        const rlimit wanted{std::max<rlim_t>(lim.rlim_max, 65536), std::max<rlim_t>(lim.rlim_max, 65536)};
+        if (setrlimit(RLIMIT_NOFILE, &wanted) != 0 && lim.rlim_cur < lim.rlim_max) {
+            lim.rlim_cur = lim.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &lim);
+        }
     }
 }
 
@@ -951,6 +958,9 @@ int main(int argc, char** argv) {
                      {"tcp-nodelay", "all", "set TCP_NODELAY on: all | subs | none"},
                      {"username", "", "MQTT username for every connection"},
                      {"password", "", "MQTT password"},
+                     {"username-per-client", "", "log every connection in with its own client id as username "
+                                                 "(<prefix>-pub-<i>, -sub-<i>, -idle-<i>; i from 0), for per-device "
+                                                 "ACL states", true},
                      {"client-prefix", "", "client id prefix (default lg<pid>)"},
                      {"keepalive", "60", "MQTT keepalive seconds"},
                      {"connect-timeout", "10", "seconds to wait for CONNACK/SUBACK"},
@@ -1005,6 +1015,7 @@ int main(int argc, char** argv) {
         cfg.brokerPid = static_cast<int>(args.integer("broker-pid"));
         cfg.username = args.str("username");
         cfg.password = args.str("password");
+        cfg.usernamePerClient = args.flag("username-per-client");
         cfg.clientPrefix = args.str("client-prefix").empty() ? "lg" + std::to_string(getpid()) : args.str("client-prefix");
         cfg.keepalive = static_cast<int>(args.integer("keepalive"));
         cfg.connectTimeoutS = args.number("connect-timeout");

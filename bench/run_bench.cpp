@@ -1,4 +1,4 @@
-// Benchmark runner: starts the broker once per row (bare, each plugin, all plugins, dynsec,
+// Benchmark runner: starts the broker once per row (bare, each plugin, all plugins, dynacl, dynsec,
 // the Python bridge) with the same loadgen workload, repeats, and prints Markdown tables of medians.
 //
 // loadgen runs as a separate process so its CPU never mixes with the broker's; the broker's
@@ -13,6 +13,8 @@
 #include "testing/tsdb_servers.hpp"
 
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <sched.h>
 #include <unistd.h>
@@ -40,6 +42,9 @@
 #endif
 #ifndef BENCH_LOADGEN_PATH
 #define BENCH_LOADGEN_PATH BENCH_BUILD_DIR "/bench/loadgen"
+#endif
+#ifndef BENCH_STORM_PATH
+#define BENCH_STORM_PATH BENCH_BUILD_DIR "/bench/storm"
 #endif
 #ifndef MOSQUITTO_BINARY
 #define MOSQUITTO_BINARY "/usr/sbin/mosquitto"
@@ -127,6 +132,8 @@ struct Row {
     bool victoria = false;     // start VictoriaMetrics per cell and count what reaches it
     bool pythonBridge = false; // run bench/influx_bridge.py as an extra subscriber
     bool optIn = false;        // only when named in --rows
+    std::string stateFile;     // copied to {cell}/state.json before the broker starts (dynacl, dynsec)
+    bool control = false;      // answers $CONTROL/dynamic-security/v1 (storm mode times a change)
 };
 
 // What the runner found on the machine, resolved once.
@@ -338,6 +345,166 @@ std::string writeDynsecConfig(const fs::path& dir, std::string& error) {
     return file.string();
 }
 
+// The loadgen client ids of the per-device workloads (--devices, --storm): <prefix>-pub-<i>,
+// -sub-<i>, -idle-<i>, each logging in with its id as username and kDynsecPassword.
+constexpr const char* kDevicePrefix = "d";
+constexpr const char* kDynsecAdmin = "bench-admin";
+
+struct DeviceCounts {
+    long long publishers = 0;
+    long long subscribers = 0;
+    long long idle = 0;
+    long long total() const { return publishers + subscribers + idle; }
+};
+
+// PBKDF2-SHA512 iterations of the per-device states' passwords: dynamic-security 2.0's count, so a
+// login costs what it costs there; low enough to hash 10 000 clients in about a second at bench time
+// (2.1's default, 210 000, would take half an hour and 0.17 s per login).
+constexpr int kDeviceIterations = 101;
+
+// kDynsecPassword hashed with a fresh 12-byte salt, in dynamic-security 2.0's fields (password, salt,
+// iterations), which 2.1 and dynacl read too. OpenSSL directly, not dynacl's code, so a dynacl hashing
+// bug cannot make both rows agree.
+bool setDevicePassword(json& client, std::string& error) {
+    unsigned char salt[12];
+    unsigned char hash[64];
+    if (RAND_bytes(salt, sizeof salt) != 1 ||
+        PKCS5_PBKDF2_HMAC(kDynsecPassword, static_cast<int>(std::strlen(kDynsecPassword)), salt, sizeof salt,
+                          kDeviceIterations, EVP_sha512(), sizeof hash, hash) != 1) {
+        error = "OpenSSL could not hash a password";
+        return false;
+    }
+    auto base64 = [](const unsigned char* bytes, int n) {
+        std::string out(static_cast<size_t>(4 * ((n + 2) / 3) + 1), '\0');
+        out.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes, n)));
+        return out;
+    };
+    client.erase("encoded_password");
+    client.erase("textName"); // the admin's, from the copy
+    client.erase("textname");
+    client["password"] = base64(hash, sizeof hash);
+    client["salt"] = base64(salt, sizeof salt);
+    client["iterations"] = kDeviceIterations;
+    return true;
+}
+
+// Two states for the same many-device fleet, from the file `mosquitto_ctrl dynsec init` makes (its
+// admin stays, for $CONTROL): every device (publisher or idle client) has a role of its own with one
+// literal ACL, so the state holds one ACL entry per device, plus
+// - dynacl: one shared role "device" in group "devices" with IPWatch-style identity rules
+//   (devices/%c/status, devices/%u/availability, devices/%c/command to subscribe and receive);
+// - dynsec (no %u/%c in 2.0): the same four rules written out literally in each device's own role.
+// Subscribers ("backend") read devices/#; role "scratch" (nobody holds it) takes the timed
+// $CONTROL changes, so neither plugin disconnects anyone over them. Every client has its own salt
+// and hash at kDeviceIterations (the same hash in both files).
+bool writeDeviceStates(const fs::path& dir, const DeviceCounts& n, std::string& error) {
+    const fs::path init = dir / "devices-init.json";
+    auto r = runChild({"mosquitto_ctrl", "dynsec", "init", init.string(), kDynsecAdmin, kDynsecPassword}, 20, false);
+    if (r.exit_code != 0 || !fs::exists(init)) {
+        error = "mosquitto_ctrl dynsec init failed (exit " + std::to_string(r.exit_code) + ")";
+        return false;
+    }
+    json base;
+    try {
+        std::ifstream in(init);
+        base = json::parse(in);
+    } catch (const json::exception& e) {
+        error = std::string("cannot parse dynsec init output: ") + e.what();
+        return false;
+    }
+    const json admin = base["clients"].at(0);
+    auto acl = [](const char* type, const std::string& topic) {
+        return json{{"acltype", type}, {"topic", topic}, {"allow", true}, {"priority", 0}};
+    };
+    bool hashed = true;
+    auto client = [&admin, &hashed, &error](const std::string& user, const std::vector<std::string>& roles) {
+        json c = admin;
+        c["username"] = user;
+        c["roles"] = json::array();
+        for (const auto& role : roles) {
+            c["roles"].push_back({{"rolename", role}});
+        }
+        hashed = hashed && setDevicePassword(c, error);
+        return c;
+    };
+    const std::string prefix = kDevicePrefix;
+    std::vector<std::string> devices;
+    for (long long i = 0; i < n.publishers; ++i) {
+        devices.push_back(prefix + "-pub-" + std::to_string(i));
+    }
+    for (long long i = 0; i < n.idle; ++i) {
+        devices.push_back(prefix + "-idle-" + std::to_string(i));
+    }
+    json common = base;
+    common["roles"].push_back({{"rolename", "backend"},
+                               {"acls",
+                                {acl("subscribePattern", "devices/#"), acl("publishClientReceive", "devices/#"),
+                                 acl("publishClientSend", "devices/+/command")}}});
+    common["roles"].push_back({{"rolename", "scratch"}, {"acls", json::array()}});
+    for (long long i = 0; i < n.subscribers; ++i) {
+        common["clients"].push_back(client(prefix + "-sub-" + std::to_string(i), {"backend"}));
+    }
+    json dynacl = common;
+    json dynsec = common;
+    json members = json::array();
+    for (const auto& id : devices) {
+        const std::string own = "dev-" + id;
+        dynacl["roles"].push_back({{"rolename", own}, {"acls", {acl("publishClientSend", "devices/" + id + "/response")}}});
+        json c = client(id, {own});
+        dynacl["clients"].push_back(c);
+        members.push_back({{"username", id}});
+        dynsec["roles"].push_back({{"rolename", own},
+                                   {"acls",
+                                    {acl("publishClientSend", "devices/" + id + "/response"),
+                                     acl("publishClientSend", "devices/" + id + "/status"),
+                                     acl("publishClientSend", "devices/" + id + "/availability"),
+                                     acl("subscribeLiteral", "devices/" + id + "/command"),
+                                     acl("publishClientReceive", "devices/" + id + "/command")}}});
+        dynsec["clients"].push_back(std::move(c));
+    }
+    if (!hashed) {
+        return false;
+    }
+    dynacl["roles"].push_back({{"rolename", "device"},
+                               {"acls",
+                                {acl("publishClientSend", "devices/%c/status"),
+                                 acl("publishClientSend", "devices/%u/availability"),
+                                 acl("subscribeLiteral", "devices/%c/command"),
+                                 acl("publishClientReceive", "devices/%c/command")}}});
+    dynacl["groups"] = json::array({{{"groupname", "devices"},
+                                     {"roles", {{{"rolename", "device"}}}},
+                                     {"clients", members}}});
+    for (const auto& [name, state] : {std::pair<const char*, const json*>{"dynacl-devices.json", &dynacl},
+                                      {"dynsec-devices.json", &dynsec}}) {
+        std::ofstream out(dir / name, std::ios::trunc);
+        out << state->dump(1, '\t') << "\n";
+        if (!out) {
+            error = "cannot write " + (dir / name).string();
+            return false;
+        }
+    }
+    return true;
+}
+
+// The per-device workload's loadgen arguments: each publisher owns one topic
+// devices/<its client id>/status (loadgen deals topic i to publisher i when there are as many
+// publishers as topics), every client logs in as itself.
+std::vector<std::string> deviceLoadgenArgs(const DeviceCounts& n) {
+    const std::string prefix = kDevicePrefix;
+    return {"--topic", "devices/" + prefix + "-pub-{index}/status", "--zones", "z", "--sensors",
+            std::to_string(n.publishers), "--client-prefix", prefix, "--username-per-client", "--password",
+            kDynsecPassword, "--connect-timeout", "180"};
+}
+
+DeviceCounts deviceCounts(const CliArgs& args) {
+    DeviceCounts n;
+    n.publishers = args.integer("publishers");
+    n.subscribers = args.integer("subscribers");
+    // --storm reconnects <prefix>-idle-0..C-1, with <prefix>-pub-0 and -sub-0 as the stream.
+    n.idle = std::max({0LL, args.integer("devices") - n.publishers - n.subscribers, args.integer("storm")});
+    return n;
+}
+
 std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
     const fs::path& workDir = tools.workDir;
     const std::string source = args.str("source-dir");
@@ -387,20 +554,52 @@ std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
     }
     rows.push_back(all);
 
-    Row dynsec{"dynsec", "", {"--username", kDynsecUser, "--password", kDynsecPassword}, ""};
+    // dynacl and dynamic-security on the same state: the warehouse roles of writeDynsecConfig, or
+    // with --devices/--storm the per-device fleet of writeDeviceStates (dynacl with %u/%c rules,
+    // dynsec with the same rules written out per device). Each cell gets a fresh copy, as both
+    // plugins save the state after a $CONTROL change.
+    const bool devices = args.integer("devices") > 0 || args.integer("storm") > 0;
+    std::vector<std::string> authArgs = {"--username", kDynsecUser, "--password", kDynsecPassword};
+    if (devices) {
+        authArgs.clear();
+    }
+    Row dynacl{"dynacl", "", authArgs, ""};
+    dynacl.control = true;
+    const fs::path dynaclLib = fs::path(build) / "plugins/dynacl/mosquitto_dynacl.so";
+    Row dynsec{"dynsec", "", authArgs, ""};
+    dynsec.control = true;
     const std::string dynsecLib = args.str("dynsec-plugin");
+    std::string stateError;
+    std::string dynaclState;
+    std::string dynsecState;
+    if (devices) {
+        if (writeDeviceStates(workDir, deviceCounts(args), stateError)) {
+            dynaclState = (workDir / "dynacl-devices.json").string();
+            dynsecState = (workDir / "dynsec-devices.json").string();
+        }
+    } else {
+        dynsecState = writeDynsecConfig(workDir, stateError);
+        dynaclState = dynsecState;
+    }
+    if (!fs::exists(dynaclLib)) {
+        dynacl.skipReason = "not built: " + dynaclLib.string();
+    } else if (dynaclState.empty()) {
+        dynacl.skipReason = stateError;
+    } else {
+        dynacl.stateFile = dynaclState;
+        dynacl.config = std::string(kCommonConfig) + "allow_anonymous false\nplugin " + dynaclLib.string() +
+                        "\nplugin_opt_config_file {cell}/state.json\n";
+    }
     if (!fs::exists(dynsecLib)) {
         dynsec.skipReason = "not installed: " + dynsecLib;
+    } else if (dynsecState.empty()) {
+        dynsec.skipReason = stateError;
     } else {
-        std::string error;
-        const std::string file = writeDynsecConfig(workDir, error);
-        if (file.empty()) {
-            dynsec.skipReason = error;
-        } else {
-            dynsec.config = std::string(kCommonConfig) + "allow_anonymous false\nplugin " + dynsecLib +
-                            "\nplugin_opt_config_file " + file + "\n";
-        }
+        dynsec.stateFile = dynsecState;
+        dynsec.config = std::string(kCommonConfig) + "allow_anonymous false\nplugin " + dynsecLib +
+                        "\nplugin_opt_config_file {cell}/state.json\n";
     }
+    rows.push_back(dynacl);
     rows.push_back(dynsec);
 
     // The seeds' approach to the influx row's job: the bare broker plus an external subscriber
@@ -436,6 +635,9 @@ std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
             }
         }
         rows = std::move(picked);
+    } else if (devices) {
+        // The per-device workloads are about access control: the other rows would only repeat bare.
+        std::erase_if(rows, [](const Row& r) { return r.name != "bare" && r.name != "dynacl" && r.name != "dynsec"; });
     } else {
         std::erase_if(rows, [](const Row& r) { return r.optIn; });
     }
@@ -444,6 +646,16 @@ std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
 
 std::vector<std::string> workloadArgs(const CliArgs& args) {
     // The same window at every QoS: the rows' brokers have no inflight cap (kCommonConfig).
+    if (args.integer("devices") > 0) {
+        const DeviceCounts n = deviceCounts(args);
+        // The idle devices are held by bench/storm --hold for the whole cell (runCell), not by loadgen.
+        std::vector<std::string> out = {"--publishers", args.str("publishers"), "--subscribers", args.str("subscribers"),
+                                        "--idle", "0", "--payload", args.str("payload"),
+                                        "--window", args.str("window"), "--quiet"};
+        const auto dev = deviceLoadgenArgs(n);
+        out.insert(out.end(), dev.begin(), dev.end());
+        return out;
+    }
     return {"--publishers", args.str("publishers"), "--subscribers", args.str("subscribers"),
             "--idle",       args.str("idle"),       "--sensors",     args.str("sensors"),
             "--payload",    args.str("payload"),    "--window",      args.str("window"),
@@ -580,6 +792,24 @@ bool pinProcess(pid_t pid, int cpu) {
     return ok && !ec;
 }
 
+// {cell} in the row's config, and the row's state file copied there (a fresh one per broker run).
+bool prepareCell(const Row& row, const fs::path& cellDir, std::string& config, std::string& error) {
+    for (size_t pos = config.find("{cell}"); pos != std::string::npos;
+         pos = config.find("{cell}", pos + cellDir.string().size())) {
+        config.replace(pos, 6, cellDir.string());
+    }
+    if (!row.stateFile.empty()) {
+        std::error_code ec;
+        fs::create_directories(cellDir, ec);
+        fs::copy_file(row.stateFile, cellDir / "state.json", fs::copy_options::overwrite_existing, ec);
+        if (ec) {
+            error = "cannot copy " + row.stateFile + ": " + ec.message();
+            return false;
+        }
+    }
+    return true;
+}
+
 Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, bool verbose) {
     const bool pin = args.flag("pin");
     Cell cell;
@@ -601,9 +831,8 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
             return cell;
         }
     }
-    for (size_t pos = config.find("{cell}"); pos != std::string::npos;
-         pos = config.find("{cell}", pos + cellDir.string().size())) {
-        config.replace(pos, 6, cellDir.string());
+    if (!prepareCell(row, cellDir, config, cell.error)) {
+        return cell;
     }
     mqs::testing::BrokerProcess broker(config, "bench-" + row.name);
     if (!broker.start()) {
@@ -613,6 +842,31 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
     if (pin && !pinProcess(broker.pid(), 0)) {
         cell.error = "cannot pin the broker to CPU 0";
         return cell;
+    }
+    // --devices: the idle part of the fleet stays connected through both phases, held by
+    // bench/storm --hold (raw MQTT, one descriptor per client; loadgen's libmosquitto clients take
+    // three each, and 10 000 of them would pass a 20 000 open-files hard limit).
+    mqs::testing::ChildProcess holder;
+    if (const DeviceCounts n = deviceCounts(args); args.integer("devices") > 0 && n.idle > 0) {
+        fs::create_directories(cellDir);
+        std::vector<std::string> argv = {args.str("storm-tool"), "--hold", "--port", std::to_string(broker.port()),
+                                         "--clients", std::to_string(n.idle), "--prefix", kDevicePrefix,
+                                         "--password", kDynsecPassword, "--timeout", "300"};
+        if (pin) argv.insert(argv.begin(), {"taskset", "-c", "1"});
+        std::string error;
+        if (!holder.spawn(argv, {.stdout_file = cellDir / "holder.out", .truncate = true, .own_process_group = true},
+                          &error)) {
+            cell.error = "storm --hold: " + error;
+            return cell;
+        }
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(310);
+        while (readText(cellDir / "holder.out").find("\"held\"") == std::string::npos) {
+            if (!holder.running() || std::chrono::steady_clock::now() >= deadline) {
+                cell.error = "idle clients not connected: " + oneLine(readText(cellDir / "holder.out"));
+                return cell;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
     }
     mqs::testing::ChildProcess bridge;
     if (row.pythonBridge) {
@@ -690,6 +944,7 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
         bridge.stop();
         cell.fwd.bridgeReport = lastJsonLine(readText(cellDir / "bridge.out")).value_or(json());
     }
+    holder.stop();
     cell.peakRssKb = broker.peakRssKb();
     cell.brokerDropped = broker.countInLog("Outgoing messages are being dropped") > 0;
     broker.stop();
@@ -881,25 +1136,144 @@ void printForwardingTable(const std::vector<Row>& rows, const std::vector<int>& 
     }
 }
 
+// --storm: one broker run per row and repetition with bench/storm instead of loadgen: the
+// reconnect storm of the <prefix>-idle-* clients and, for rows that answer $CONTROL, the broker
+// thread's CPU per change. Returns storm's JSON, or an "error".
+json runStormCell(const CliArgs& args, const Tools& tools, const Row& row, bool verbose) {
+    static int stormCounter = 0;
+    const fs::path cellDir = tools.workDir / ("storm-" + std::to_string(++stormCounter) + "-" + row.name);
+    std::string config = row.config;
+    std::string error;
+    if (!prepareCell(row, cellDir, config, error)) {
+        return {{"error", error}};
+    }
+    mqs::testing::BrokerProcess broker(config, "bench-" + row.name);
+    if (!broker.start()) {
+        return {{"error", "broker did not start: " + brokerError(broker.log())}};
+    }
+    if (args.flag("pin") && !pinProcess(broker.pid(), 0)) {
+        return {{"error", "cannot pin the broker to CPU 0"}};
+    }
+    std::vector<std::string> argv = {args.str("storm-tool"), "--port", std::to_string(broker.port()),
+                                     "--broker-pid", std::to_string(broker.pid()), "--clients", args.str("storm"),
+                                     "--prefix", kDevicePrefix, "--password", kDynsecPassword,
+                                     "--rounds", args.str("storm-rounds"), "--concurrency",
+                                     args.str("storm-concurrency")};
+    if (row.control) {
+        argv.insert(argv.end(), {"--control-user", kDynsecAdmin, "--control-password", kDynsecPassword,
+                                 "--control-changes", args.str("control-changes")});
+    }
+    if (args.flag("pin")) {
+        argv.insert(argv.begin(), {"taskset", "-c", "1"});
+    }
+    auto r = runChild(argv, 600, verbose);
+    broker.stop();
+    if (!tools.keep) {
+        std::error_code ec;
+        fs::remove_all(cellDir, ec);
+    }
+    auto j = lastJsonLine(r.output);
+    if (!j) {
+        return {{"error", r.timed_out ? "storm timed out" : "storm printed no JSON (exit " + std::to_string(r.exit_code) + ")"}};
+    }
+    if (!j->value("ok", false)) {
+        (*j)["error"] = "storm: " + j->value("error", std::string("failed"));
+    }
+    return *j;
+}
+
+// The storm table: per row, medians over every round of every repetition.
+void printStormTable(const CliArgs& args, const std::vector<Row>& rows, const std::map<std::string, std::vector<json>>& runs,
+                     long long stateClients) {
+    std::printf("\nReconnect storm: %s password clients (client id = username, PBKDF2-SHA512 at 101 iterations) drop "
+                "their sockets at once and reconnect, at most %s CONNECTs awaiting their CONNACK at a time, while "
+                "an unrelated client publishes 200 msg/s at QoS 0 to a subscriber; %s round(s) per broker run; "
+                "%lld clients in the dynacl/dynsec state. connect all s: from the first reconnect to the last "
+                "CONNACK. worst stream gap: longest time between two deliveries of the stream during the "
+                "storm (5 ms when undisturbed); before: the same over the second before the first connect. broker CPU ms/login: the broker's CPU (all threads) during the "
+                "storm per client. $CONTROL change: CPU of the broker's main thread from just before one "
+                "addRoleACL/removeRoleACL request on an unused role to its reply (%s changes per run), and the "
+                "reply's round trip as the admin client saw it. Medians, max in brackets\n\n",
+                args.str("storm").c_str(), args.str("storm-concurrency").c_str(), args.str("storm-rounds").c_str(),
+                stateClients, args.str("control-changes").c_str());
+    std::printf("| Row | connect all s | worst stream gap ms | stream gap before ms | broker CPU ms/login "
+                "| $CONTROL change: broker thread ms | $CONTROL reply ms |\n|---|---|---|---|---|---|---|\n");
+    for (const auto& row : rows) {
+        if (!row.skipReason.empty()) {
+            std::printf("| %s | skipped: %s | | | | | |\n", row.name.c_str(), row.skipReason.c_str());
+            continue;
+        }
+        std::vector<double> connect;
+        std::vector<double> gap;
+        std::vector<double> before;
+        std::vector<double> cpu;
+        std::vector<double> thread;
+        std::vector<double> reply;
+        std::string error;
+        const auto it = runs.find(row.name);
+        for (const json& run : it == runs.end() ? std::vector<json>{} : it->second) {
+            if (run.contains("error")) {
+                error = run["error"].get<std::string>();
+            }
+            const double clients = std::max(1.0, run.value("clients", 1.0));
+            for (const json& round : run.value("rounds", json::array())) {
+                connect.push_back(round.value("connect_all_s", 0.0));
+                gap.push_back(round.value("stream_max_gap_ms", 0.0));
+                before.push_back(round.value("stream_baseline_gap_ms", 0.0));
+                cpu.push_back(round.value("broker_cpu_s", 0.0) * 1000 / clients);
+            }
+            for (const json& change : run.value("control", json::array())) {
+                thread.push_back(change.value("broker_thread_cpu_ms", 0.0));
+                reply.push_back(change.value("reply_ms", 0.0));
+            }
+        }
+        if (connect.empty()) {
+            std::replace(error.begin(), error.end(), '|', '/');
+            std::printf("| %s | failed: %s | | | | | |\n", row.name.c_str(), error.c_str());
+            continue;
+        }
+        auto cellOf = [](const std::vector<double>& v, const char* format) {
+            return v.empty() ? std::string("-")
+                             : fmt(format, mqs::bench::median(v)) + " (" + fmt(format, mqs::bench::maxOf(v)) + ")";
+        };
+        std::printf("| %s | %s | %s | %s | %s | %s | %s |%s\n", row.name.c_str(), cellOf(connect, "%.3f").c_str(),
+                    cellOf(gap, "%.1f").c_str(), cellOf(before, "%.1f").c_str(), cellOf(cpu, "%.3f").c_str(), cellOf(thread, "%.2f").c_str(),
+                    cellOf(reply, "%.1f").c_str(), error.empty() ? "" : (" failed once: " + error).c_str());
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     CliArgs args("run_bench",
-                 "Runs the broker once per row (bare, each of our plugins, all of them, dynamic-security,\n"
-                 "the Python bridge) under the same loadgen workload, repeats, and prints Markdown tables of\n"
-                 "medians. Forwarding rows (influx, all-ours with influx, python-bridge) write to a\n"
-                 "VictoriaMetrics started per cell, and the points it received are counted.",
+                 "Runs the broker once per row (bare, each of our plugins, all of them, dynacl and\n"
+                 "dynamic-security on the same state, the Python bridge) under the same loadgen workload,\n"
+                 "repeats, and prints Markdown tables of medians. Forwarding rows (influx, all-ours with\n"
+                 "influx, python-bridge) write to a VictoriaMetrics started per cell, and the points it\n"
+                 "received are counted. --devices: a per-device state of N clients instead of the warehouse\n"
+                 "roles; --storm: a reconnect storm (bench/storm) instead of loadgen.",
                  {
                      {"build-dir", BENCH_BUILD_DIR, "build tree holding the plugin .so files"},
                      {"source-dir", BENCH_SOURCE_DIR, "source tree (for conf/ rule files)"},
                      {"loadgen", BENCH_LOADGEN_PATH, "loadgen executable"},
+                     {"storm-tool", BENCH_STORM_PATH, "bench/storm executable (--storm)"},
+                     {"devices", "0", "per-device workload instead of the warehouse one: this many clients in the "
+                                      "dynacl/dynsec state and connected (publishers + subscribers + idle), each "
+                                      "logging in as itself, a role per device; rows bare,dynacl,dynsec"},
+                     {"storm", "0", "instead of loadgen: reconnect storm of this many password clients per "
+                                    "broker run (bench/storm), rows bare,dynacl,dynsec; the state holds "
+                                    "max(--devices, storm + 2) clients"},
+                     {"storm-rounds", "3", "storms per broker run"},
+                     {"storm-concurrency", "100", "CONNECTs awaiting their CONNACK at most, in a storm"},
+                     {"control-changes", "10", "with --storm: $CONTROL changes timed per dynacl/dynsec run"},
                      {"dynsec-plugin", "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
                       "Mosquitto's dynamic-security plugin"},
                      {"victoria-metrics", "", "victoria-metrics binary (default: on $PATH, else /usr/bin)"},
                      {"python", "/usr/bin/python3", "Python with paho-mqtt, for the python-bridge row"},
                      {"flush-timeout", "60", "longest wait, after a flat-out phase, for the forwarded points"},
-                     {"rows", "", "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynsec,"
-                                  "python-bridge; influx-nojournal only when named)"},
+                     {"rows", "", "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynacl,dynsec,"
+                                  "python-bridge; influx-nojournal only when named; bare,dynacl,dynsec with "
+                                  "--devices or --storm)"},
                      {"qos", "0,1", "comma-separated QoS levels, one workload each"},
                      {"reps", "3", "repetitions per row and QoS; the table shows medians"},
                      {"seconds", "3", "flat-out phase per cell (msgs/s, CPU/msg)"},
@@ -997,10 +1371,39 @@ int main(int argc, char** argv) {
     const double estimate = static_cast<double>(qosLevels.size() * static_cast<size_t>(reps)) *
                             (static_cast<double>(activeRows) * (args.number("seconds") + args.number("latency-seconds") + 0.6) +
                              static_cast<double>(forwardingRows) * 3.0);
-    std::fprintf(stderr, "run_bench: %zu rows x %zu QoS x %d reps, about %.0f s; load average %s on %ld cores\n",
-                 activeRows, qosLevels.size(), reps, estimate, loadStart.c_str(), cores);
+    if (args.integer("storm") > 0) {
+        std::fprintf(stderr, "run_bench: storm: %zu rows x %d reps; load average %s on %ld cores\n", activeRows, reps,
+                     loadStart.c_str(), cores);
+    } else {
+        std::fprintf(stderr, "run_bench: %zu rows x %zu QoS x %d reps, about %.0f s; load average %s on %ld cores\n",
+                     activeRows, qosLevels.size(), reps, estimate, loadStart.c_str(), cores);
+    }
     if (loadAverage1() > 0.5 * static_cast<double>(cores)) {
         std::fprintf(stderr, "run_bench: warning: the machine is busy; expect noisy figures\n");
+    }
+
+    if (args.integer("storm") > 0) {
+        std::map<std::string, std::vector<json>> runs;
+        bool failed = false;
+        for (int rep = 1; rep <= reps; ++rep) {
+            for (const auto& row : rows) {
+                if (!row.skipReason.empty()) {
+                    continue;
+                }
+                json run = runStormCell(args, tools, row, verbose);
+                failed = failed || run.contains("error");
+                std::fprintf(stderr, "  [rep %d/%d] storm %-8s %s\n", rep, reps, row.name.c_str(), run.dump().c_str());
+                runs[row.name].push_back(std::move(run));
+            }
+        }
+        if (!args.flag("keep")) {
+            fs::remove_all(workDir);
+        }
+        std::printf("### Storm run, load average %s at start, %s at end; command: `bench/run_bench %s`\n", loadStart.c_str(),
+                    loadAverage().c_str(), args.commandLine().c_str());
+        printStormTable(args, rows, runs, deviceCounts(args).total());
+        std::fflush(stdout);
+        return failed ? 2 : 0;
     }
 
     // cells[qos][row] = one Cell per repetition. Reps are the outer loop so slow drifts of
@@ -1059,11 +1462,20 @@ int main(int argc, char** argv) {
     std::printf("- broker: mosquitto %s (%s), stock settings plus set_tcp_nodelay true, max_inflight_messages 0 "
                 "and log_type error/warning/notice/information; loadgen sets TCP_NODELAY too\n",
                 mosquittoVersion().c_str(), mosquittoBinary().c_str());
-    std::printf("- workload: %s publishers, %s subscriber(s), %s idle connections, %lld topics (%s payload); "
-                "flat out %s s per cell for msgs/s and CPU, then paced at %s msg/s for %s s for latency\n",
-                args.str("publishers").c_str(), args.str("subscribers").c_str(), args.str("idle").c_str(),
-                3 * args.integer("sensors"), args.str("payload").c_str(), args.str("seconds").c_str(),
-                args.str("rate").c_str(), args.str("latency-seconds").c_str());
+    if (const DeviceCounts n = deviceCounts(args); args.integer("devices") > 0) {
+        std::printf("- workload: per-device state of %lld clients, all connected: %lld publishers each on its own "
+                    "devices/<id>/status, %lld subscriber(s) on devices/+/status, %lld idle (held by bench/storm "
+                    "--hold); every client logs in as itself (%s payload); flat out %s s per cell for msgs/s and CPU, "
+                    "then paced at %s msg/s for %s s for latency\n",
+                    n.total(), n.publishers, n.subscribers, n.idle, args.str("payload").c_str(),
+                    args.str("seconds").c_str(), args.str("rate").c_str(), args.str("latency-seconds").c_str());
+    } else {
+        std::printf("- workload: %s publishers, %s subscriber(s), %s idle connections, %lld topics (%s payload); "
+                    "flat out %s s per cell for msgs/s and CPU, then paced at %s msg/s for %s s for latency\n",
+                    args.str("publishers").c_str(), args.str("subscribers").c_str(), args.str("idle").c_str(),
+                    3 * args.integer("sensors"), args.str("payload").c_str(), args.str("seconds").c_str(),
+                    args.str("rate").c_str(), args.str("latency-seconds").c_str());
+    }
     std::printf("- %d repetition(s), medians shown; msgs/s, CPU and instructions from the flat-out phase, "
                 "latency from the paced one. CPU µs/msg: broker CPU time (all threads) per delivered message; "
                 "spread = min-max over repetitions; × bare = median of per-repetition ratios to the bare "

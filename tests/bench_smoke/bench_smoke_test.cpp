@@ -1,6 +1,7 @@
 // Smoke test for the bench tools: loadgen against a bare broker for about a second, then
-// run_bench with a tiny workload (bare + dynsec rows; bare + influx forwarding to VictoriaMetrics),
-// checking exit codes, rates, loss, rows, and that every message became a point.
+// run_bench with a tiny workload (bare + dynacl + dynsec rows on the warehouse and the per-device
+// states, the reconnect storm; bare + influx forwarding to VictoriaMetrics), checking exit codes,
+// rates, loss, rows, and that every message became a point.
 #include "testing/broker_process.hpp"
 #include "testing/child_process.hpp"
 
@@ -111,9 +112,9 @@ TEST(BenchSmoke, LoadgenAgainstBareBroker) {
     EXPECT_GT(j2["latency_us"]["p99"].get<double>(), 0.0) << r2.output;
 }
 
-TEST(BenchSmoke, RunnerPrintsTableWithBareAndDynsecRows) {
+TEST(BenchSmoke, RunnerPrintsTableWithBareDynaclAndDynsecRows) {
     const auto r = runCommand({RUN_BENCH_PATH, "--reps", "1", "--seconds", "1", "--latency-seconds", "0.5",
-                               "--rows", "bare,dynsec", "--idle", "5"});
+                               "--rows", "bare,dynacl,dynsec", "--idle", "5"});
     ASSERT_EQ(r.exit_code, 0) << r.output;
 
     const auto all = tables(r.output);
@@ -127,11 +128,11 @@ TEST(BenchSmoke, RunnerPrintsTableWithBareAndDynsecRows) {
     ASSERT_LT(lostCol, header.size()) << "columns: " << r.output;
     ASSERT_LT(ratioCol, header.size());
 
-    for (const char* key : {"bare/0", "bare/1", "dynsec/0", "dynsec/1"}) {
+    for (const char* key : {"bare/0", "bare/1", "dynacl/0", "dynacl/1", "dynsec/0", "dynsec/1"}) {
         ASSERT_TRUE(rows.count(key)) << "no row " << key << " in:\n" << r.output;
         const auto& c = rows[key];
-        if (c[msgsCol].rfind("skipped", 0) == 0 && std::string(key).rfind("dynsec", 0) == 0) {
-            continue; // dynamic-security plugin or mosquitto_ctrl not installed here
+        if (c[msgsCol].rfind("skipped", 0) == 0 && std::string(key).rfind("bare", 0) != 0) {
+            continue; // dynamic-security plugin or mosquitto_ctrl not installed, dynacl not built
         }
         ASSERT_NO_THROW(number(c[msgsCol])) << key << ": " << c[msgsCol];
         EXPECT_GT(number(c[msgsCol]), 0.0) << key;
@@ -141,6 +142,65 @@ TEST(BenchSmoke, RunnerPrintsTableWithBareAndDynsecRows) {
         }
     }
     EXPECT_EQ(rows["bare/0"][ratioCol], "1.00");
+}
+
+// The per-device state (a role and a client per device, dynacl with %c/%u rules, dynsec with the
+// same rules per device): every client logs in as itself and every message is allowed through, so
+// nothing is lost at QoS 1 (a refused login or a denied publish would lose them all).
+TEST(BenchSmoke, RunnerDeviceStateRows) {
+    const auto r = runCommand({RUN_BENCH_PATH, "--reps", "1", "--seconds", "1", "--latency-seconds", "0.5",
+                               "--devices", "60", "--qos", "1"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto all = tables(r.output);
+    ASSERT_EQ(all.size(), 1u) << r.output;
+    auto rows = all[0].rows;
+    const size_t msgsCol = all[0].column("msgs/s");
+    const size_t lostCol = all[0].column("lost");
+    EXPECT_EQ(rows.size(), 3u) << "rows bare, dynacl, dynsec only:\n" << r.output;
+    for (const char* key : {"bare/1", "dynacl/1", "dynsec/1"}) {
+        ASSERT_TRUE(rows.count(key)) << "no row " << key << " in:\n" << r.output;
+        const auto& c = rows[key];
+        if (c[msgsCol].rfind("skipped", 0) == 0 && std::string(key) != "bare/1") {
+            continue;
+        }
+        EXPECT_GT(number(c[msgsCol]), 0.0) << key << "\n" << r.output;
+        EXPECT_EQ(c[lostCol], "0") << key << "\n" << r.output;
+    }
+}
+
+// --storm: bench/storm per row; every row reconnects all its clients, and the rows that answer
+// $CONTROL report the broker thread's CPU per change.
+TEST(BenchSmoke, RunnerStormTable) {
+    const auto r = runCommand({RUN_BENCH_PATH, "--reps", "1", "--storm", "40", "--storm-rounds", "1",
+                               "--control-changes", "2"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::map<std::string, std::vector<std::string>> rows;
+    std::vector<std::string> header;
+    std::istringstream in(r.output);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("| Row |", 0) == 0) {
+            header = cells(line);
+        } else if (line.rfind("| ", 0) == 0 && !header.empty()) {
+            const auto c = cells(line);
+            ASSERT_EQ(c.size(), header.size()) << line;
+            rows[c[0]] = c;
+        }
+    }
+    ASSERT_EQ(header.size(), 7u) << r.output;
+    for (const char* row : {"bare", "dynacl", "dynsec"}) {
+        ASSERT_TRUE(rows.count(row)) << row << "\n" << r.output;
+        const auto& c = rows[row];
+        if (c[1].rfind("skipped", 0) == 0 && std::string(row) != "bare") {
+            continue;
+        }
+        EXPECT_GT(number(c[1]), 0.0) << row << "\n" << r.output;  // connect all s
+        EXPECT_GT(number(c[2]), 0.0) << row << "\n" << r.output;  // the stream was measured
+        if (std::string(row) == "bare") {
+            EXPECT_EQ(c[5], "-") << r.output;
+        } else {
+            EXPECT_GT(number(c[5]), 0.0) << row << "\n" << r.output; // $CONTROL change timed
+        }
+    }
 }
 
 // The influx row: VictoriaMetrics per cell, mosquitto_influx.so forwarding to it, and every
