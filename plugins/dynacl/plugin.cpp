@@ -122,12 +122,23 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         return std::chrono::duration_cast<std::chrono::seconds>(clock.wallNow().time_since_epoch()).count();
     }
 
-    void swapState(std::shared_ptr<const State> next) {
+    // Returns the state it replaced (see saveState).
+    std::shared_ptr<const State> swapState(std::shared_ptr<const State> next) {
         uses_address = next->usesAddress();
         uses_common_name = next->usesCommonName();
         boundaries.reset(next->timeBoundaries(), unixSeconds());
-        state = std::move(next);
         ++generation;  // every cached decision is now stale: the next check recomputes
+        return std::exchange(state, std::move(next));
+    }
+
+    // Hands the live state to the writer. Serialising it and freeing the replaced one happen on the writer's
+    // thread: both grow with the number of clients (tens of ms at 10 000) and would stall the broker.
+    uint64_t saveState(std::shared_ptr<const State> replaced, std::string audit) {
+        return writer->submit(
+            [live = state, old = std::move(replaced)] {
+                return stateToJson(*live).dump(1, '\t', false, nlohmann::json::error_handler_t::replace);
+            },
+            std::move(audit));
     }
 
     void onTimers(Clock::TimePoint) {
@@ -307,9 +318,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         }
         for (const auto& c : changes) logger.info("plugin | " + c);
         hashes_upgraded.add(static_cast<int64_t>(changes.size()));
-        swapState(std::make_shared<const State>(std::move(next)));
-        writer->submit(stateToJson(*state).dump(1, '\t', false, nlohmann::json::error_handler_t::replace),
-                       std::move(audit));
+        saveState(swapState(std::make_shared<const State>(std::move(next))), std::move(audit));
     }
 
     void shutdown() {
@@ -345,14 +354,13 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
                 line["changes"] = out.log;
                 audit = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
             }
-            swapState(std::make_shared<const State>(std::move(*out.next)));
+            auto replaced = swapState(std::make_shared<const State>(std::move(*out.next)));
             if (config.kick_like_dynsec) {
                 // As dynamic-security: without the Will; NULL means every client without a username.
                 for (const auto& name : out.kick_usernames) mosquitto_kick_client_by_username(name.c_str(), false);
                 if (out.kick_anonymous) mosquitto_kick_client_by_username(nullptr, false);
             }
-            const uint64_t seq = writer->submit(
-                stateToJson(*state).dump(1, '\t', false, nlohmann::json::error_handler_t::replace), std::move(audit));
+            const uint64_t seq = saveState(std::move(replaced), std::move(audit));
             if (id && !tick_watch.ticking()) {
                 // No tick on this broker (2.0.11 with per_listener_settings true) and maybe no other ACL
                 // check soon: a held reply could wait forever, so it leaves now, before the write.

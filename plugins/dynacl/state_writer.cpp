@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <utility>
 
 namespace mqs::dynacl {
@@ -26,8 +27,13 @@ StateWriter::~StateWriter() {
 }
 
 uint64_t StateWriter::submit(std::string content, std::string audit_line) {
+    return submit([text = std::move(content)] { return text; }, std::move(audit_line));
+}
+
+uint64_t StateWriter::submit(std::function<std::string()> render, std::string audit_line) {
+    std::function<std::string()> superseded;  // released after the lock (it may hold the last ref to a state)
     std::lock_guard lock(mutex_);
-    pending_ = std::move(content);
+    superseded = std::exchange(pending_, std::move(render));
     if (!audit_path_.empty() && !audit_line.empty()) audit_lines_.push_back(std::move(audit_line));
     pending_seq_ = ++submitted_;
     cv_.notify_all();
@@ -57,16 +63,23 @@ void StateWriter::flush() {
 void StateWriter::run() {
     std::unique_lock lock(mutex_);
     for (;;) {
-        cv_.wait(lock, [&] { return stop_ || pending_.has_value(); });
+        cv_.wait(lock, [&] { return stop_ || static_cast<bool>(pending_); });
         if (!pending_) return;  // stopping with nothing left to write
-        std::string content = std::move(*pending_);
-        pending_.reset();
+        std::function<std::string()> render = std::exchange(pending_, nullptr);
         const uint64_t seq = pending_seq_;
         std::vector<std::string> audit = std::exchange(audit_lines_, {});
         lock.unlock();
+        std::string problem;
+        std::string content;
+        try {
+            content = render();
+        } catch (const std::exception& e) {
+            problem = std::string("cannot serialise the state: ") + e.what();
+        }
+        render = nullptr;  // frees what it held (an old state) here, not on the broker thread
         // The audit line first: a crash in between leaves a logged change that did not land, never an
         // unlogged one.
-        std::string problem = audit.empty() ? std::string() : appendLines(audit_path_, audit);
+        if (problem.empty() && !audit.empty()) problem = appendLines(audit_path_, audit);
         if (problem.empty()) problem = store_->save(content);
         lock.lock();
         if (problem.empty()) {

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,11 @@ public:
 
     // Returns the sequence number of this snapshot.
     uint64_t submit(std::string content, std::string audit_line = "");
+    // The same, with the content made by `render` on the worker: serialising a large state (68 ms for
+    // 10 000 clients, docs/dynacl.md Performance) must not stall the broker thread. `render` runs on the
+    // worker, at most once, and not at all when a later snapshot supersedes it; it must only read
+    // immutable data (a shared_ptr<const State>). Its exceptions are reported like write failures.
+    uint64_t submit(std::function<std::string()> render, std::string audit_line = "");
     // Failures since the last call (for the broker thread's log); bounded.
     std::vector<std::string> takeErrors();
     // Highest sequence number on disk (its state includes every earlier snapshot's changes).
@@ -48,7 +54,7 @@ private:
     std::vector<std::string> audit_lines_;  // never coalesced: every change keeps its line
     mutable std::mutex mutex_;
     std::condition_variable cv_;
-    std::optional<std::string> pending_;
+    std::function<std::string()> pending_;  // empty: nothing to write
     uint64_t submitted_ = 0;
     uint64_t pending_seq_ = 0;
     uint64_t written_ = 0;
