@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -45,6 +49,30 @@ TEST(StateWriter, ReportsFailures) {
     auto errors = w.takeErrors();
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_NE(errors[0].find("/nonexistent-dir/state.json.new"), std::string::npos);
+}
+
+TEST(StateWriter, RendersOnItsOwnThreadAndReportsARenderThatThrows) {
+    auto dir = std::filesystem::temp_directory_path() / ("dynacl_render_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto path = dir / "state.json";
+    StateWriter w(path.string());
+    const auto caller = std::this_thread::get_id();
+    std::atomic<bool> rendered_on_caller{false};
+    w.submit([&] {
+        rendered_on_caller = std::this_thread::get_id() == caller;
+        return std::string("{\"rendered\":true}");
+    });
+    w.flush();
+    EXPECT_FALSE(rendered_on_caller);
+    EXPECT_EQ(slurp(path), "{\"rendered\":true}");
+
+    w.submit([]() -> std::string { throw std::runtime_error("boom"); });
+    w.flush();
+    auto errors = w.takeErrors();
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("boom"), std::string::npos);
+    EXPECT_EQ(slurp(path), "{\"rendered\":true}") << "a failed render leaves the file as it was";
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
