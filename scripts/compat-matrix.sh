@@ -30,77 +30,8 @@ for tool in debootstrap chroot curl sha256sum; do
   command -v "$tool" >/dev/null || { echo "compat-matrix: $tool not found (apt-get install debootstrap curl)" >&2; exit 2; }
 done
 
-# Every deb URI of the machine's apt sources, one-line (sources.list, *.list) and deb822 (*.sources).
-apt_uris() {
-  local f
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] && sed -E -n 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' "$f"
-  done
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    awk 'BEGIN { RS = ""; FS = "\n" }
-         { deb = 0; uris = ""
-           for (i = 1; i <= NF; i++) {
-             if ($i ~ /^[Tt]ypes:/ && $i ~ /[[:space:]]deb([[:space:]]|$)/) deb = 1
-             if ($i ~ /^URIs:/) { sub(/^URIs:[[:space:]]*/, "", $i); uris = $i }
-           }
-           if (deb) { n = split(uris, u, /[[:space:]]+/); for (j = 1; j <= n; j++) if (u[j] != "") print u[j] } }' "$f"
-  done
-}
-
-# The first configured URI that serves dists/<suite>/Release (the security archive does not).
-mirror_for() {
-  local uri
-  while read -r uri; do
-    uri=${uri%/}
-    if curl -fsS -m 20 -o /dev/null "$uri/dists/$1/Release" 2>/dev/null; then
-      echo "$uri"
-      return 0
-    fi
-  done < <(apt_uris | awk '!seen[$0]++')
-  return 1
-}
-
-# Mounts for a chroot; undone (in reverse order) by unmount_all, which the EXIT trap also calls.
-mounted=()
-mount_root() {
-  local root=$1
-  mount -t proc proc "$root/proc" && mounted+=("$root/proc")
-  mount -t sysfs sysfs "$root/sys" && mounted+=("$root/sys")
-  mount --bind /dev "$root/dev" && mounted+=("$root/dev")
-  mount --make-private "$root/dev"
-  mount --bind /dev/pts "$root/dev/pts" && mounted+=("$root/dev/pts")
-  mount --make-private "$root/dev/pts"
-  mount -t tmpfs -o mode=1777,size=4g tmpfs "$root/tmp" && mounted+=("$root/tmp")
-}
-unmount_all() {
-  local i
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-    umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" || true
-  done
-  mounted=()
-}
-trap unmount_all EXIT
-trap 'exit 130' INT TERM
-
-in_root() {  # in_root <root> <bash command>: a clean environment, Debian's PATH
-  chroot "$1" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-    bash -c "$2"
-}
-
-# <suite>.base: debootstrap --variant=minbase, once per machine.
-make_base() {
-  local suite=$1 mirror=$2 base="$cache/$1.base"
-  [ -x "$base/bin/bash" ] && return 0
-  local script=()
-  # bookworm's debootstrap has no forky script; sid's works for testing.
-  [ -e "/usr/share/debootstrap/scripts/$suite" ] || script=(/usr/share/debootstrap/scripts/sid)
-  echo "compat-matrix: $suite: debootstrap from $mirror"
-  rm -rf "$base.tmp"
-  nice -n 10 debootstrap --variant=minbase "$suite" "$base.tmp" "$mirror" "${script[@]}" >"$cache/$suite.debootstrap.log" 2>&1 ||
-    { echo "compat-matrix: $suite: debootstrap failed, see $cache/$suite.debootstrap.log" >&2; return 1; }
-  mv "$base.tmp" "$base"
-}
+# apt_uris, mirror_for, mount_root/unmount_all (EXIT trap), in_root, make_base.
+source scripts/lib/debian-root.sh
 
 # <suite>.root: the base, apt pointed at the mirror (a frozen snapshot: no Valid-Until check), then
 # scripts/install-deps.sh. Keyed by the hash of install-deps.sh.
@@ -111,10 +42,7 @@ make_root() {
   echo "compat-matrix: $suite: installing dependencies (install-deps.sh changed or first run)"
   rm -rf "$root"
   cp -a "$cache/$suite.base" "$root"
-  echo "deb $mirror $suite main" >"$root/etc/apt/sources.list"
-  rm -f "$root"/etc/apt/sources.list.d/*
-  echo 'Acquire::Check-Valid-Until "false";' >"$root/etc/apt/apt.conf.d/99mqs-no-valid-until"
-  cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+  point_apt_at "$root" "$mirror" "$suite"
   cp scripts/install-deps.sh "$root/root/install-deps.sh"
   mount_root "$root"
   local rc=0

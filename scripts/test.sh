@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every test: installs dependencies, builds with warnings as errors and runs the whole
 # ctest suite (unit, conformance, integration against the real broker, bench smoke), then rebuilds
-# the broker-free tests with ASan+UBSan and runs them again.
+# the broker-free tests with ASan+UBSan and runs them again, the fuzz targets, and the Debian package test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +16,6 @@ BUILD_DIR=build-asan bash scripts/build.sh -DWARNINGS_AS_ERRORS=ON -DWITH_SANITI
 
 # Every fuzz target (docs/fuzzing.md) built with clang-14 and libFuzzer, each run for 20 s.
 bash scripts/fuzz.sh 20
+
+# The Debian package: built, installed by apt into a Debian 12 root, its broker run with an example.
+bash scripts/deb-test.sh

@@ -291,7 +291,8 @@ private:
             } else {
                 unresolved("the pointer runs into a " + std::string(current->type_name()));
             }
-            pointer += "/" + detail::escapePointerToken(token);
+            pointer += '/';  // not `"/" + token`: GCC 12 at -O3 warns falsely (-Wrestrict, GCC bug 105329)
+            pointer += detail::escapePointerToken(token);
         }
         return compile(*current, currentBase, resource->documentUri, pointer, targetDraft, depth + 1, false);
     }
