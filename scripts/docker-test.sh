@@ -137,7 +137,8 @@ nice docker build -f docker/Dockerfile -t "$image" . >"$logs/build.log" 2>&1 ||
 
 stage "run the image alone"
 port=$(free_port)
-docker run -d --name "$single" -p "127.0.0.1:$port:1883" "$image" >/dev/null
+ws_port=$(free_port)
+docker run -d --name "$single" -p "127.0.0.1:$port:1883" -p "127.0.0.1:$ws_port:9001" "$image" >/dev/null
 wait_for 90 "the container's health check" is_healthy "$single"
 uid_line=$(docker exec "$single" grep '^Uid:' /proc/1/status)
 [[ "$uid_line" =~ ^Uid:[[:space:]]+1883[[:space:]]+1883 ]] || fail "broker runs as '$uid_line', not uid 1883"
@@ -163,6 +164,11 @@ wait_for 20 "the alert" got '^entrepot/alerts/nord/s1 .*critical'
 kill "$sub_pid"
 wait "$sub_pid" 2>/dev/null || true
 ! grep -q '^entrepot/nord/s1/v1 .*"hot"' "$sub_log" || fail "the invalid reading was delivered"
+# The default config's websockets listener answers an MQTT-over-websockets upgrade.
+# (curl then waits on the open connection until -m ends it.)
+ws_reply=$(curl -s -i -m 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+  -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Protocol: mqtt' "http://127.0.0.1:$ws_port/" || true)
+[[ "$ws_reply" == "HTTP/1.1 101 "* ]] || fail "no websockets listener on 9001: '${ws_reply:0:80}'"
 docker rm -f "$single" >/dev/null
 
 stage "compose up (warehouse + test override)"
