@@ -74,6 +74,7 @@ cleanup() {
   set +e
   trap - EXIT
   if [ -n "$dockerd_pid" ]; then
+    stage "stop the containers and dockerd"
     [ "$rc" -eq 0 ] || { docker ps -a; docker logs "$single" 2>&1 | tail -30; } >"$logs/failure.log" 2>&1
     docker rm -f "$single" >/dev/null 2>&1
     if [ "$compose_up" -eq 1 ]; then
@@ -118,7 +119,11 @@ stage "start dockerd"
 dockerd --data-root "$data_root" --exec-root "$tmp/exec" --pidfile "$tmp/dockerd.pid" -H "$DOCKER_HOST" \
   >"$logs/dockerd.log" 2>&1 &
 dockerd_pid=$!
-wait_for 60 "dockerd" docker version >/dev/null 2>&1
+dockerd_up() {
+  kill -0 "$dockerd_pid" 2>/dev/null || fail "dockerd exited (log: $logs/dockerd.log)"
+  docker version >/dev/null 2>&1
+}
+wait_for 60 "dockerd" dockerd_up
 
 stage "debian:12-slim base image"
 if ! docker image inspect debian:12-slim >/dev/null 2>&1; then
@@ -132,7 +137,7 @@ if ! docker image inspect debian:12-slim >/dev/null 2>&1; then
 fi
 
 stage "build the image"
-nice docker build -f docker/Dockerfile -t "$image" . >"$logs/build.log" 2>&1 ||
+nice /usr/bin/docker build -f docker/Dockerfile -t "$image" . >"$logs/build.log" 2>&1 ||
   { tail -30 "$logs/build.log" >&2; fail "docker build (log: $logs/build.log)"; }
 
 stage "run the image alone"
@@ -170,6 +175,9 @@ ws_reply=$(curl -s -i -m 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H '
   -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Protocol: mqtt' "http://127.0.0.1:$ws_port/" || true)
 [[ "$ws_reply" == "HTTP/1.1 101 "* ]] || fail "no websockets listener on 9001: '${ws_reply:0:80}'"
 docker rm -f "$single" >/dev/null
+# The README's way to copy the default config out of the image.
+docker run --rm "$image" tar -C /mosquitto/config -c . | tar -t | grep -q '^./validate/schemas/common.schema.json$' ||
+  fail "the default config cannot be copied out with tar"
 
 stage "compose up (warehouse + test override)"
 export MQTT_PORT INFLUX_PORT
