@@ -180,9 +180,10 @@ docker run --rm "$image" tar -C /mosquitto/config -c . | tar -t | grep -q '^./va
   fail "the default config cannot be copied out with tar"
 
 stage "compose up (warehouse + test override)"
-export MQTT_PORT INFLUX_PORT
-MQTT_PORT=$(free_port)
-INFLUX_PORT=$(free_port)
+mqtt_port=$(free_port)
+influx_port=$(free_port)
+# Published on loopback only (compose.yaml takes HOST_IP:HOST_PORT in these).
+export MQTT_PORT=127.0.0.1:$mqtt_port INFLUX_PORT=127.0.0.1:$influx_port
 compose_up=1
 compose up -d --build >"$logs/compose.log" 2>&1 ||
   { tail -30 "$logs/compose.log" >&2; fail "docker-compose up (log: $logs/compose.log)"; }
@@ -191,25 +192,25 @@ wait_for 90 "the stack's broker health check" is_healthy "$broker_id"
 
 stage "check the warehouse stack"
 # Heartbeats of the three zones, retained.
-hb=$(mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v -t 'entrepot/heartbeat/+' -C 3 -W 30) ||
+hb=$(mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -v -t 'entrepot/heartbeat/+' -C 3 -W 30) ||
   fail "no retained heartbeats from the simulator"
 for zone in nord sud est; do
   grep -q "^entrepot/heartbeat/$zone " <<<"$hb" || fail "no heartbeat from zone $zone: $hb"
 done
 # The simulator's invalid readings are dead-lettered (one every 3 rounds of 2 s in compose.test.yaml).
-mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v -t 'entrepot/deadletter/#' -C 1 -W 30 | grep -q '/temp' ||
+mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -v -t 'entrepot/deadletter/#' -C 1 -W 30 | grep -q '/temp' ||
   fail "no dead letter from the simulator's invalid readings"
 # An alert from a host-published reading, read back as a retained message.
-mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t entrepot/est/host1/v1 \
+mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -q 1 -t entrepot/est/host1/v1 \
   -m '{"timestamp":1732200000000,"temp":22.5,"hum":41.0,"alert_level":2,"version":1}'
 retained_alert() {
-  mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t entrepot/alerts/est/host1 -C 1 -W 2 2>/dev/null | grep -q critical
+  mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -t entrepot/alerts/est/host1 -C 1 -W 2 2>/dev/null | grep -q critical
 }
 wait_for 20 "the retained alert on entrepot/alerts/est/host1" retained_alert
 # Points in VictoriaMetrics: the simulator's for every zone, the heartbeats, and the host's reading
 # (fixed timestamp: the 100y retention keeps it).
 export_series() {
-  curl -fsS -m 5 "http://127.0.0.1:$INFLUX_PORT/api/v1/export" -d "match[]={__name__=~\"$1\"}" 2>/dev/null
+  curl -fsS -m 5 "http://127.0.0.1:$influx_port/api/v1/export" -d "match[]={__name__=~\"$1\"}" 2>/dev/null
 }
 points_of() {  # points_of <metric regex> <label regex>: at least one exported series matches both
   export_series "$1" | grep -q "$2"
