@@ -48,8 +48,9 @@ if [ ${#need[@]} -gt 0 ]; then
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_rc_created=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${need[@]}" \
-    >"$logs/apt.log" 2>&1 || { tail -20 "$logs/apt.log" >&2; fail "apt-get install ${need[*]}"; }
+  { apt-get -o DPkg::Lock::Timeout=600 update -q &&
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${need[@]}"
+  } >"$logs/apt.log" 2>&1 || { tail -20 "$logs/apt.log" >&2; fail "apt-get install ${need[*]}"; }
   [ "$policy_rc_created" -eq 0 ] || rm -f /usr/sbin/policy-rc.d
 fi
 # Debian's clients, whatever else is on PATH (the daemon is 20.10: an older API than a newer CLI's).
@@ -176,8 +177,9 @@ ws_reply=$(curl -s -i -m 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H '
 [[ "$ws_reply" == "HTTP/1.1 101 "* ]] || fail "no websockets listener on 9001: '${ws_reply:0:80}'"
 docker rm -f "$single" >/dev/null
 # The README's way to copy the default config out of the image.
-docker run --rm "$image" tar -C /mosquitto/config -c . | tar -t | grep -q '^./validate/schemas/common.schema.json$' ||
-  fail "the default config cannot be copied out with tar"
+# (Listed whole first: grep -q stopping early would fail the pipeline with SIGPIPE.)
+listing=$(docker run --rm "$image" tar -C /mosquitto/config -c . | tar -t) || fail "the default config cannot be copied out with tar"
+grep -q '^./validate/schemas/common.schema.json$' <<<"$listing" || fail "the default config's copy lacks the rules: $listing"
 
 stage "compose up (warehouse + test override)"
 mqtt_port=$(free_port)
@@ -213,7 +215,8 @@ export_series() {
   curl -fsS -m 5 "http://127.0.0.1:$influx_port/api/v1/export" -d "match[]={__name__=~\"$1\"}" 2>/dev/null
 }
 points_of() {  # points_of <metric regex> <label regex>: at least one exported series matches both
-  export_series "$1" | grep -q "$2"
+  local series
+  series=$(export_series "$1") && grep -q "$2" <<<"$series"
 }
 for zone in nord sud est; do
   wait_for 60 "points of zone $zone in VictoriaMetrics" points_of 'entrepot_temp' "\"zone\":\"$zone\""
