@@ -3,19 +3,26 @@
 # testing (forky). Idempotent: packages already present are skipped, so repeated runs cost a dpkg query.
 set -euo pipefail
 
+# `install-deps.sh build` installs only what building the plugins needs (the Docker image's build stage).
+set_name=${1:-all}
 packages=(
-  build-essential cmake pkg-config git ca-certificates
-  mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients
+  build-essential cmake pkg-config ca-certificates
+  mosquitto-dev libmosquitto-dev
   nlohmann-json3-dev libsimdjson-dev libre2-dev
   libcurl4-openssl-dev libssl-dev zlib1g-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev
-  json-schema-test-suite
-  influxdb victoria-metrics python3-paho-mqtt
 )
 release=$(. /etc/os-release && echo "${VERSION_CODENAME:-unknown}")
-# scripts/fuzz.sh runs on the Debian 12 host only, with its clang-14 and libFuzzer; the newer releases of
-# the compatibility matrix build and test with GCC alone.
-[ "$release" = bookworm ] && packages+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev)
+if [ "$set_name" != build ]; then
+  packages+=(
+    git mosquitto mosquitto-clients
+    googletest libgtest-dev libgmock-dev libbenchmark-dev
+    json-schema-test-suite
+    influxdb victoria-metrics python3-paho-mqtt
+  )
+  # scripts/fuzz.sh runs on the Debian 12 host only, with its clang-14 and libFuzzer; the newer releases of
+  # the compatibility matrix build and test with GCC alone.
+  [ "$release" = bookworm ] && packages+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev)
+fi
 # Test servers that not every release ships (influxdb left Debian after bookworm): when the release has
 # no candidate for one, it is left out with a plain message and the tests that need it report SKIP.
 optional=(influxdb victoria-metrics)
