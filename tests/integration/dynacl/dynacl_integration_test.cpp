@@ -913,14 +913,25 @@ TEST(DynaclAudit, EveryAppliedChangeIsOneJsonLine) {
 
 namespace {
 
-// Credentials cache and hash upgrade: a broker on a `mosquitto_ctrl dynsec init` file (admin at 101
-// iterations) with `extra` options.
+// Credentials cache and hash upgrade: a broker on a `mosquitto_ctrl dynsec init` file with `extra` options.
+// The admin's hash is set to 101 iterations (dynamic-security 2.0's count) in 2.0's fields: 2.1's
+// mosquitto_ctrl writes an encoded_password at 210 000, which would leave nothing to upgrade.
 class DynaclLogins : public ::testing::Test {
 protected:
     void startWith(const std::string& extra) {
         const std::string path = (broker.dir() / "dynamic-security.json").string();
         auto [rc, out] = run("mosquitto_ctrl dynsec init '" + path + "' admin adminpw");
         ASSERT_EQ(rc, 0) << out;
+        json state = readJson(path);
+        const auto weak = mqs::dynacl::hashPassword("adminpw", 101);
+        for (auto& c : state["clients"]) {
+            if (c["username"] != "admin") continue;
+            c.erase("encoded_password");
+            c["password"] = mqs::dynacl::base64Encode(weak.hash);
+            c["salt"] = mqs::dynacl::base64Encode(weak.salt);
+            c["iterations"] = 101;
+        }
+        std::ofstream(path) << state.dump(1, '\t');
         broker.updateConfig(DynaclBroker::body(path) + extra);
         ASSERT_TRUE(broker.start()) << broker.log();
     }
@@ -1100,8 +1111,16 @@ TEST_F(DynaclCtrl, V5InvalidResponseTopicFallsBackToTheDefaultTopic) {
     int rc = -1;
     const bool sent = admin->publishWithProperties("$CONTROL/dynamic-security/v1",
                                                    R"({"commands":[{"command":"listClients"}]})", 1, false, props, &rc);
-    // 2.0.21 and 2.1.2 drop the connection themselves (protocol error); 2.0.11 hands the request on.
-    if (!sent || !admin->isConnected()) GTEST_SKIP() << "this broker refuses such a response topic itself";
+    // 2.0.21 and 2.1.2 drop the connection themselves (protocol error) before a plugin sees the request;
+    // what must hold there is that the broker and dynacl keep serving. 2.0.11 hands the request on.
+    if (!sent || !admin->isConnected()) {
+        auto again = connectAs(b.broker().port(), "admin", "adminpw", "v5-admin-again");
+        ASSERT_TRUE(again);
+        ASSERT_TRUE(again->subscribe("$CONTROL/dynamic-security/v1/response"));
+        ASSERT_TRUE(again->publish("$CONTROL/dynamic-security/v1", R"({"commands":[{"command":"listClients"}]})", 1));
+        EXPECT_TRUE(again->waitForMessageOn("$CONTROL/dynamic-security/v1/response"));
+        return;
+    }
     auto reply = admin->waitForMessageOn("$CONTROL/dynamic-security/v1/response");
     ASSERT_TRUE(reply);
     EXPECT_FALSE(reply->correlation_data);
