@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test: installs dependencies, builds with warnings as errors and runs the whole
 # ctest suite (unit, conformance, integration against the real broker, bench smoke), then rebuilds
-# the broker-free tests with ASan+UBSan and runs them again, the fuzz targets, and the Debian package test.
+# the broker-free tests with ASan+UBSan and runs them again, the fuzz targets, the Debian package test and
+# the Docker image and compose stack test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +20,6 @@ bash scripts/fuzz.sh 20
 
 # The Debian package: built, installed by apt into a Debian 12 root, its broker run with an example.
 bash scripts/deb-test.sh
+
+# The Docker image, alone and in the warehouse compose stack (VictoriaMetrics override), on a private dockerd.
+bash scripts/docker-test.sh
