@@ -37,17 +37,17 @@ enum StateClassSet : unsigned { kNone = 0, kMeasurement = 1, kTotal = 2, kTotalI
 
 struct ClassRow {
     std::string_view device_class;
-    std::initializer_list<std::string_view> units;  // empty: no unit allowed
+    std::vector<std::string_view> units;  // empty: no unit allowed (a vector: an initializer_list member would dangle)
     unsigned state_classes;
     bool any_unit = false;  // monetary: any currency code
 };
 
-const std::initializer_list<std::string_view> kPressure{"Pa", "hPa", "kPa", "bar", "cbar", "mbar", "mmHg", "inHg", "psi", "mPa"};
-const std::initializer_list<std::string_view> kEnergy{"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal"};
-const std::initializer_list<std::string_view> kVolume{"L", "mL", "gal", "fl. oz.", "m³", "ft³", "CCF"};
-const std::initializer_list<std::string_view> kSpeed{"m/s", "km/h", "mph", "ft/s", "in/s", "mm/s", "kn", "Beaufort"};
-const std::initializer_list<std::string_view> kSpeedFlux{"m/s", "km/h", "mph", "ft/s", "in/s", "mm/s", "kn", "Beaufort", "in/d", "in/h", "mm/d", "mm/h"};
-const std::initializer_list<std::string_view> kMicrograms{"µg/m³", "μg/m³"};
+const std::vector<std::string_view> kPressure{"Pa", "hPa", "kPa", "bar", "cbar", "mbar", "mmHg", "inHg", "psi", "mPa"};
+const std::vector<std::string_view> kEnergy{"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal"};
+const std::vector<std::string_view> kVolume{"L", "mL", "gal", "fl. oz.", "m³", "ft³", "CCF"};
+const std::vector<std::string_view> kSpeed{"m/s", "km/h", "mph", "ft/s", "in/s", "mm/s", "kn", "Beaufort"};
+const std::vector<std::string_view> kSpeedFlux{"m/s", "km/h", "mph", "ft/s", "in/s", "mm/s", "kn", "Beaufort", "in/d", "in/h", "mm/d", "mm/h"};
+const std::vector<std::string_view> kMicrograms{"µg/m³", "μg/m³"};
 
 // clang-format off
 const std::vector<ClassRow>& classTable() {
@@ -130,6 +130,9 @@ unsigned stateClassBit(std::string_view sc) {
 bool contains(std::initializer_list<std::string_view> list, std::string_view v) {
     return std::find(list.begin(), list.end(), v) != list.end();
 }
+bool contains(const std::vector<std::string_view>& list, std::string_view v) {
+    return std::find(list.begin(), list.end(), v) != list.end();
+}
 
 }  // namespace
 
@@ -194,7 +197,7 @@ std::string checkSensorTriple(std::string_view dc, std::string_view unit, std::s
     const ClassRow* row = findClass(dc);
     if (row == nullptr) return "device_class '" + std::string(dc) + "' is not a sensor device class";
     if (!row->any_unit) {
-        const bool ok = unit.empty() ? (row->units.size() == 0 || contains(row->units, "")) : contains(row->units, unit);
+        const bool ok = unit.empty() ? (row->units.empty() || contains(row->units, "")) : contains(row->units, unit);
         if (!ok) {
             std::string allowed;
             for (auto u : row->units) allowed += (allowed.empty() ? "" : ", ") + std::string(u.empty() ? "none" : u);
