@@ -18,8 +18,10 @@ bool AvailabilityTracker::fed(std::string_view client_id, std::string_view devic
     }
     bytes_ += cost;
     const bool came_online = dev == devices_.end();
-    if (client == clients_.end()) client = clients_.emplace(std::string(client_id), std::set<std::string, std::less<>>{}).first;
-    if (dev == devices_.end()) dev = devices_.emplace(std::string(device_id), std::set<std::string, std::less<>>{}).first;
+    if (client == clients_.end())
+        client = clients_.emplace(std::string(client_id), std::set<std::string, std::less<>>{}).first;
+    if (dev == devices_.end())
+        dev = devices_.emplace(std::string(device_id), std::set<std::string, std::less<>>{}).first;
     client->second.emplace(device_id);
     dev->second.emplace(client_id);
     return came_online;
@@ -62,7 +64,9 @@ void AvailabilityTracker::forgetDevice(std::string_view device_id) {
     devices_.erase(dev);
 }
 
-bool AvailabilityTracker::online(std::string_view device_id) const { return devices_.find(device_id) != devices_.end(); }
+bool AvailabilityTracker::online(std::string_view device_id) const {
+    return devices_.find(device_id) != devices_.end();
+}
 
 std::vector<std::string> AvailabilityTracker::feeders(std::string_view device_id) const {
     const auto dev = devices_.find(device_id);

@@ -5,8 +5,7 @@
 
 namespace mqs::hadiscovery {
 
-DeviceLimiter::DeviceLimiter(size_t max_new_devices, std::chrono::steady_clock::duration window,
-                             size_t max_known_bytes)
+DeviceLimiter::DeviceLimiter(size_t max_new_devices, std::chrono::steady_clock::duration window, size_t max_known_bytes)
     : max_new_(max_new_devices), window_(window), max_known_bytes_(max_known_bytes) {}
 
 bool DeviceLimiter::admit(std::string_view rule, std::string_view device_id, TimePoint now) {
@@ -60,6 +59,8 @@ bool DeviceLimiter::addKnown(std::string_view device_id) {
     return true;
 }
 
-bool DeviceLimiter::known(std::string_view device_id) const { return known_.find(device_id) != known_.end(); }
+bool DeviceLimiter::known(std::string_view device_id) const {
+    return known_.find(device_id) != known_.end();
+}
 
 }  // namespace mqs::hadiscovery

@@ -2,8 +2,8 @@
 #include "hadiscovery/inventory.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -46,7 +46,9 @@ bool parseHash(const std::string& text, uint64_t& out) {
 }
 
 // Invalid UTF-8 (never in a topic; possible in an id taken from a payload) is replaced, not thrown on.
-std::string dumpJson(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string dumpJson(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -75,7 +77,9 @@ nlohmann::json parseChecked(const std::string& text, const std::string& where) {
 
 Inventory::Inventory(size_t max_bytes) : max_bytes_(max_bytes) {}
 
-bool Inventory::owns(std::string_view topic) const { return configs_.find(topic) != configs_.end(); }
+bool Inventory::owns(std::string_view topic) const {
+    return configs_.find(topic) != configs_.end();
+}
 
 const Inventory::OwnedConfig* Inventory::find(std::string_view topic) const {
     const auto it = configs_.find(topic);
@@ -208,7 +212,9 @@ std::vector<std::string> Inventory::topicsOf(std::string_view device_id) const {
     return {dev->second.begin(), dev->second.end()};
 }
 
-std::string Inventory::serialize() const { return serializeState(*this, UserDeletions(0, 0)); }
+std::string Inventory::serialize() const {
+    return serializeState(*this, UserDeletions(0, 0));
+}
 
 Inventory Inventory::parse(const std::string& text, const std::string& where, size_t max_bytes) {
     const nlohmann::json root = snapshot::parseChecked(text, where);
@@ -251,8 +257,8 @@ Inventory Inventory::parse(const std::string& text, const std::string& where, si
 }
 
 std::string serializeState(const Inventory& inventory, const UserDeletions& deletions) {
-    std::string out = std::string("{\"format\":\"") + snapshot::kFormat + "\",\"version\":" +
-                      std::to_string(kSnapshotVersion) + ",\"configs\":[";
+    std::string out = std::string("{\"format\":\"") + snapshot::kFormat +
+                      "\",\"version\":" + std::to_string(kSnapshotVersion) + ",\"configs\":[";
     bool first = true;
     for (const auto& [topic, config] : inventory.configs()) {
         const Inventory::OwnedConfig* c = &config;

@@ -60,8 +60,8 @@ public:
     std::vector<std::string> devicesIdleSince(int64_t cutoff_ms) const;
     // Devices with at least one config recorded under `rule` (sorted).
     std::vector<std::string> devicesOfRule(std::string_view rule) const;
-    std::vector<std::string> devices() const;                                // sorted
-    std::vector<std::string> topicsOf(std::string_view device_id) const;    // sorted
+    std::vector<std::string> devices() const;                                                    // sorted
+    std::vector<std::string> topicsOf(std::string_view device_id) const;                         // sorted
     const std::map<std::string, OwnedConfig, std::less<>>& configs() const { return configs_; }  // by topic
 
     size_t deviceCount() const { return devices_.size(); }
@@ -86,7 +86,7 @@ private:
     void indexRemove(const OwnedConfig& c);
 
     size_t max_bytes_;
-    std::map<std::string, OwnedConfig, std::less<>> configs_;             // by topic
+    std::map<std::string, OwnedConfig, std::less<>> configs_;            // by topic
     std::map<std::string, std::set<std::string>, std::less<>> devices_;  // device id -> topics
     size_t bytes_ = 0;
     uint64_t refusals_ = 0;

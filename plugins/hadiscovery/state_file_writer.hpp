@@ -52,7 +52,7 @@ private:
     std::condition_variable cv_;
     std::optional<std::string> pending_;
     uint64_t submitted_ = 0;
-    uint64_t done_ = 0;   // all snapshots up to this one are written, failed or superseded
+    uint64_t done_ = 0;  // all snapshots up to this one are written, failed or superseded
     uint64_t writes_ = 0;
     uint64_t failures_ = 0;
     uint64_t superseded_ = 0;

@@ -23,7 +23,9 @@ bool UserDeletions::markDeleted(std::string key) {
     return true;
 }
 
-bool UserDeletions::isDeleted(std::string_view key) const { return keys_.find(key) != keys_.end(); }
+bool UserDeletions::isDeleted(std::string_view key) const {
+    return keys_.find(key) != keys_.end();
+}
 
 bool UserDeletions::undelete(std::string_view key) {
     const auto it = keys_.find(key);
@@ -33,7 +35,9 @@ bool UserDeletions::undelete(std::string_view key) {
     return true;
 }
 
-std::vector<std::string> UserDeletions::list() const { return {keys_.begin(), keys_.end()}; }
+std::vector<std::string> UserDeletions::list() const {
+    return {keys_.begin(), keys_.end()};
+}
 
 std::string UserDeletions::serializeArray() const {
     nlohmann::json array = nlohmann::json::array();

@@ -25,7 +25,7 @@ public:
     // False when already marked, empty, or refused because full (see refusals()).
     bool markDeleted(std::string unique_id_or_topic);
     bool isDeleted(std::string_view key) const;
-    bool undelete(std::string_view key);  // false when it was not marked
+    bool undelete(std::string_view key);    // false when it was not marked
     std::vector<std::string> list() const;  // sorted
 
     size_t count() const { return keys_.size(); }
@@ -38,8 +38,7 @@ public:
     std::string serializeArray() const;
     // Reads the "deleted" array of a state snapshot (the whole file's text). Throws SnapshotError naming
     // `where` on corrupt input; keys beyond the bounds are dropped and counted in refusals().
-    static UserDeletions parse(const std::string& text, const std::string& where, size_t max_count,
-                               size_t max_bytes);
+    static UserDeletions parse(const std::string& text, const std::string& where, size_t max_count, size_t max_bytes);
 
     static constexpr size_t kEntryOverhead = 48;  // set node and string header, roughly
 
