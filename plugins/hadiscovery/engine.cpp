@@ -14,13 +14,15 @@ constexpr size_t kMaxNameBytes = 64;
 constexpr size_t kDeviceOverhead = 512;  // map node, strings' headers, the Device struct itself
 constexpr std::chrono::seconds kIdleCheckEvery{1};
 
-// Cuts at a UTF-8 boundary.
-std::string boundedName(std::string_view s) {
-    if (s.size() <= kMaxNameBytes) return std::string(s);
+// Cuts at a UTF-8 boundary; a view, so comparing a payload's name with the known one allocates nothing.
+std::string_view boundedName(std::string_view s) {
+    if (s.size() <= kMaxNameBytes) return s;
     size_t n = kMaxNameBytes;
     while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-    return std::string(s.substr(0, n));
+    return s.substr(0, n);
 }
+// A refused new device's topic is not matched again for this long (a flood costs one cache lookup per message).
+constexpr std::chrono::seconds kRefusedRetry{1};
 
 }  // namespace
 
@@ -101,12 +103,22 @@ void DiscoveryEngine::onMessage(std::string_view client_id, std::string_view top
     }
     const size_t hash = TopicCache<Slot>::hashOf(topic);
     Device* d = nullptr;
-    if (Slot* s = cache_.find(topic, hash)) {
+    Slot* s = cache_.find(topic, hash);
+    if (s != nullptr && s->device == nullptr && now < s->retry_after) return;  // refused a moment ago
+    if (s != nullptr && s->device != nullptr) {
         d = s->device;
     } else {
-        d = deviceFor(topic, now);
-        if (d == nullptr) return;
-        if (Slot* fresh = cache_.store(topic, hash)) fresh->device = d;
+        bool matched = false;
+        d = deviceFor(topic, now, matched);
+        if (d == nullptr) {
+            // Refused (flood cap, collision, bound): remember briefly. Topics no rule matches are not
+            // cached: they are most of the traffic and would evict the devices.
+            if (matched) {
+                if (Slot* fresh = s ? s : cache_.store(topic, hash)) *fresh = Slot{nullptr, now + kRefusedRetry};
+            }
+            return;
+        }
+        if (Slot* fresh = s ? s : cache_.store(topic, hash)) *fresh = Slot{d, {}};
     }
     fields_.reset(payload, length);
     // Once per device and run even when the inventory says unchanged: the broker may have lost its
@@ -115,12 +127,15 @@ void DiscoveryEngine::onMessage(std::string_view client_id, std::string_view top
     if (changed || !d->published) publishDevice(*d, !d->published);
 }
 
-DiscoveryEngine::Device* DiscoveryEngine::deviceFor(std::string_view topic, Clock::TimePoint now) {
+DiscoveryEngine::Device* DiscoveryEngine::deviceFor(std::string_view topic, Clock::TimePoint now, bool& matched) {
     Captures caps;
+    matched = false;
     for (size_t i = 0; i < rules_->rules.size(); ++i) {
         const Rule& rule = rules_->rules[i];
+        if (!rule.topic.match(topic)) continue;  // allocation-free when it fails
         caps.clear();
-        if (!rule.topic.match(topic, &caps)) continue;
+        rule.topic.match(topic, &caps);
+        matched = true;
         std::string id = sanitizeId(rule.device_id.render(caps));
         auto it = devices_.find(id);
         if (it != devices_.end()) {
@@ -146,7 +161,7 @@ DiscoveryEngine::Device* DiscoveryEngine::deviceFor(std::string_view topic, Cloc
         dev.id = id;
         dev.topic = std::string(topic);
         dev.captures = caps;
-        dev.name = boundedName(rule.device_name.render(caps));
+        dev.name = std::string(boundedName(rule.device_name.render(caps)));
         dev.bytes = bytes;
         if (rule.expire == ExpireMode::Fixed) dev.expire_after_s = rule.expire_seconds;
         device_bytes_ += bytes;
@@ -197,7 +212,7 @@ bool DiscoveryEngine::observe(Device& d, std::string_view client_id, Clock::Time
     if (rule.name_field) {
         if (auto name = fields_.string(*rule.name_field); name && !name->empty()) {
             if (d.name != boundedName(*name)) {
-                d.name = boundedName(*name);
+                d.name = std::string(boundedName(*name));
                 changed = true;
             }
         }

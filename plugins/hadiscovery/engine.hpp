@@ -99,10 +99,11 @@ private:
         size_t bytes = 0;
     };
     struct Slot {
-        Device* device = nullptr;
+        Device* device = nullptr;           // null: a new device refused, not retried before retry_after
+        Clock::TimePoint retry_after{};
     };
 
-    Device* deviceFor(std::string_view topic, Clock::TimePoint now);
+    Device* deviceFor(std::string_view topic, Clock::TimePoint now, bool& matched);
     bool observe(Device& d, std::string_view client_id, Clock::TimePoint now);  // true: config changed
     void publishDevice(Device& d, bool force);
     void removeDevice(const std::string& id, const char* why);

@@ -1,0 +1,54 @@
+// The engine's hot path: once a device is known and nothing about it changes, a message costs a topic-cache
+// lookup and a few field reads, without one heap allocation; so does a message no rule matches and one from a
+// device the flood cap just refused. Own binary: it replaces operator new.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "hadiscovery/engine.hpp"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(size ? size : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace mqs::hadiscovery;
+using namespace std::chrono_literals;
+
+TEST(EngineAllocations, NoneForKnownUnchangedDevices) {
+    mqs::FakeClock clock;
+    mqs::MetricsRegistry metrics;
+    Config config = parseConfig({{"rules_file", std::string(CONF_DIR) + "/hadiscovery/ipwatch-rules.json"},
+                                 {"max_new_devices", "1"}});
+    DiscoveryEngine engine(std::make_shared<const RuleSet>(loadRuleSet(config.rules_file)), config, clock, metrics,
+                           LoadedState{Inventory(1 << 20), UserDeletions(100, 1 << 20)}, 1);
+    const std::string topic = "ipwatch/device/10.0.0.5/status", other = "ipwatch/device/10.0.0.6/status",
+                      unrelated = "some/other/topic";
+    const std::string payload = R"({"hostname":"web-1","cpu_percent":12.5,"memory_percent":48.1,"disk_percent":71,"uptime":86400})";
+    auto send = [&](const std::string& t, const char* client) {
+        engine.onMessage(client, t, payload.data(), payload.size(), false, clock.now());
+    };
+    send(topic, "agent");
+    send(other, "agent-2");  // refused by the cap of 1
+    engine.outbox().clear();
+    engine.notes().clear();
+    const long before = g_allocations.load();
+    for (int i = 0; i < 200; ++i) {
+        clock.advance(2ms);  // within the 1 s a refusal is remembered (then one full match re-asks the cap)
+        send(topic, "agent");
+        send(other, "agent-2");
+        send(unrelated, "x");
+    }
+    EXPECT_EQ(g_allocations.load() - before, 0);
+    EXPECT_TRUE(engine.outbox().empty());
+    EXPECT_EQ(engine.deviceCount(), 1u);
+}
