@@ -11,7 +11,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string componentKeyOfInferred(const std::string& field) { return "auto_" + entityIdOf(sanitizeId(field)); }
 
 // Home Assistant shows "<device name> <entity name>": a name that starts with the device's name (a
 // payload-given host name may be anything) loses that start, and a name left empty becomes null.
@@ -92,7 +91,7 @@ json entityConfig(const DeviceView& d, const EntitySpec& e) {
 
 json inferredConfig(const DeviceView& d, const InferredEntity& i) {
     json c = json::object();
-    const std::string uid = d.id + "_" + componentKeyOfInferred(i.field);
+    const std::string uid = d.id + "_" + inferredKey(i.field);
     c["unique_id"] = uid;
     c["default_entity_id"] = "sensor." + entityIdOf(uid);
     c["name"] = i.field;
@@ -119,13 +118,13 @@ std::vector<Component> components(const DeviceView& d) {
         const auto& e = d.rule->entities[i];
         out.push_back({e.id, e.platform, entityConfig(d, e)});
     }
-    for (const auto& inf : d.inferred) out.push_back({componentKeyOfInferred(inf.field), Platform::Sensor, inferredConfig(d, inf)});
+    for (const auto& inf : d.inferred) out.push_back({inferredKey(inf.field), Platform::Sensor, inferredConfig(d, inf)});
     return out;
 }
 
-std::string deviceTopic(const DeviceView& d, const BuildOptions& o) { return o.prefix + "/device/" + d.id + "/config"; }
+std::string deviceTopic(const DeviceView& d, const BuildOptions& o) { return deviceDiscoveryTopic(o, d.id); }
 std::string entityTopic(const DeviceView& d, const BuildOptions& o, Platform p, const std::string& key) {
-    return o.prefix + "/" + platformName(p) + "/" + d.id + "/" + key + "/config";
+    return entityDiscoveryTopic(o, d.id, p, key);
 }
 
 void checked(std::vector<Discovery>& out, const BuildOptions& o, std::string topic, const json& payload,
@@ -139,6 +138,16 @@ void checked(std::vector<Discovery>& out, const BuildOptions& o, std::string top
 }
 
 }  // namespace
+
+std::string inferredKey(const std::string& field) { return "auto_" + entityIdOf(sanitizeId(field)); }
+
+std::string entityDiscoveryTopic(const BuildOptions& o, std::string_view device_id, Platform p, std::string_view key) {
+    return o.prefix + "/" + platformName(p) + "/" + std::string(device_id) + "/" + std::string(key) + "/config";
+}
+
+std::string deviceDiscoveryTopic(const BuildOptions& o, std::string_view device_id) {
+    return o.prefix + "/device/" + std::string(device_id) + "/config";
+}
 
 std::string entityIdOf(std::string_view unique_id) {
     std::string out(unique_id);

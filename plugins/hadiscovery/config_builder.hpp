@@ -49,6 +49,11 @@ std::vector<std::string> discoveryTopics(const DeviceView& d, const BuildOptions
 // The configs of the device in o.form, each already checked by checkDiscoveryMessage; a config that fails
 // the check is left out and its problems appended to `problems` ("<topic>: <problem>").
 std::vector<Discovery> buildConfigs(const DeviceView& d, const BuildOptions& o, std::vector<std::string>& problems);
+// The per-entity topic of one component, and the device topic ("<prefix>/device/<id>/config").
+std::string entityDiscoveryTopic(const BuildOptions& o, std::string_view device_id, Platform p, std::string_view key);
+std::string deviceDiscoveryTopic(const BuildOptions& o, std::string_view device_id);
+// The component key of an inferred sensor ("auto_<field>").
+std::string inferredKey(const std::string& field);
 // The Home Assistant entity id suffix for a unique id: lower case, '-' as '_'.
 std::string entityIdOf(std::string_view unique_id);
 // The value_template that reads `field` from a JSON payload.

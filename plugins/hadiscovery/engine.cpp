@@ -63,6 +63,14 @@ DiscoveryEngine::DiscoveryEngine(std::shared_ptr<const RuleSet> rules, const Con
 #endif
     // Devices the inventory holds were admitted before: they do not count against the flood window.
     for (const auto& id : inventory_.devices()) limiter_.addKnown(id);
+    // Rules removed while the broker was down: their devices' configs are cleared at the first timer run
+    // (from TICK or MESSAGE, when the broker can publish).
+    for (const auto& [topic, owned] : inventory_.configs()) {
+        const bool known = std::any_of(rules_->rules.begin(), rules_->rules.end(),
+                                       [&](const Rule& r) { return r.name == owned.rule; });
+        if (!known && std::find(orphan_rules_.begin(), orphan_rules_.end(), owned.rule) == orphan_rules_.end())
+            orphan_rules_.push_back(owned.rule);
+    }
     m_user_deletions_.set(static_cast<int64_t>(deletions_.count()));
 }
 
@@ -265,7 +273,25 @@ DeviceView DiscoveryEngine::viewOf(const Device& d) const {
 }
 
 void DiscoveryEngine::publishDevice(Device& d, bool force) {
-    const DeviceView view = viewOf(d);
+    DeviceView view = viewOf(d);
+    // Deleted stays deleted in either form: an entity deleted while published per entity is left out of
+    // the device config; a deleted device config suppresses every per-entity config of the device.
+    bool device_deleted = false;
+    if (deletions_.count() > 0) {
+        if (build_.form == DiscoveryForm::Device) {
+            const auto& entities = ruleOf(d).entities;
+            for (size_t i = 0; i < entities.size(); ++i) {
+                if ((view.entity_mask & (1ull << i)) &&
+                    deletions_.isDeleted(entityDiscoveryTopic(build_, d.id, entities[i].platform, entities[i].id)))
+                    view.entity_mask &= ~(1ull << i);
+            }
+            std::erase_if(view.inferred, [&](const InferredEntity& e) {
+                return deletions_.isDeleted(entityDiscoveryTopic(build_, d.id, Platform::Sensor, inferredKey(e.field)));
+            });
+        } else {
+            device_deleted = deletions_.isDeleted(deviceDiscoveryTopic(build_, d.id));
+        }
+    }
     std::vector<std::string> problems;
     std::vector<Discovery> configs = buildConfigs(view, build_, problems);
     if (!problems.empty()) {
@@ -280,27 +306,13 @@ void DiscoveryEngine::publishDevice(Device& d, bool force) {
     // Owned configs of this device that the current form does not produce: the other discovery form
     // (discovery_mode changed), migrated with Home Assistant's migrate_discovery procedure.
     std::vector<std::string> old_topics;
-    bool old_deleted = false, all_old_deleted = true;
     for (const auto& t : inventory_.topicsOf(d.id)) {
         const bool current = std::any_of(configs.begin(), configs.end(), [&](const Discovery& c) { return c.topic == t; });
-        if (current) continue;
-        old_topics.push_back(t);
-        const bool deleted = deletions_.isDeleted(t);
-        old_deleted |= deleted;
-        all_old_deleted &= deleted;
-    }
-    if (!old_topics.empty() && old_deleted) {
-        // Deleted stays deleted across a mode switch: a deleted device config deletes every per-entity
-        // config of it; per-entity configs all deleted delete the device config.
-        const bool from_device = old_topics.size() == 1 && old_topics[0].find("/device/") != std::string::npos;
-        if (from_device || all_old_deleted) {
-            for (const auto& c : configs) deletions_.markDeleted(c.topic);
-            m_user_deletions_.set(static_cast<int64_t>(deletions_.count()));
-        }
+        if (!current) old_topics.push_back(t);
     }
     std::vector<Discovery> live;
     for (auto& c : configs) {
-        if (deletions_.isDeleted(c.topic)) {
+        if (device_deleted || deletions_.isDeleted(c.topic)) {
             m_suppressed_.add();
             continue;
         }
@@ -383,6 +395,11 @@ void DiscoveryEngine::scheduleRepublishAll(Clock::TimePoint now) {
 }
 
 void DiscoveryEngine::onTimers(Clock::TimePoint now) {
+    if (!orphan_rules_.empty()) {
+        for (const auto& rule : orphan_rules_)
+            for (const auto& id : inventory_.devicesOfRule(rule)) removeDevice(id, "its rule is no longer in the rules file");
+        orphan_rules_.clear();
+    }
     if (!republish_.empty()) {
         for (const auto& id : republish_.due(now)) {
             auto it = devices_.find(id);
@@ -449,20 +466,30 @@ void DiscoveryEngine::replaceRules(std::shared_ptr<const RuleSet> rules, Clock::
 }
 
 std::vector<std::string> DiscoveryEngine::undelete(std::string_view key, Clock::TimePoint now) {
-    std::vector<std::string> undone;
+    // A topic, or a device id: its owned topics and any deleted topic of it (per-entity topics of a
+    // migrated device are no longer owned).
     std::vector<std::string> candidates{std::string(key)};
     for (const auto& t : inventory_.topicsOf(key)) candidates.push_back(t);
+    const std::string level = "/" + std::string(key) + "/";
+    for (const auto& t : deletions_.list())
+        if (t.find(level) != std::string::npos) candidates.push_back(t);
+    std::vector<std::string> undone;
     for (const auto& t : candidates) {
         if (deletions_.undelete(t)) undone.push_back(t);
     }
     if (undone.empty()) return undone;
     state_dirty_ = true;
     m_user_deletions_.set(static_cast<int64_t>(deletions_.count()));
-    for (const auto& t : undone) {
-        const auto* owned = inventory_.find(t);
-        if (owned == nullptr) continue;
-        auto it = devices_.find(owned->device_id);
+    std::vector<std::string> ids;
+    if (devices_.count(std::string(key))) ids.emplace_back(key);
+    for (const auto& t : undone)
+        if (const auto* owned = inventory_.find(t)) ids.push_back(owned->device_id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (const auto& id : ids) {
+        auto it = devices_.find(id);
         if (it != devices_.end()) publishDevice(it->second, true);
+        else republish_.remove(id);  // not seen in this run yet: published at its first message
     }
     (void)now;
     return undone;

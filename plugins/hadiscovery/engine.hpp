@@ -130,6 +130,7 @@ private:
     std::vector<Outgoing> outbox_;
     std::vector<std::pair<std::string, std::string>> notes_;
     bool state_dirty_ = false;
+    std::vector<std::string> orphan_rules_;  // rules of the loaded inventory that no longer exist
     Clock::TimePoint next_idle_check_{};
 
     Metric& m_devices_;

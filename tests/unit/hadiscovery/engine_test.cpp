@@ -221,6 +221,32 @@ TEST(Engine, DeletedDeviceStaysDeletedAcrossAModeSwitch) {
     for (const auto& o : h.take()) EXPECT_EQ(o.topic.find("homeassistant/"), std::string::npos) << o.topic;
 }
 
+TEST(Engine, EntityDeletedPerEntityStaysOutOfTheDeviceConfig) {
+    std::string snap;
+    {
+        Harness h(kIp, {{"discovery_mode", "entity"}});
+        h.send("ipwatch/device/10.0.0.5/status", kStatus);
+        h.take();
+        h.send("homeassistant/button/ipwatch_10_0_0_5/shutdown/config", "", "home-assistant", true);
+        snap = h.engine->takeSnapshotIfChanged();
+    }
+    LoadedState state = parseState(snap, "test", 64 << 20, 1000, 64 << 20);
+    Harness h(kIp, {}, &state);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u + 6 + 1 + 6) << "online, 6 markers (not on the deleted topic), device config, 6 clears";
+    json p = json::parse(out[7].payload);
+    EXPECT_EQ(out[7].topic, kDeviceTopic);
+    EXPECT_FALSE(p["components"].contains("shutdown"));
+    EXPECT_EQ(p["components"].size(), 6u);
+    // Undoing it by device brings the entity back into the device config.
+    std::vector<std::string> log;
+    h.engine->handleControl(R"({"commands":[{"command":"undelete","device":"ipwatch_10_0_0_5"}]})", h.clock.now(), log);
+    out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(json::parse(out[0].payload)["components"].contains("shutdown"));
+}
+
 TEST(Engine, ObservedExpireAfter) {
     EXPECT_EQ(observedExpireAfter({10'000, 10'000, 10'000, 10'000, 10'000}), 30);
     EXPECT_EQ(observedExpireAfter({1'000, 60'000, 10'000, 11'000, 9'000}), 30) << "the median ignores outliers";
@@ -314,6 +340,24 @@ TEST(Engine, RemovedRuleClearsItsDevicesAtReload) {
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].topic, "homeassistant/device/entrepot_zone_nord/config");
     EXPECT_EQ(out[0].payload, "");
+}
+
+TEST(Engine, RuleRemovedWhileTheBrokerWasDownClearsItsConfigsAtStart) {
+    std::string snap;
+    {
+        Harness h(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json");
+        h.send("entrepot/nord/s1/v1", R"({"temp":1,"hum":2,"alert_level":0})", "");
+        h.take();
+        snap = h.engine->takeSnapshotIfChanged();
+    }
+    LoadedState state = parseState(snap, "test", 64 << 20, 1000, 64 << 20);
+    Harness h(kIp, {}, &state);  // the warehouse rules are gone
+    h.engine->onTimers(h.clock.now());
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].topic, "homeassistant/device/entrepot_sensor_nord_s1/config");
+    EXPECT_EQ(out[0].payload, "");
+    EXPECT_EQ(h.engine->inventory().configCount(), 0u);
 }
 
 }  // namespace
