@@ -433,34 +433,45 @@ void DiscoveryEngine::updateGauges() {
 }
 
 void DiscoveryEngine::replaceRules(std::shared_ptr<const RuleSet> rules, Clock::TimePoint now) {
-    std::vector<std::string> gone_rules;
+    auto indexOf = [&](const std::string& name) {
+        for (size_t i = 0; i < rules->rules.size(); ++i)
+            if (rules->rules[i].name == name) return i;
+        return rules->rules.size();
+    };
+    // Rules gone: every device the inventory holds for them loses its configs.
     for (const auto& old : rules_->rules) {
-        bool kept = std::any_of(rules->rules.begin(), rules->rules.end(), [&](const Rule& r) { return r.name == old.name; });
-        if (!kept) gone_rules.push_back(old.name);
+        if (indexOf(old.name) == rules->rules.size())
+            for (const auto& id : inventory_.devicesOfRule(old.name)) removeDevice(id, "its rule was removed");
     }
-    // Devices keep their identity only if their rule (by name) still exists; rebuilt from the next message.
-    std::vector<std::string> drop;
+    // Rules kept: a device whose topic no longer matches or whose id changed is removed (the next message
+    // creates the new one); the others keep their state, entities mapped by id, and publish what changed.
+    std::vector<std::string> gone;
     for (auto& [id, d] : devices_) {
-        const std::string& name = rules_->rules[d.rule].name;
-        auto it = std::find_if(rules->rules.begin(), rules->rules.end(), [&](const Rule& r) { return r.name == name; });
-        if (it == rules->rules.end()) continue;  // handled below with the inventory
-        drop.push_back(id);
+        const size_t i = indexOf(rules_->rules[d.rule].name);
+        const Rule& next = rules->rules[i];
+        Captures caps;
+        if (!next.topic.match(d.topic, &caps) || sanitizeId(next.device_id.render(caps)) != id) {
+            gone.push_back(id);
+            continue;
+        }
+        const Rule& before = rules_->rules[d.rule];
+        uint64_t mask = 0;
+        for (size_t j = 0; j < next.entities.size(); ++j)
+            for (size_t k = 0; k < before.entities.size(); ++k)
+                if (before.entities[k].id == next.entities[j].id && (d.entity_mask & (1ull << k))) mask |= 1ull << j;
+        m_entities_.add(std::popcount(mask) - std::popcount(d.entity_mask));
+        d.entity_mask = mask;
+        d.rule = i;
+        d.captures = std::move(caps);
+        if (!next.name_field) d.name = std::string(boundedName(next.device_name.render(d.captures)));
+        if (next.expire == ExpireMode::Fixed) d.expire_after_s = next.expire_seconds;
+        else if (next.expire == ExpireMode::None) d.expire_after_s = 0;
     }
-    for (const auto& rule : gone_rules)
-        for (const auto& id : inventory_.devicesOfRule(rule)) removeDevice(id, "its rule was removed");
-    // Kept rules: forget the in-memory device (entities, names may differ now); its configs stay owned and
-    // the next message rebuilds it and publishes what changed.
-    for (const auto& id : drop) {
-        auto it = devices_.find(id);
-        if (it == devices_.end()) continue;
-        device_bytes_ -= it->second.bytes;
-        m_entities_.add(-static_cast<int64_t>(std::popcount(it->second.entity_mask) + it->second.inferred.size()));
-        availability_.forgetDevice(id);
-        republish_.remove(id);
-        devices_.erase(it);
-    }
+    for (const auto& id : gone) removeDevice(id, "its rule now gives it another id or no longer matches its topic");
     cache_.clear();
     rules_ = std::move(rules);
+    for (auto& [id, d] : devices_)
+        if (d.published) publishDevice(d, false);
     (void)now;
     updateGauges();
 }

@@ -323,3 +323,65 @@ TEST(HaDiscoveryIntegration, BadRulesStopTheBrokerAndAreRefusedAtReload) {
     startAgent(agent.c, b);
     EXPECT_EQ(collect(ha.c, "homeassistant/#").size(), 1u);
 }
+
+TEST(HaDiscoveryIntegration, IdleDeviceAndRemovedRuleLoseTheirConfigs) {
+    BrokerProcess b("");
+    const std::string both = R"({"rules": [
+      {"name": "a", "topic": "a/{id}/data", "device": {"id": "a_{id}", "name": "A {id}"},
+       "entities": [{"id": "t", "component": "sensor", "name": "Temperature", "field": "t", "unit": "°C", "device_class": "temperature"}]},
+      {"name": "b", "topic": "b/{id}/data", "device": {"id": "b_{id}", "name": "B {id}"},
+       "entities": [{"id": "h", "component": "sensor", "name": "Humidity", "field": "h", "unit": "%", "device_class": "humidity"}]}]})";
+    b.writeFile("rules.json", both);
+    b.updateConfig(pluginLines((b.dir() / "rules.json").string(), "plugin_opt_device_idle_timeout 2s\n"));
+    ASSERT_TRUE(b.start()) << b.log();
+    Client ha(b, "home-assistant");
+    ASSERT_TRUE(ha.c.subscribe("homeassistant/#", 1));
+    Client dev(b, "dev");
+    ASSERT_TRUE(dev.c.publish("a/1/data", R"({"t":20})", 1));
+    ASSERT_TRUE(dev.c.publish("b/1/data", R"({"h":50})", 1));
+    ASSERT_EQ(collect(ha.c, "homeassistant/#", 500ms).size(), 2u);
+    // Rule b goes at SIGHUP: its device's config is cleared (a stays).
+    const json without_b = json::parse(both);
+    json only_a = without_b;
+    only_a["rules"].erase(1);
+    b.writeFile("rules.json", only_a.dump());
+    b.reload();
+    auto cleared = ha.c.waitForMessageOn("homeassistant/#", 3s);
+    ASSERT_TRUE(cleared);
+    EXPECT_EQ(cleared->topic, "homeassistant/device/b_1/config");
+    EXPECT_EQ(cleared->payload, "");
+    // a/1 keeps publishing for longer than the timeout, so it is not idle; then it stops, and its config
+    // goes after 2 s of silence.
+    for (int i = 0; i < 3; ++i) {
+        std::this_thread::sleep_for(1s);
+        ASSERT_TRUE(dev.c.publish("a/1/data", R"({"t":20})", 1));
+    }
+    const auto last = std::chrono::steady_clock::now();
+    auto idle = ha.c.waitForMessageOn("homeassistant/#", 6s);
+    ASSERT_TRUE(idle);
+    EXPECT_GE(std::chrono::steady_clock::now() - last, 1900ms) << "removed while still active";
+    EXPECT_EQ(idle->topic, "homeassistant/device/a_1/config");
+    EXPECT_EQ(idle->payload, "");
+}
+
+TEST(HaDiscoveryIntegration, EntityModeAndDryRun) {
+    BrokerProcess b(pluginLines(CONF_DIR "/hadiscovery/dht11-rules.json", "plugin_opt_discovery_mode entity\n"));
+    ASSERT_TRUE(b.start()) << b.log();
+    Client ha(b, "home-assistant");
+    ASSERT_TRUE(ha.c.subscribe("homeassistant/#", 1));
+    Client board(b, "dht11-board");
+    ASSERT_TRUE(board.c.publish("dht11/sensor/data", R"({"temperature":21.0,"humidity":40.0})", 1));
+    auto got = collect(ha.c, "homeassistant/#");
+    ASSERT_EQ(got.size(), 2u);
+    for (const auto& m : got) expectContract(m, DiscoveryForm::Entity);
+    EXPECT_EQ(got[0].topic, "homeassistant/sensor/dht11_sensor/temperature/config");
+
+    BrokerProcess dry(pluginLines(CONF_DIR "/hadiscovery/dht11-rules.json", "plugin_opt_dry_run true\n"));
+    ASSERT_TRUE(dry.start()) << dry.log();
+    Client ha2(dry, "home-assistant");
+    ASSERT_TRUE(ha2.c.subscribe("homeassistant/#", 1));
+    Client board2(dry, "dht11-board");
+    ASSERT_TRUE(board2.c.publish("dht11/sensor/data", R"({"temperature":21.0,"humidity":40.0})", 1));
+    EXPECT_TRUE(dry.waitForLog("dry run: would publish retained to 'homeassistant/device/dht11_sensor/config'")) << dry.log();
+    EXPECT_TRUE(collect(ha2.c, "homeassistant/#", 500ms).empty());
+}

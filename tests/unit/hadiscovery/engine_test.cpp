@@ -342,6 +342,24 @@ TEST(Engine, RemovedRuleClearsItsDevicesAtReload) {
     EXPECT_EQ(out[0].payload, "");
 }
 
+TEST(Engine, ReloadPublishesOnlyWhatChanged) {
+    Harness h(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json");
+    h.send("dht11/sensor/data", R"({"temperature":21,"humidity":40})", "");
+    ASSERT_EQ(h.take().size(), 1u);
+    auto same = std::make_shared<RuleSet>(loadRuleSet(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json"));
+    h.engine->replaceRules(same, h.clock.now());
+    EXPECT_TRUE(h.take().empty()) << "same rules: nothing to publish";
+    auto renamed = std::make_shared<RuleSet>(loadRuleSet(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json"));
+    renamed->rules[0].entities[0].name = "Air temperature";
+    std::swap(renamed->rules[0].entities[0], renamed->rules[0].entities[1]);  // order changes, ids stay
+    h.engine->replaceRules(renamed, h.clock.now());
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    json p = json::parse(out[0].payload);
+    EXPECT_EQ(p["components"]["temperature"]["name"], "Air temperature");
+    EXPECT_EQ(p["components"].size(), 2u);
+}
+
 TEST(Engine, RuleRemovedWhileTheBrokerWasDownClearsItsConfigsAtStart) {
     std::string snap;
     {
