@@ -11,7 +11,6 @@ namespace {
 
 using json = nlohmann::json;
 
-
 // Home Assistant shows "<device name> <entity name>": a name that starts with the device's name (a
 // payload-given host name may be anything) loses that start, and a name left empty becomes null.
 json entityName(const std::string& name, const std::string& device_name) {
@@ -74,8 +73,10 @@ json entityConfig(const DeviceView& d, const EntitySpec& e) {
     }
     const std::string state_topic = e.state_topic ? e.state_topic->render(d.captures) : d.topic;
     c["state_topic"] = state_topic;
-    if (!e.value_template.empty()) c["value_template"] = e.value_template;
-    else if (e.field) c["value_template"] = valueTemplateFor(*e.field);
+    if (!e.value_template.empty())
+        c["value_template"] = e.value_template;
+    else if (e.field)
+        c["value_template"] = valueTemplateFor(*e.field);
     if (e.json_attributes) c["json_attributes_topic"] = state_topic;
     if (e.expire && d.expire_after_s > 0 && !e.state_topic) c["expire_after"] = d.expire_after_s;
     if (e.platform == Platform::Sensor) {
@@ -118,11 +119,14 @@ std::vector<Component> components(const DeviceView& d) {
         const auto& e = d.rule->entities[i];
         out.push_back({e.id, e.platform, entityConfig(d, e)});
     }
-    for (const auto& inf : d.inferred) out.push_back({inferredKey(inf.field), Platform::Sensor, inferredConfig(d, inf)});
+    for (const auto& inf : d.inferred)
+        out.push_back({inferredKey(inf.field), Platform::Sensor, inferredConfig(d, inf)});
     return out;
 }
 
-std::string deviceTopic(const DeviceView& d, const BuildOptions& o) { return deviceDiscoveryTopic(o, d.id); }
+std::string deviceTopic(const DeviceView& d, const BuildOptions& o) {
+    return deviceDiscoveryTopic(o, d.id);
+}
 std::string entityTopic(const DeviceView& d, const BuildOptions& o, Platform p, const std::string& key) {
     return entityDiscoveryTopic(o, d.id, p, key);
 }
@@ -139,7 +143,9 @@ void checked(std::vector<Discovery>& out, const BuildOptions& o, std::string top
 
 }  // namespace
 
-std::string inferredKey(const std::string& field) { return "auto_" + entityIdOf(sanitizeId(field)); }
+std::string inferredKey(const std::string& field) {
+    return "auto_" + entityIdOf(sanitizeId(field));
+}
 
 std::string entityDiscoveryTopic(const BuildOptions& o, std::string_view device_id, Platform p, std::string_view key) {
     return o.prefix + "/" + platformName(p) + "/" + std::string(device_id) + "/" + std::string(key) + "/config";
@@ -159,7 +165,8 @@ std::string valueTemplateFor(const JsonPath& field) {
     const std::string& t = field.text();
     if (field.isRoot()) return "{{ value }}";
     bool plain = !t.empty() && (std::isalpha(static_cast<unsigned char>(t[0])) || t[0] == '_');
-    for (char c : t) plain &= std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '[' || c == ']';
+    for (char c : t)
+        plain &= std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '[' || c == ']';
     if (plain) return "{{ value_json." + t + " }}";
     std::string quoted;
     for (char c : t) {

@@ -30,10 +30,10 @@ struct InferredEntity {
 // What the plugin knows about one device when it builds its configs.
 struct DeviceView {
     const Rule* rule = nullptr;
-    std::string id;             // sanitized device id (identifiers, unique_id prefix, topic ids)
-    Captures captures;          // the capture values of the topic (immutable identity)
-    std::string name;           // display name
-    std::string topic;          // the topic the device's messages arrive on (default state topic)
+    std::string id;                // sanitized device id (identifiers, unique_id prefix, topic ids)
+    Captures captures;             // the capture values of the topic (immutable identity)
+    std::string name;              // display name
+    std::string topic;             // the topic the device's messages arrive on (default state topic)
     uint64_t entity_mask = ~0ull;  // bit i: rule->entities[i] exists (its field was in the payload)
     std::vector<InferredEntity> inferred;
     int64_t expire_after_s = 0;  // 0: no expire_after

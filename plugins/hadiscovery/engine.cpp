@@ -87,8 +87,8 @@ void DiscoveryEngine::emit(std::string topic, std::string payload, int qos, bool
     outbox_.push_back({std::move(topic), std::move(payload), qos, retain});
 }
 
-void DiscoveryEngine::onMessage(std::string_view client_id, std::string_view topic, const void* payload,
-                                size_t length, bool retain, Clock::TimePoint now) {
+void DiscoveryEngine::onMessage(std::string_view client_id, std::string_view topic, const void* payload, size_t length,
+                                bool retain, Clock::TimePoint now) {
     // Home Assistant's birth message: every device again, paced.
     if (topic == config_.birth_topic) {
         if (std::string_view(static_cast<const char*>(payload), length) == config_.birth_payload)
@@ -155,8 +155,7 @@ DiscoveryEngine::Device* DiscoveryEngine::deviceFor(std::string_view topic, Cloc
             return nullptr;
         }
         const size_t bytes = kDeviceOverhead + 2 * (id.size() + topic.size()) + kMaxNameBytes;
-        if (id.size() > 200 || device_bytes_ + bytes > config_.max_state_bytes ||
-            !limiter_.admit(rule.name, id, now)) {
+        if (id.size() > 200 || device_bytes_ + bytes > config_.max_state_bytes || !limiter_.admit(rule.name, id, now)) {
             m_devices_refused_.set(static_cast<int64_t>(limiter_.refusedTotal()));
             notes_.emplace_back("refused:" + rule.name,
                                 "rule " + quoteForLog(rule.name) + ": new device " + quoteForLog(id) +
@@ -296,9 +295,9 @@ void DiscoveryEngine::publishDevice(Device& d, bool force) {
     std::vector<Discovery> configs = buildConfigs(view, build_, problems);
     if (!problems.empty()) {
         m_refused_.add(static_cast<int64_t>(problems.size()));
-        notes_.emplace_back("refused-config", "config of device " + quoteForLog(d.id) +
-                                                  " refused by the Home Assistant contract check, not published: " +
-                                                  problems.front());
+        notes_.emplace_back("refused-config",
+                            "config of device " + quoteForLog(d.id) +
+                                " refused by the Home Assistant contract check, not published: " + problems.front());
     }
     if (configs.empty()) return;  // no entity yet (fields missing) or everything refused
     d.published = true;
@@ -307,7 +306,8 @@ void DiscoveryEngine::publishDevice(Device& d, bool force) {
     // (discovery_mode changed), migrated with Home Assistant's migrate_discovery procedure.
     std::vector<std::string> old_topics;
     for (const auto& t : inventory_.topicsOf(d.id)) {
-        const bool current = std::any_of(configs.begin(), configs.end(), [&](const Discovery& c) { return c.topic == t; });
+        const bool current =
+            std::any_of(configs.begin(), configs.end(), [&](const Discovery& c) { return c.topic == t; });
         if (!current) old_topics.push_back(t);
     }
     std::vector<Discovery> live;
@@ -367,8 +367,8 @@ void DiscoveryEngine::removeDevice(const std::string& id, const char* why) {
         cache_.clear();  // slots point at devices
     }
     m_devices_.set(static_cast<int64_t>(devices_.size()));
-    notes_.emplace_back("removed", "device " + quoteForLog(id) + " removed (" + why + "): " +
-                                       std::to_string(topics.size()) + " config(s) cleared");
+    notes_.emplace_back("removed", "device " + quoteForLog(id) + " removed (" + why +
+                                       "): " + std::to_string(topics.size()) + " config(s) cleared");
 }
 
 void DiscoveryEngine::onDisconnect(std::string_view client_id) {
@@ -397,7 +397,8 @@ void DiscoveryEngine::scheduleRepublishAll(Clock::TimePoint now) {
 void DiscoveryEngine::onTimers(Clock::TimePoint now) {
     if (!orphan_rules_.empty()) {
         for (const auto& rule : orphan_rules_)
-            for (const auto& id : inventory_.devicesOfRule(rule)) removeDevice(id, "its rule is no longer in the rules file");
+            for (const auto& id : inventory_.devicesOfRule(rule))
+                removeDevice(id, "its rule is no longer in the rules file");
         orphan_rules_.clear();
     }
     if (!republish_.empty()) {
@@ -464,8 +465,10 @@ void DiscoveryEngine::replaceRules(std::shared_ptr<const RuleSet> rules, Clock::
         d.rule = i;
         d.captures = std::move(caps);
         if (!next.name_field) d.name = std::string(boundedName(next.device_name.render(d.captures)));
-        if (next.expire == ExpireMode::Fixed) d.expire_after_s = next.expire_seconds;
-        else if (next.expire == ExpireMode::None) d.expire_after_s = 0;
+        if (next.expire == ExpireMode::Fixed)
+            d.expire_after_s = next.expire_seconds;
+        else if (next.expire == ExpireMode::None)
+            d.expire_after_s = 0;
     }
     for (const auto& id : gone) removeDevice(id, "its rule now gives it another id or no longer matches its topic");
     cache_.clear();
@@ -499,8 +502,10 @@ std::vector<std::string> DiscoveryEngine::undelete(std::string_view key, Clock::
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     for (const auto& id : ids) {
         auto it = devices_.find(id);
-        if (it != devices_.end()) publishDevice(it->second, true);
-        else republish_.remove(id);  // not seen in this run yet: published at its first message
+        if (it != devices_.end())
+            publishDevice(it->second, true);
+        else
+            republish_.remove(id);  // not seen in this run yet: published at its first message
     }
     (void)now;
     return undone;

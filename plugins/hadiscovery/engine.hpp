@@ -48,8 +48,8 @@ public:
                     MetricsRegistry& metrics, LoadedState state, uint64_t seed);
 
     // A client's message (never the plugin's own: the broker does not pass those to plugins).
-    void onMessage(std::string_view client_id, std::string_view topic, const void* payload, size_t length,
-                   bool retain, Clock::TimePoint now);
+    void onMessage(std::string_view client_id, std::string_view topic, const void* payload, size_t length, bool retain,
+                   Clock::TimePoint now);
     // A client disconnected: devices it alone fed go offline.
     void onDisconnect(std::string_view client_id);
     // Re-publishing pace, idle expiry; from TICK and MESSAGE.
@@ -99,7 +99,7 @@ private:
         size_t bytes = 0;
     };
     struct Slot {
-        Device* device = nullptr;           // null: a new device refused, not retried before retry_after
+        Device* device = nullptr;  // null: a new device refused, not retried before retry_after
         Clock::TimePoint retry_after{};
     };
 

@@ -14,7 +14,9 @@ namespace mqs::hadiscovery {
 
 namespace {
 
-bool idChar(unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; }
+bool idChar(unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '-';
+}
 
 // Length of a valid UTF-8 sequence at s[i] and its code point, or 0.
 size_t utf8At(std::string_view s, size_t i, uint32_t& cp) {
@@ -32,8 +34,14 @@ size_t utf8At(std::string_view s, size_t i, uint32_t& cp) {
     return n;
 }
 
-enum StateClassSet : unsigned { kNone = 0, kMeasurement = 1, kTotal = 2, kTotalIncreasing = 4, kAngle = 8,
-                                kAny = kMeasurement | kTotal | kTotalIncreasing };
+enum StateClassSet : unsigned {
+    kNone = 0,
+    kMeasurement = 1,
+    kTotal = 2,
+    kTotalIncreasing = 4,
+    kAngle = 8,
+    kAny = kMeasurement | kTotal | kTotalIncreasing
+};
 
 struct ClassRow {
     std::string_view device_class;
@@ -43,10 +51,12 @@ struct ClassRow {
 };
 
 const std::vector<std::string_view> kPressure{"Pa", "hPa", "kPa", "bar", "cbar", "mbar", "mmHg", "inHg", "psi", "mPa"};
-const std::vector<std::string_view> kEnergy{"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal"};
+const std::vector<std::string_view> kEnergy{"J",   "kJ",  "MJ",  "GJ",  "mWh",  "Wh",   "kWh",
+                                            "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal"};
 const std::vector<std::string_view> kVolume{"L", "mL", "gal", "fl. oz.", "m³", "ft³", "CCF"};
 const std::vector<std::string_view> kSpeed{"m/s", "km/h", "mph", "ft/s", "in/s", "mm/s", "kn", "Beaufort"};
-const std::vector<std::string_view> kSpeedFlux{"m/s", "km/h", "mph", "ft/s", "in/s", "mm/s", "kn", "Beaufort", "in/d", "in/h", "mm/d", "mm/h"};
+const std::vector<std::string_view> kSpeedFlux{"m/s", "km/h",     "mph",  "ft/s", "in/s", "mm/s",
+                                               "kn",  "Beaufort", "in/d", "in/h", "mm/d", "mm/h"};
 const std::vector<std::string_view> kMicrograms{"µg/m³", "μg/m³"};
 
 // clang-format off
@@ -162,35 +172,69 @@ std::string sanitizeId(std::string_view text) {
 }
 
 bool isSanitizedId(std::string_view text) {
-    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return idChar(static_cast<unsigned char>(c)); });
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](char c) { return idChar(static_cast<unsigned char>(c)); });
 }
 
 const char* platformName(Platform p) {
     switch (p) {
-        case Platform::Sensor: return "sensor";
-        case Platform::BinarySensor: return "binary_sensor";
-        case Platform::Button: return "button";
+        case Platform::Sensor:
+            return "sensor";
+        case Platform::BinarySensor:
+            return "binary_sensor";
+        case Platform::Button:
+            return "button";
     }
     return "?";
 }
 
-bool isSensorDeviceClass(std::string_view dc) { return findClass(dc) != nullptr; }
+bool isSensorDeviceClass(std::string_view dc) {
+    return findClass(dc) != nullptr;
+}
 
 bool isBinarySensorDeviceClass(std::string_view dc) {
-    static const std::initializer_list<std::string_view> classes{
-        "battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door", "garage_door",
-        "gas", "heat", "light", "lock", "moisture", "motion", "moving", "occupancy", "opening", "plug",
-        "power", "presence", "problem", "running", "safety", "smoke", "sound", "tamper", "update",
-        "vibration", "window"};
+    static const std::initializer_list<std::string_view> classes{"battery",
+                                                                 "battery_charging",
+                                                                 "carbon_monoxide",
+                                                                 "cold",
+                                                                 "connectivity",
+                                                                 "door",
+                                                                 "garage_door",
+                                                                 "gas",
+                                                                 "heat",
+                                                                 "light",
+                                                                 "lock",
+                                                                 "moisture",
+                                                                 "motion",
+                                                                 "moving",
+                                                                 "occupancy",
+                                                                 "opening",
+                                                                 "plug",
+                                                                 "power",
+                                                                 "presence",
+                                                                 "problem",
+                                                                 "running",
+                                                                 "safety",
+                                                                 "smoke",
+                                                                 "sound",
+                                                                 "tamper",
+                                                                 "update",
+                                                                 "vibration",
+                                                                 "window"};
     return contains(classes, dc);
 }
 
-bool isButtonDeviceClass(std::string_view dc) { return dc == "identify" || dc == "restart" || dc == "update"; }
+bool isButtonDeviceClass(std::string_view dc) {
+    return dc == "identify" || dc == "restart" || dc == "update";
+}
 
-bool isStateClass(std::string_view sc) { return stateClassBit(sc) != 0; }
+bool isStateClass(std::string_view sc) {
+    return stateClassBit(sc) != 0;
+}
 
 std::string checkSensorTriple(std::string_view dc, std::string_view unit, std::string_view sc) {
-    if (!sc.empty() && !isStateClass(sc)) return "state_class '" + std::string(sc) + "' is not one Home Assistant knows";
+    if (!sc.empty() && !isStateClass(sc))
+        return "state_class '" + std::string(sc) + "' is not one Home Assistant knows";
     if (sc == "measurement_angle" && unit != "°")
         return "state_class 'measurement_angle' needs the unit '°' (not '" + std::string(unit) + "')";
     if (dc.empty()) return {};
@@ -218,26 +262,47 @@ bool isNumericSensor(std::string_view dc, std::string_view unit, std::string_vie
 namespace {
 
 const std::initializer_list<std::string_view> kDeviceKeys{
-    "identifiers", "connections", "name", "manufacturer", "model", "model_id", "hw_version", "sw_version",
-    "serial_number", "suggested_area", "via_device", "configuration_url"};
+    "identifiers", "connections", "name",          "manufacturer",   "model",      "model_id",
+    "hw_version",  "sw_version",  "serial_number", "suggested_area", "via_device", "configuration_url"};
 const std::initializer_list<std::string_view> kOriginKeys{"name", "sw_version", "support_url"};
-const std::initializer_list<std::string_view> kCommonKeys{
-    "platform", "unique_id", "default_entity_id", "name", "device", "origin", "availability_topic", "availability",
-    "availability_mode", "availability_template", "payload_available", "payload_not_available",
-    "enabled_by_default", "entity_category", "icon", "json_attributes_topic", "json_attributes_template", "qos",
-    "encoding"};
+const std::initializer_list<std::string_view> kCommonKeys{"platform",
+                                                          "unique_id",
+                                                          "default_entity_id",
+                                                          "name",
+                                                          "device",
+                                                          "origin",
+                                                          "availability_topic",
+                                                          "availability",
+                                                          "availability_mode",
+                                                          "availability_template",
+                                                          "payload_available",
+                                                          "payload_not_available",
+                                                          "enabled_by_default",
+                                                          "entity_category",
+                                                          "icon",
+                                                          "json_attributes_topic",
+                                                          "json_attributes_template",
+                                                          "qos",
+                                                          "encoding"};
 const std::initializer_list<std::string_view> kSensorKeys{
-    "state_topic", "value_template", "device_class", "unit_of_measurement", "state_class",
-    "suggested_display_precision", "expire_after", "force_update", "options"};
-const std::initializer_list<std::string_view> kBinaryKeys{"state_topic", "value_template", "device_class",
-                                                          "payload_on", "payload_off", "expire_after",
-                                                          "force_update", "off_delay"};
+    "state_topic",         "value_template", "device_class",
+    "unit_of_measurement", "state_class",    "suggested_display_precision",
+    "expire_after",        "force_update",   "options"};
+const std::initializer_list<std::string_view> kBinaryKeys{"state_topic", "value_template", "device_class", "payload_on",
+                                                          "payload_off", "expire_after",   "force_update", "off_delay"};
 const std::initializer_list<std::string_view> kButtonKeys{"command_topic", "command_template", "payload_press",
                                                           "retain", "device_class"};
 // Keys a device-based payload may carry at top level besides dev/o/cmps (inherited by components).
-const std::initializer_list<std::string_view> kSharedKeys{
-    "state_topic", "command_topic", "qos", "encoding", "availability", "availability_topic", "availability_mode",
-    "availability_template", "payload_available", "payload_not_available"};
+const std::initializer_list<std::string_view> kSharedKeys{"state_topic",
+                                                          "command_topic",
+                                                          "qos",
+                                                          "encoding",
+                                                          "availability",
+                                                          "availability_topic",
+                                                          "availability_mode",
+                                                          "availability_template",
+                                                          "payload_available",
+                                                          "payload_not_available"};
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -245,7 +310,9 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-bool isString(const nlohmann::json& j) { return j.is_string() && !j.get_ref<const std::string&>().empty(); }
+bool isString(const nlohmann::json& j) {
+    return j.is_string() && !j.get_ref<const std::string&>().empty();
+}
 
 void checkTopicValue(const nlohmann::json& v, const std::string& where, std::vector<std::string>& out) {
     if (!v.is_string()) {
@@ -259,7 +326,8 @@ void checkTopicValue(const nlohmann::json& v, const std::string& where, std::vec
 void checkAvailability(const nlohmann::json& obj, const std::string& where, std::vector<std::string>& out) {
     if (obj.contains("availability_topic") && obj.contains("availability"))
         out.push_back(where + " has both availability_topic and availability");
-    if (obj.contains("availability_topic")) checkTopicValue(obj["availability_topic"], where + ".availability_topic", out);
+    if (obj.contains("availability_topic"))
+        checkTopicValue(obj["availability_topic"], where + ".availability_topic", out);
     if (obj.contains("availability")) {
         const auto& a = obj["availability"];
         if (!a.is_array()) {
@@ -288,8 +356,10 @@ void checkDevice(const nlohmann::json& payload, std::vector<std::string>& out, s
     const auto ids = dev.value("identifiers", nlohmann::json());
     bool ok = isString(ids) || (ids.is_array() && !ids.empty() && std::all_of(ids.begin(), ids.end(), isString));
     if (!ok) out.push_back("device.identifiers must be a non-empty string or list of strings");
-    if (!isString(dev.value("name", nlohmann::json()))) out.push_back("device.name missing");
-    else device_name = dev["name"].get<std::string>();
+    if (!isString(dev.value("name", nlohmann::json())))
+        out.push_back("device.name missing");
+    else
+        device_name = dev["name"].get<std::string>();
 }
 
 void checkOrigin(const nlohmann::json& payload, std::vector<std::string>& out) {
@@ -307,16 +377,21 @@ void checkComponent(std::string_view platform, const nlohmann::json& c, const nl
                     const std::string& where, const std::string& device_name, std::vector<std::string>& out) {
     auto has = [&](const char* k) { return c.contains(k) || (shared && shared->contains(k)); };
     const std::initializer_list<std::string_view>* own = nullptr;
-    if (platform == "sensor") own = &kSensorKeys;
-    else if (platform == "binary_sensor") own = &kBinaryKeys;
-    else if (platform == "button") own = &kButtonKeys;
+    if (platform == "sensor")
+        own = &kSensorKeys;
+    else if (platform == "binary_sensor")
+        own = &kBinaryKeys;
+    else if (platform == "button")
+        own = &kButtonKeys;
     else {
         out.push_back(where + ": platform '" + std::string(platform) + "' is not one this plugin generates");
         return;
     }
     for (const auto& [k, v] : c.items()) {
-        if (k == "object_id") out.push_back(where + ": object_id is deprecated, use default_entity_id");
-        else if (!contains(kCommonKeys, k) && !contains(*own, k)) out.push_back(where + ": unknown key '" + k + "'");
+        if (k == "object_id")
+            out.push_back(where + ": object_id is deprecated, use default_entity_id");
+        else if (!contains(kCommonKeys, k) && !contains(*own, k))
+            out.push_back(where + ": unknown key '" + k + "'");
     }
     const auto uid = c.value("unique_id", nlohmann::json());
     if (!isString(uid)) out.push_back(where + ": unique_id missing");
@@ -328,7 +403,8 @@ void checkComponent(std::string_view platform, const nlohmann::json& c, const nl
             out.push_back(where + ": default_entity_id must be '" + want + "<id>'");
     }
     if (c.contains("name")) {
-        if (!c["name"].is_null() && !isString(c["name"])) out.push_back(where + ": name must be a string or null");
+        if (!c["name"].is_null() && !isString(c["name"]))
+            out.push_back(where + ": name must be a string or null");
         else if (c["name"].is_string() && !device_name.empty() &&
                  lower(c["name"].get<std::string>()).rfind(lower(device_name), 0) == 0)
             out.push_back(where + ": name repeats the device name");
@@ -344,7 +420,8 @@ void checkComponent(std::string_view platform, const nlohmann::json& c, const nl
         out.push_back(where + ": qos must be 0, 1 or 2");
     if (c.contains("entity_category")) {
         const auto cat = c["entity_category"];
-        if (cat != "diagnostic" && cat != "config") out.push_back(where + ": entity_category must be diagnostic or config");
+        if (cat != "diagnostic" && cat != "config")
+            out.push_back(where + ": entity_category must be diagnostic or config");
         if (cat == "config" && platform != "button")
             out.push_back(where + ": entity_category config is not allowed on a read-only " + std::string(platform));
     }
@@ -399,7 +476,8 @@ std::vector<std::string> checkDiscoveryMessage(std::string_view prefix, std::str
         return out;
     }
     for (size_t i = 1; i + 1 < levels.size(); ++i)
-        if (!isSanitizedId(levels[i])) out.push_back("topic level '" + std::string(levels[i]) + "' is not [a-zA-Z0-9_-]+");
+        if (!isSanitizedId(levels[i]))
+            out.push_back("topic level '" + std::string(levels[i]) + "' is not [a-zA-Z0-9_-]+");
     if (!payload.is_object()) {
         out.push_back("payload must be a JSON object");
         return out;

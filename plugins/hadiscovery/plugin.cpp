@@ -37,19 +37,19 @@ struct HaDiscoveryPlugin : broker::PluginBase<HaDiscoveryPlugin> {
     void load(const RawOptions& options) {
         config = parseConfig(options);
         auto rules = std::make_shared<const RuleSet>(loadRuleSet(config.rules_file));
-        LoadedState state = config.state_file.empty()
-                                ? LoadedState{Inventory(config.max_state_bytes),
-                                              UserDeletions(kMaxDeletions, config.max_state_bytes)}
-                                : loadStateFile(config.state_file, config.max_state_bytes, kMaxDeletions,
-                                                config.max_state_bytes);
+        LoadedState state =
+            config.state_file.empty()
+                ? LoadedState{Inventory(config.max_state_bytes), UserDeletions(kMaxDeletions, config.max_state_bytes)}
+                : loadStateFile(config.state_file, config.max_state_bytes, kMaxDeletions, config.max_state_bytes);
         const size_t owned = state.inventory.configCount(), deleted = state.deletions.count();
-        engine = std::make_unique<DiscoveryEngine>(rules, config, clock, metrics, std::move(state), std::random_device{}());
+        engine =
+            std::make_unique<DiscoveryEngine>(rules, config, clock, metrics, std::move(state), std::random_device{}());
         if (!config.state_file.empty()) writer = std::make_unique<StateFileWriter>(config.state_file);
         scheduleMetrics(config.instance, config.metrics_interval);
         state_timer = IntervalTimer(config.state_interval);
-        logger.info("loaded " + std::to_string(rules->rules.size()) + " rule(s) from " + quoteForLog(config.rules_file) +
-                    "; " + std::to_string(owned) + " owned config(s), " + std::to_string(deleted) +
-                    " user deletion(s); discovery_mode " +
+        logger.info("loaded " + std::to_string(rules->rules.size()) + " rule(s) from " +
+                    quoteForLog(config.rules_file) + "; " + std::to_string(owned) + " owned config(s), " +
+                    std::to_string(deleted) + " user deletion(s); discovery_mode " +
                     (config.discovery_mode == DiscoveryForm::Device ? "device" : "entity") +
                     (config.dry_run ? " (dry run: nothing is published)" : ""));
     }
@@ -65,8 +65,10 @@ struct HaDiscoveryPlugin : broker::PluginBase<HaDiscoveryPlugin> {
 
     void flushOutbox() {
         for (auto& [key, text] : engine->notes()) {
-            if (key == "dry-run" || key == "removed" || key == "deleted") logger.info(text);
-            else warnings.warning(key, text);
+            if (key == "dry-run" || key == "removed" || key == "deleted")
+                logger.info(text);
+            else
+                warnings.warning(key, text);
         }
         engine->notes().clear();
         for (const auto& m : engine->outbox()) {

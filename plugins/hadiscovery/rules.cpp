@@ -18,14 +18,16 @@ std::string lowerAscii(std::string s) {
 
 EntitySpec parseEntity(const RulesNode& n, const std::vector<std::string>& captures) {
     EntitySpec e;
-    e.platform = n.get("component").choice<Platform>(
-        {{"sensor", Platform::Sensor}, {"binary_sensor", Platform::BinarySensor}, {"button", Platform::Button}});
+    e.platform = n.get("component")
+                     .choice<Platform>({{"sensor", Platform::Sensor},
+                                        {"binary_sensor", Platform::BinarySensor},
+                                        {"button", Platform::Button}});
     std::vector<std::string_view> known{"id", "component", "name", "icon", "entity_category", "availability"};
     if (e.platform == Platform::Button) {
         known.insert(known.end(), {"command_topic", "payload_press", "qos", "retain", "device_class"});
     } else {
-        known.insert(known.end(), {"field", "value_template", "state_topic", "device_class", "json_attributes",
-                                   "expire"});
+        known.insert(known.end(),
+                     {"field", "value_template", "state_topic", "device_class", "json_attributes", "expire"});
         if (e.platform == Platform::Sensor) {
             known.insert(known.end(), {"unit", "state_class", "display_precision"});
         } else {
@@ -35,7 +37,8 @@ EntitySpec parseEntity(const RulesNode& n, const std::vector<std::string>& captu
     n.checkObject(known);
     const RulesNode id = n.get("id");
     e.id = id.string();
-    if (!isSanitizedId(e.id)) id.fail("must be made of letters, digits, '_' and '-' (it is part of Home Assistant ids)");
+    if (!isSanitizedId(e.id))
+        id.fail("must be made of letters, digits, '_' and '-' (it is part of Home Assistant ids)");
     if (auto v = n.find("name")) e.name = v->string();
     if (auto v = n.find("icon")) {
         e.icon = v->string();
@@ -72,7 +75,8 @@ EntitySpec parseEntity(const RulesNode& n, const std::vector<std::string>& captu
         if (auto v = n.find("unit")) e.unit = v->string();
         if (auto v = n.find("state_class")) {
             e.state_class = v->string();
-            if (!isStateClass(e.state_class)) v->fail("must be measurement, measurement_angle, total or total_increasing");
+            if (!isStateClass(e.state_class))
+                v->fail("must be measurement, measurement_angle, total or total_increasing");
         }
         if (auto v = n.find("display_precision")) e.display_precision = static_cast<int>(v->integer(0, 15));
         std::string why = checkSensorTriple(e.device_class, e.unit, e.state_class);
@@ -163,7 +167,8 @@ RuleSet fromFile(const RulesFile& f) {
     RuleSet set;
     std::set<std::string> names;
     for (const RulesNode& r : doc.get("rules").elements()) {
-        std::string name = r.has("name") && r.get("name").json().is_string() ? r.get("name").json().get<std::string>() : "";
+        std::string name =
+            r.has("name") && r.get("name").json().is_string() ? r.get("name").json().get<std::string>() : "";
         try {
             Rule rule = parseRule(r);
             if (!names.insert(rule.name).second) r.get("name").fail("a rule named '" + rule.name + "' exists already");
@@ -173,8 +178,8 @@ RuleSet fromFile(const RulesFile& f) {
                 const std::string& b = other.device_id_prefix;
                 if (a.rfind(b, 0) == 0 || b.rfind(a, 0) == 0) {
                     (r.get("device").has("id") ? r.get("device").get("id") : r.get("device"))
-                        .fail("device ids starting '" + a + "' may collide with rule '" + other.name +
-                              "' (starting '" + b + "'): give each rule its own fixed prefix");
+                        .fail("device ids starting '" + a + "' may collide with rule '" + other.name + "' (starting '" +
+                              b + "'): give each rule its own fixed prefix");
                 }
             }
             set.rules.push_back(std::move(rule));
@@ -189,9 +194,13 @@ RuleSet fromFile(const RulesFile& f) {
 
 }  // namespace
 
-RuleSet parseRuleSet(std::string_view text, const std::string& file) { return fromFile(RulesFile::parse(text, file)); }
+RuleSet parseRuleSet(std::string_view text, const std::string& file) {
+    return fromFile(RulesFile::parse(text, file));
+}
 
-RuleSet loadRuleSet(const std::filesystem::path& file) { return fromFile(RulesFile::read(file)); }
+RuleSet loadRuleSet(const std::filesystem::path& file) {
+    return fromFile(RulesFile::read(file));
+}
 
 const InferredSensor* inferFromFieldName(std::string_view field) {
     struct Row {

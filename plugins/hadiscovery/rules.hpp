@@ -18,15 +18,15 @@ namespace mqs::hadiscovery {
 struct EntitySpec {
     std::string id;  // component key and unique_id suffix, [a-zA-Z0-9_-]+, unique within the rule
     Platform platform = Platform::Sensor;
-    std::string name;                     // empty: the entity takes the device's name
-    std::optional<JsonPath> field;        // the payload value it shows (sensor, binary_sensor)
-    std::string value_template;           // explicit Home Assistant template; else built from `field`
+    std::string name;                           // empty: the entity takes the device's name
+    std::optional<JsonPath> field;              // the payload value it shows (sensor, binary_sensor)
+    std::string value_template;                 // explicit Home Assistant template; else built from `field`
     std::optional<OutputTemplate> state_topic;  // default: the topic the message came on
     std::string unit, device_class, state_class, entity_category, icon;
     std::optional<int> display_precision;
-    bool json_attributes = false;  // the state topic's JSON object as the entity's attributes
-    bool use_availability = true;  // false: stays available itself (a connectivity sensor)
-    bool expire = true;            // takes the rule's expire_after (sensors, binary sensors)
+    bool json_attributes = false;         // the state topic's JSON object as the entity's attributes
+    bool use_availability = true;         // false: stays available itself (a connectivity sensor)
+    bool expire = true;                   // takes the rule's expire_after (sensors, binary sensors)
     std::string payload_on, payload_off;  // binary_sensor; empty: Home Assistant's defaults
     // button
     std::optional<OutputTemplate> command_topic;
@@ -51,10 +51,10 @@ enum class ExpireMode { None, Fixed, Observed };
 struct Rule {
     std::string name;
     TopicTemplate topic;
-    OutputTemplate device_id;             // rendered, then sanitizeId()
-    std::string device_id_prefix;         // literal start of device_id (load-time collision check)
-    std::optional<JsonPath> name_field;   // device name from the payload when present
-    OutputTemplate device_name;           // otherwise
+    OutputTemplate device_id;            // rendered, then sanitizeId()
+    std::string device_id_prefix;        // literal start of device_id (load-time collision check)
+    std::optional<JsonPath> name_field;  // device name from the payload when present
+    OutputTemplate device_name;          // otherwise
     std::string manufacturer, model;
     std::optional<OutputTemplate> suggested_area;
     std::optional<AvailabilitySpec> availability;

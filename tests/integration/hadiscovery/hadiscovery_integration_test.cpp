@@ -16,9 +16,9 @@
 
 using namespace mqs::testing;
 using namespace std::chrono_literals;
-using nlohmann::json;
-using mqs::hadiscovery::DiscoveryForm;
 using mqs::hadiscovery::checkDiscoveryMessage;
+using mqs::hadiscovery::DiscoveryForm;
+using nlohmann::json;
 
 namespace {
 
@@ -61,7 +61,8 @@ struct Client {
 };
 
 // Every message on `filter` until none came for `quiet`.
-std::vector<ReceivedMessage> collect(MqttTestClient& c, const std::string& filter, std::chrono::milliseconds quiet = 700ms) {
+std::vector<ReceivedMessage> collect(MqttTestClient& c, const std::string& filter,
+                                     std::chrono::milliseconds quiet = 700ms) {
     std::vector<ReceivedMessage> out;
     while (auto m = c.waitForMessageOn(filter, quiet)) out.push_back(*m);
     return out;
@@ -121,7 +122,8 @@ TEST(HaDiscoveryIntegration, ShippedConfLoadsAndTheAgentsDeviceAppearsOnceRetain
     EXPECT_EQ(retained->payload, got[0].payload);
     // Pressing Shutdown in Home Assistant publishes the configured payload: the agent receives it.
     ASSERT_TRUE(agent.c.subscribe("ipwatch/device/10.0.0.5/command", 1));
-    ASSERT_TRUE(ha.c.publish(p["components"]["shutdown"]["command_topic"], p["components"]["shutdown"]["payload_press"], 1));
+    ASSERT_TRUE(
+        ha.c.publish(p["components"]["shutdown"]["command_topic"], p["components"]["shutdown"]["payload_press"], 1));
     auto cmd = agent.c.waitForMessageOn("ipwatch/device/10.0.0.5/command", 3s);
     ASSERT_TRUE(cmd);
     EXPECT_EQ(json::parse(cmd->payload), json::parse(R"({"command":"shutdown"})"));
@@ -144,9 +146,9 @@ TEST(HaDiscoveryIntegration, BirthMessageRepublishes) {
 
 TEST(HaDiscoveryIntegration, UserDeletionStaysDeletedAcrossARestartUntilUndone) {
     BrokerProcess b("");
-    b.updateConfig(pluginLines(CONF_DIR "/hadiscovery/ipwatch-rules.json",
-                               "plugin_opt_state_file " + (b.dir() / "hadiscovery.state").string() +
-                                   "\nplugin_opt_state_interval 100ms\n"));
+    b.updateConfig(pluginLines(
+        CONF_DIR "/hadiscovery/ipwatch-rules.json",
+        "plugin_opt_state_file " + (b.dir() / "hadiscovery.state").string() + "\nplugin_opt_state_interval 100ms\n"));
     ASSERT_TRUE(b.start()) << b.log();
     {
         Client ha(b, "home-assistant");
@@ -214,9 +216,9 @@ TEST(HaDiscoveryIntegration, FloodOfNewDevicesIsCappedAndCounted) {
     Client flood(b, "flood");
     constexpr int kDevices = 2000;
     for (int i = 0; i < kDevices; ++i) {
-        ASSERT_TRUE(flood.c.publish("ipwatch/device/10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
-                                        "/status",
-                                    kStatus, i + 1 == kDevices ? 1 : 0));
+        ASSERT_TRUE(flood.c.publish(
+            "ipwatch/device/10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250) + "/status", kStatus,
+            i + 1 == kDevices ? 1 : 0));
     }
     EXPECT_EQ(metricValue(b, "devices_refused", std::to_string(kDevices - 50)), std::to_string(kDevices - 50));
     EXPECT_EQ(metricValue(b, "devices", "50"), "50");
@@ -281,7 +283,8 @@ TEST(HaDiscoveryIntegration, SwitchingDiscoveryModeMigratesWithoutDuplicates) {
         agent.c.disconnect();
     }
     ASSERT_EQ(b.stop(), 0);
-    b.updateConfig(pluginLines(CONF_DIR "/hadiscovery/ipwatch-rules.json", state + "plugin_opt_discovery_mode entity\n"));
+    b.updateConfig(
+        pluginLines(CONF_DIR "/hadiscovery/ipwatch-rules.json", state + "plugin_opt_discovery_mode entity\n"));
     ASSERT_TRUE(b.start()) << b.log();
     Client ha(b, "home-assistant");
     ASSERT_TRUE(ha.c.subscribe("homeassistant/#", 1));
@@ -382,6 +385,7 @@ TEST(HaDiscoveryIntegration, EntityModeAndDryRun) {
     ASSERT_TRUE(ha2.c.subscribe("homeassistant/#", 1));
     Client board2(dry, "dht11-board");
     ASSERT_TRUE(board2.c.publish("dht11/sensor/data", R"({"temperature":21.0,"humidity":40.0})", 1));
-    EXPECT_TRUE(dry.waitForLog("dry run: would publish retained to 'homeassistant/device/dht11_sensor/config'")) << dry.log();
+    EXPECT_TRUE(dry.waitForLog("dry run: would publish retained to 'homeassistant/device/dht11_sensor/config'"))
+        << dry.log();
     EXPECT_TRUE(collect(ha2.c, "homeassistant/#", 500ms).empty());
 }

@@ -21,10 +21,15 @@ TEST(HaDiscoveryConfig, DefaultsAndErrors) {
     EXPECT_FALSE(c.dry_run);
     EXPECT_EQ(parseConfig({{"rules_file", rules}, {"discovery_mode", "entity"}}).discovery_mode, DiscoveryForm::Entity);
     EXPECT_THROW(parseConfig({}), ConfigError);
-    for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-             {"discovery_prefix", "home/+"}, {"discovery_prefix", "ha/"}, {"discovery_prefix", "$SYS"},
-             {"discovery_mode", "both"}, {"birth_topic", "#"}, {"max_new_devices", "0"},
-             {"state_file", "/nonexistent/dir/x.state"}, {"colour", "red"}}) {
+    for (const auto& [key, value] :
+         std::vector<std::pair<std::string, std::string>>{{"discovery_prefix", "home/+"},
+                                                          {"discovery_prefix", "ha/"},
+                                                          {"discovery_prefix", "$SYS"},
+                                                          {"discovery_mode", "both"},
+                                                          {"birth_topic", "#"},
+                                                          {"max_new_devices", "0"},
+                                                          {"state_file", "/nonexistent/dir/x.state"},
+                                                          {"colour", "red"}}) {
         try {
             parseConfig({{"rules_file", rules}, {key, value}});
             ADD_FAILURE() << key << "=" << value << " accepted";
@@ -40,13 +45,15 @@ TEST(HaDiscoveryConfig, DocsShowTheOptionTableAndTheSampleConfigs) {
     std::stringstream text;
     text << docs.rdbuf();
     EXPECT_NE(text.str().find(optionTable().markdown()), std::string::npos)
-        << "docs/hadiscovery.md must contain the option table exactly as generated:\n" << optionTable().markdown();
+        << "docs/hadiscovery.md must contain the option table exactly as generated:\n"
+        << optionTable().markdown();
     for (const char* sample : {"/hadiscovery/mosquitto-hadiscovery.conf", "/hadiscovery/ipwatch-rules.json",
                                "/hadiscovery/warehouse-rules.json", "/hadiscovery/dht11-rules.json"}) {
         std::ifstream conf(std::string(CONF_DIR) + sample);
         ASSERT_TRUE(conf) << sample;
         std::stringstream conf_text;
         conf_text << conf.rdbuf();
-        EXPECT_NE(text.str().find(conf_text.str()), std::string::npos) << "docs/hadiscovery.md must quote conf" << sample;
+        EXPECT_NE(text.str().find(conf_text.str()), std::string::npos)
+            << "docs/hadiscovery.md must quote conf" << sample;
     }
 }

@@ -27,13 +27,10 @@ TEST_P(Sanitize, GivesOnlyAllowedCharacters) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, Sanitize,
-    ::testing::Values(SanitizeCase{"Ipv4", "10.0.0.5", "10_0_0_5"},
-                      SanitizeCase{"Ipv6", "fe80::1", "fe80__1"},
+    ::testing::Values(SanitizeCase{"Ipv4", "10.0.0.5", "10_0_0_5"}, SanitizeCase{"Ipv6", "fe80::1", "fe80__1"},
                       SanitizeCase{"AlreadyClean", "nord_s-1", "nord_s-1"},
-                      SanitizeCase{"Spaces", "cold room", "cold_room"},
-                      SanitizeCase{"Latin1", "Süd", "Su00fcd"},
-                      SanitizeCase{"TwoByteVsAscii", "sud", "sud"},
-                      SanitizeCase{"Cjk", "倉庫", "u5009u5eab"},
+                      SanitizeCase{"Spaces", "cold room", "cold_room"}, SanitizeCase{"Latin1", "Süd", "Su00fcd"},
+                      SanitizeCase{"TwoByteVsAscii", "sud", "sud"}, SanitizeCase{"Cjk", "倉庫", "u5009u5eab"},
                       SanitizeCase{"Emoji", "a😀", "au1f600"},
                       SanitizeCase{"InvalidUtf8", std::string("a\xff") + "b", "axffb"},
                       SanitizeCase{"TruncatedUtf8", std::string("a\xc3"), "axc3"},
@@ -150,24 +147,48 @@ INSTANTIATE_TEST_SUITE_P(
         CheckCase{"NoOrigin", [](json& p) { p.erase("origin"); }, kTopic, "origin"},
         CheckCase{"OriginWithoutName", [](json& p) { p["origin"].erase("name"); }, kTopic, "origin"},
         CheckCase{"NoIdentifiers", [](json& p) { p["device"].erase("identifiers"); }, kTopic, "identifiers"},
-        CheckCase{"UnknownDeviceKey", [](json& p) { p["device"]["support_url"] = "x"; }, kTopic, "device has unknown key"},
-        CheckCase{"ObjectId", [](json& p) { CMP("cpu")["object_id"] = "cpu"; }, kTopic, "object_id is deprecated"},
-        CheckCase{"DefaultEntityIdWithoutDomain", [](json& p) { CMP("cpu")["default_entity_id"] = "ipwatch_cpu"; }, kTopic,
-                  "default_entity_id"},
-        CheckCase{"DefaultEntityIdOtherDomain", [](json& p) { CMP("cpu")["default_entity_id"] = "button.x"; }, kTopic,
-                  "default_entity_id"},
+        CheckCase{"UnknownDeviceKey", [](json& p) { p["device"]["support_url"] = "x"; }, kTopic,
+                  "device has unknown key"},
+        CheckCase{"ObjectId",
+                  [](json& p) {
+                      CMP("cpu")["object_id"] = "cpu";
+                  },
+                  kTopic, "object_id is deprecated"},
+        CheckCase{"DefaultEntityIdWithoutDomain",
+                  [](json& p) {
+                      CMP("cpu")["default_entity_id"] = "ipwatch_cpu";
+                  },
+                  kTopic, "default_entity_id"},
+        CheckCase{"DefaultEntityIdOtherDomain",
+                  [](json& p) {
+                      CMP("cpu")["default_entity_id"] = "button.x";
+                  },
+                  kTopic, "default_entity_id"},
         CheckCase{"NoUniqueId", [](json& p) { CMP("cpu").erase("unique_id"); }, kTopic, "unique_id missing"},
-        CheckCase{"NameRepeatsDevice", [](json& p) { CMP("cpu")["name"] = "IPWatch 10.0.0.5 CPU"; }, kTopic,
-                  "repeats the device name"},
+        CheckCase{"NameRepeatsDevice",
+                  [](json& p) {
+                      CMP("cpu")["name"] = "IPWatch 10.0.0.5 CPU";
+                  },
+                  kTopic, "repeats the device name"},
         CheckCase{"BothAvailabilityForms",
-                  [](json& p) { CMP("cpu")["availability_topic"] = "a/b"; }, kTopic, "both availability_topic"},
+                  [](json& p) {
+                      CMP("cpu")["availability_topic"] = "a/b";
+                  },
+                  kTopic, "both availability_topic"},
         CheckCase{"SharedAndOwnAvailability", [](json& p) { p["availability_topic"] = "a/b"; }, kTopic,
                   "shares availability_topic"},
         CheckCase{"UnitMismatch",
-                  [](json& p) { CMP("cpu")["device_class"] = "temperature"; }, kTopic, "not valid with device_class"},
-        CheckCase{"ConfigCategoryOnSensor", [](json& p) { CMP("cpu")["entity_category"] = "config"; }, kTopic,
-                  "entity_category config"},
-        CheckCase{"SensorWithoutStateTopic", [](json& p) { CMP("cpu").erase("state_topic"); }, kTopic, "needs a state_topic"},
+                  [](json& p) {
+                      CMP("cpu")["device_class"] = "temperature";
+                  },
+                  kTopic, "not valid with device_class"},
+        CheckCase{"ConfigCategoryOnSensor",
+                  [](json& p) {
+                      CMP("cpu")["entity_category"] = "config";
+                  },
+                  kTopic, "entity_category config"},
+        CheckCase{"SensorWithoutStateTopic", [](json& p) { CMP("cpu").erase("state_topic"); }, kTopic,
+                  "needs a state_topic"},
         CheckCase{"SensorStateTopicShared",
                   [](json& p) {
                       p["state_topic"] = CMP("cpu")["state_topic"];
@@ -176,19 +197,38 @@ INSTANTIATE_TEST_SUITE_P(
                   kTopic, ""},
         CheckCase{"ButtonWithoutCommandTopic", [](json& p) { CMP("reboot").erase("command_topic"); }, kTopic,
                   "needs a command_topic"},
-        CheckCase{"ButtonShutdownClass", [](json& p) { CMP("reboot")["device_class"] = "shutdown"; }, kTopic,
-                  "not a button device class"},
-        CheckCase{"WildcardStateTopic", [](json& p) { CMP("cpu")["state_topic"] = "a/+/b"; }, kTopic, "state_topic"},
+        CheckCase{"ButtonShutdownClass",
+                  [](json& p) {
+                      CMP("reboot")["device_class"] = "shutdown";
+                  },
+                  kTopic, "not a button device class"},
+        CheckCase{"WildcardStateTopic",
+                  [](json& p) {
+                      CMP("cpu")["state_topic"] = "a/+/b";
+                  },
+                  kTopic, "state_topic"},
         CheckCase{"BadComponentKey",
                   [](json& p) {
                       CMP("c.p.u") = CMP("cpu");
                       p["components"].erase("cpu");
                   },
                   kTopic, "component id"},
-        CheckCase{"UnknownPlatform", [](json& p) { CMP("cpu")["platform"] = "light"; }, kTopic, "platform 'light'"},
+        CheckCase{"UnknownPlatform",
+                  [](json& p) {
+                      CMP("cpu")["platform"] = "light";
+                  },
+                  kTopic, "platform 'light'"},
         CheckCase{"NoComponents", [](json& p) { p["components"] = json::object(); }, kTopic, "components missing"},
-        CheckCase{"UnknownEntityKey", [](json& p) { CMP("cpu")["payload_press"] = "x"; }, kTopic, "unknown key"},
-        CheckCase{"ExpireAfterZero", [](json& p) { CMP("cpu")["expire_after"] = 0; }, kTopic, "expire_after"},
+        CheckCase{"UnknownEntityKey",
+                  [](json& p) {
+                      CMP("cpu")["payload_press"] = "x";
+                  },
+                  kTopic, "unknown key"},
+        CheckCase{"ExpireAfterZero",
+                  [](json& p) {
+                      CMP("cpu")["expire_after"] = 0;
+                  },
+                  kTopic, "expire_after"},
         CheckCase{"EntityFormOnDeviceTopic", [](json&) {}, "homeassistant/sensor/x/cpu/config", "device-based config"}),
     [](const auto& p) { return std::string(p.param.name); });
 

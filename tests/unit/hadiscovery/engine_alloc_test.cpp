@@ -18,8 +18,12 @@ void* operator new(std::size_t size) {
     if (void* p = std::malloc(size ? size : 1)) return p;
     throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
 
 using namespace mqs::hadiscovery;
 using namespace std::chrono_literals;
@@ -27,13 +31,14 @@ using namespace std::chrono_literals;
 TEST(EngineAllocations, NoneForKnownUnchangedDevices) {
     mqs::FakeClock clock;
     mqs::MetricsRegistry metrics;
-    Config config = parseConfig({{"rules_file", std::string(CONF_DIR) + "/hadiscovery/ipwatch-rules.json"},
-                                 {"max_new_devices", "1"}});
+    Config config = parseConfig(
+        {{"rules_file", std::string(CONF_DIR) + "/hadiscovery/ipwatch-rules.json"}, {"max_new_devices", "1"}});
     DiscoveryEngine engine(std::make_shared<const RuleSet>(loadRuleSet(config.rules_file)), config, clock, metrics,
                            LoadedState{Inventory(1 << 20), UserDeletions(100, 1 << 20)}, 1);
     const std::string topic = "ipwatch/device/10.0.0.5/status", other = "ipwatch/device/10.0.0.6/status",
                       unrelated = "some/other/topic";
-    const std::string payload = R"({"hostname":"web-1","cpu_percent":12.5,"memory_percent":48.1,"disk_percent":71,"uptime":86400})";
+    const std::string payload =
+        R"({"hostname":"web-1","cpu_percent":12.5,"memory_percent":48.1,"disk_percent":71,"uptime":86400})";
     auto send = [&](const std::string& t, const char* client) {
         engine.onMessage(client, t, payload.data(), payload.size(), false, clock.now());
     };

@@ -12,7 +12,8 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kIp = std::string(CONF_DIR) + "/hadiscovery/ipwatch-rules.json";
-const std::string kStatus = R"({"hostname":"web-1","cpu_percent":12.5,"memory_percent":48.1,"disk_percent":71,"uptime":86400})";
+const std::string kStatus =
+    R"({"hostname":"web-1","cpu_percent":12.5,"memory_percent":48.1,"disk_percent":71,"uptime":86400})";
 const std::string kDeviceTopic = "homeassistant/device/ipwatch_10_0_0_5/config";
 
 struct Harness {
@@ -109,7 +110,8 @@ TEST(Engine, UserDeletionStaysDeletedUntilUndone) {
     // Undo through the control command.
     std::vector<std::string> log;
     std::string reply = h.engine->handleControl(R"({"commands":[{"command":"listDeleted"},
-        {"command":"undelete","device":"ipwatch_10_0_0_5"},{"command":"bogus"}]})", h.clock.now(), log);
+        {"command":"undelete","device":"ipwatch_10_0_0_5"},{"command":"bogus"}]})",
+                                                h.clock.now(), log);
     json r = json::parse(reply);
     EXPECT_EQ(r["responses"][0]["data"]["deleted"][0], kDeviceTopic);
     EXPECT_EQ(r["responses"][1]["data"]["undeleted"][0], kDeviceTopic);
@@ -140,7 +142,8 @@ TEST(Engine, DisconnectOfTheFeedingClientPublishesOffline) {
 
 TEST(Engine, FloodCapRefusesAndCountsNewDevices) {
     Harness h(kIp, {{"max_new_devices", "3"}, {"new_device_window", "1m"}});
-    for (int i = 0; i < 10; ++i) h.send("ipwatch/device/10.0.0." + std::to_string(i) + "/status", kStatus, "a" + std::to_string(i));
+    for (int i = 0; i < 10; ++i)
+        h.send("ipwatch/device/10.0.0." + std::to_string(i) + "/status", kStatus, "a" + std::to_string(i));
     h.engine->onTimers(h.clock.now());
     EXPECT_EQ(h.engine->deviceCount(), 3u);
     EXPECT_EQ(h.metric("devices_refused"), 7);
@@ -282,7 +285,8 @@ TEST(Engine, ObservedExpireAfter) {
 
 TEST(Engine, BirthMessageRepublishesPaced) {
     Harness h(kIp, {{"republish_jitter", "2s"}, {"republish_rate", "2"}});
-    for (int i = 0; i < 4; ++i) h.send("ipwatch/device/10.0.0." + std::to_string(i) + "/status", kStatus, "c" + std::to_string(i));
+    for (int i = 0; i < 4; ++i)
+        h.send("ipwatch/device/10.0.0." + std::to_string(i) + "/status", kStatus, "c" + std::to_string(i));
     h.take();
     h.send("homeassistant/status", "offline", "home-assistant");
     h.engine->onTimers(h.clock.now());
@@ -313,7 +317,8 @@ TEST(Engine, DryRunLogsInsteadOfPublishing) {
     h.send("ipwatch/device/10.0.0.5/status", kStatus);
     EXPECT_TRUE(h.engine->outbox().empty());
     bool logged = false;
-    for (const auto& [k, text] : h.engine->notes()) logged |= k == "dry-run" && text.find(kDeviceTopic) != std::string::npos;
+    for (const auto& [k, text] : h.engine->notes())
+        logged |= k == "dry-run" && text.find(kDeviceTopic) != std::string::npos;
     EXPECT_TRUE(logged);
 }
 

@@ -66,16 +66,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"UnknownRuleKey", ruleWith(kSensor + "}", R"("colour": 1, )"), "rules[0]", "colour"},
         BadCase{"UnknownEntityKey", ruleWith(kSensor + R"(, "unti": "%"})"), "rules[0].entities[0]", "unti"},
         BadCase{"RuleNamedInMessage", ruleWith(kSensor + R"(, "unti": "%"})"), "", "(rule 'r1')"},
-        BadCase{"InvalidTemplate", R"({"rules": [{"name": "r1", "topic": "t/{id/s", "device": {"name": "x"}, "entities": []}]})",
+        BadCase{"InvalidTemplate",
+                R"({"rules": [{"name": "r1", "topic": "t/{id/s", "device": {"name": "x"}, "entities": []}]})",
                 "rules[0].topic", ""},
-        BadCase{"NoCapture", R"({"rules": [{"name": "r1", "topic": "t/a/s", "device": {"name": "x"}, "entities": []}]})",
+        BadCase{"NoCapture",
+                R"({"rules": [{"name": "r1", "topic": "t/a/s", "device": {"name": "x"}, "entities": []}]})",
                 "rules[0].topic", "capture"},
         BadCase{"UnknownCaptureInName",
                 R"({"rules": [{"name": "r1", "topic": "t/{id}/s", "device": {"name": "x {zone}"}, "entities": []}]})",
                 "rules[0].device.name", "zone"},
-        BadCase{"UnitDoesNotFitClass",
-                ruleWith(kSensor + R"(, "device_class": "temperature", "unit": "%"})"), "rules[0].entities[0].unit",
-                "not valid with device_class"},
+        BadCase{"UnitDoesNotFitClass", ruleWith(kSensor + R"(, "device_class": "temperature", "unit": "%"})"),
+                "rules[0].entities[0].unit", "not valid with device_class"},
         BadCase{"UnknownDeviceClass", ruleWith(kSensor + R"(, "device_class": "cpu"})"),
                 "rules[0].entities[0].device_class", "not a sensor device class"},
         BadCase{"ConfigCategoryOnSensor", ruleWith(kSensor + R"(, "entity_category": "config"})"),
@@ -83,18 +84,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"BadEntityId", ruleWith(R"({"id": "t.x", "component": "sensor", "field": "temp"})"),
                 "rules[0].entities[0].id", "letters"},
         BadCase{"DuplicateEntityId", ruleWith(kSensor + "}," + kSensor + "}"), "rules[0].entities[1].id", "twice"},
-        BadCase{"SensorWithoutField", ruleWith(R"({"id": "t", "component": "sensor"})"), "rules[0].entities[0]", "field"},
+        BadCase{"SensorWithoutField", ruleWith(R"({"id": "t", "component": "sensor"})"), "rules[0].entities[0]",
+                "field"},
         BadCase{"ButtonWithoutCommandTopic", ruleWith(R"({"id": "b", "component": "button"})"),
                 "rules[0].entities[0].command_topic", "required"},
-        BadCase{"ButtonWithField", ruleWith(R"({"id": "b", "component": "button", "command_topic": "c", "field": "x"})"),
+        BadCase{"ButtonWithField",
+                ruleWith(R"({"id": "b", "component": "button", "command_topic": "c", "field": "x"})"),
                 "rules[0].entities[0]", "field"},
         BadCase{"UnknownComponent", ruleWith(R"({"id": "b", "component": "light"})"), "rules[0].entities[0].component",
                 "light"},
         BadCase{"AvailabilityOptOutWithoutAvailability",
                 ruleWith(R"({"id": "c", "component": "binary_sensor", "state_topic": "x", "availability": false})"),
                 "rules[0].entities[0].availability", "no availability"},
-        BadCase{"DeviceIdWithoutCapture", ruleWith(kSensor + "}", "").replace(
-                    ruleWith(kSensor + "}", "").find(R"("device": {)"), 11, R"("device": {"id": "fixed", )"),
+        BadCase{"DeviceIdWithoutCapture",
+                ruleWith(kSensor + "}", "")
+                    .replace(ruleWith(kSensor + "}", "").find(R"("device": {)"), 11, R"("device": {"id": "fixed", )"),
                 "rules[0].device.id", "capture"},
         BadCase{"DuplicateIdsBetweenRules",
                 R"({"rules": [
@@ -122,8 +126,8 @@ TEST(Inference, FieldNameTable) {
     EXPECT_STREQ(inferFromFieldName("co2")->device_class, "carbon_dioxide");
     EXPECT_EQ(inferFromFieldName("alert_level"), nullptr);
     // Every row of the table is one Home Assistant accepts.
-    for (const char* f : {"temperature", "humidity", "pressure", "battery", "voltage", "current", "power", "energy", "co2",
-                          "lux", "rssi", "pm25", "pm10"}) {
+    for (const char* f : {"temperature", "humidity", "pressure", "battery", "voltage", "current", "power", "energy",
+                          "co2", "lux", "rssi", "pm25", "pm10"}) {
         const InferredSensor* s = inferFromFieldName(f);
         ASSERT_NE(s, nullptr) << f;
         EXPECT_EQ(checkSensorTriple(s->device_class, s->unit, s->state_class), "") << f;
