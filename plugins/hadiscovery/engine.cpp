@@ -367,8 +367,9 @@ void DiscoveryEngine::removeDevice(const std::string& id, const char* why) {
         cache_.clear();  // slots point at devices
     }
     m_devices_.set(static_cast<int64_t>(devices_.size()));
-    notes_.emplace_back("removed", "device " + quoteForLog(id) + " removed (" + why +
-                                       "): " + std::to_string(topics.size()) + " config(s) cleared");
+    if (why != nullptr)  // idle removals are summed up by the caller (thousands may expire at once)
+        notes_.emplace_back("removed", "device " + quoteForLog(id) + " removed (" + why +
+                                           "): " + std::to_string(topics.size()) + " config(s) cleared");
 }
 
 void DiscoveryEngine::onDisconnect(std::string_view client_id) {
@@ -422,8 +423,13 @@ void DiscoveryEngine::onTimers(Clock::TimePoint now) {
                 }
             }
         }
-        for (const auto& id : inventory_.devicesIdleSince(now_ms - config_.device_idle_timeout.count()))
-            removeDevice(id, "idle past device_idle_timeout");
+        const auto idle = inventory_.devicesIdleSince(now_ms - config_.device_idle_timeout.count());
+        for (const auto& id : idle) removeDevice(id, nullptr);
+        if (!idle.empty())
+            notes_.emplace_back("removed", std::to_string(idle.size()) +
+                                               " device(s) idle past device_idle_timeout removed (" +
+                                               quoteForLog(idle.front()) + (idle.size() > 1 ? ", ..." : "") +
+                                               "), their configs cleared");
     }
     updateGauges();
 }
