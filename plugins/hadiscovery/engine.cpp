@@ -299,8 +299,10 @@ void DiscoveryEngine::publishDevice(Device& d, bool force) {
                             "config of device " + quoteForLog(d.id) +
                                 " refused by the Home Assistant contract check, not published: " + problems.front());
     }
-    if (configs.empty()) return;  // no entity yet (fields missing) or everything refused
+    // Done for this run even when nothing could be built (no entity yet, or refused): the next attempt
+    // comes with a change, not with every message.
     d.published = true;
+    if (configs.empty()) return;
     const int64_t now_ms = wallMs();
     // Owned configs of this device that the current form does not produce: the other discovery form
     // (discovery_mode changed), migrated with Home Assistant's migrate_discovery procedure.
@@ -410,7 +412,8 @@ void DiscoveryEngine::onTimers(Clock::TimePoint now) {
         m_pending_.set(static_cast<int64_t>(republish_.size()));
     }
     if (config_.device_idle_timeout.count() > 0 && now >= next_idle_check_) {
-        next_idle_check_ = now + kIdleCheckEvery;
+        // Walks every device: at most once a second, and 20 times per timeout for long timeouts.
+        next_idle_check_ = now + std::max<std::chrono::milliseconds>(kIdleCheckEvery, config_.device_idle_timeout / 20);
         // Devices seen in this run touch the inventory at most once a minute: judge them by their own clock.
         const int64_t now_ms = wallMs();
         for (auto& [id, d] : devices_) {

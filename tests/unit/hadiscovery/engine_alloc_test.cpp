@@ -57,3 +57,19 @@ TEST(EngineAllocations, NoneForKnownUnchangedDevices) {
     EXPECT_TRUE(engine.outbox().empty());
     EXPECT_EQ(engine.deviceCount(), 1u);
 }
+
+// A device whose payloads never carry the rule's fields builds nothing per message either.
+TEST(EngineAllocations, NoneForADeviceWithoutItsFields) {
+    mqs::FakeClock clock;
+    mqs::MetricsRegistry metrics;
+    Config config = parseConfig({{"rules_file", std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json"}});
+    DiscoveryEngine engine(std::make_shared<const RuleSet>(loadRuleSet(config.rules_file)), config, clock, metrics,
+                           LoadedState{Inventory(1 << 20), UserDeletions(100, 1 << 20)}, 1);
+    const std::string topic = "dht11/sensor/data", payload = R"({"status":"booting"})";
+    engine.onMessage("", topic, payload.data(), payload.size(), false, clock.now());
+    const long before = g_allocations.load();
+    for (int i = 0; i < 100; ++i) engine.onMessage("", topic, payload.data(), payload.size(), false, clock.now());
+    EXPECT_EQ(g_allocations.load() - before, 0);
+    EXPECT_TRUE(engine.outbox().empty());
+    EXPECT_EQ(metrics.get("fields_missing").value(), 101);
+}
