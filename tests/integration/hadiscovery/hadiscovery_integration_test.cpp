@@ -389,3 +389,36 @@ TEST(HaDiscoveryIntegration, EntityModeAndDryRun) {
         << dry.log();
     EXPECT_TRUE(collect(ha2.c, "homeassistant/#", 500ms).empty());
 }
+
+TEST(HaDiscoveryIntegration, CorruptStateFileStopsTheBroker) {
+    BrokerProcess b("");
+    b.writeFile("hadiscovery.state", "{\"format\": \"something else\"");
+    b.updateConfig(pluginLines(CONF_DIR "/hadiscovery/ipwatch-rules.json",
+                               "plugin_opt_state_file " + (b.dir() / "hadiscovery.state").string() + "\n"));
+    EXPECT_FALSE(b.start(5s));
+    EXPECT_NE(b.log().find("hadiscovery.state"), std::string::npos) << b.log();
+}
+
+TEST(HaDiscoveryIntegration, HostileCaptureValuesGiveValidSanitizedConfigs) {
+    BrokerProcess b(pluginLines(CONF_DIR "/hadiscovery/ipwatch-rules.json"));
+    ASSERT_TRUE(b.start()) << b.log();
+    Client ha(b, "home-assistant");
+    ASSERT_TRUE(ha.c.subscribe("homeassistant/#", 1));
+    Client evil(b, "evil");
+    const std::string status =
+        R"({"hostname":"x\"}],\"device\":{\"identifiers\":[\"ipwatch_10_0_0_5\"]}","cpu_percent":1})";
+    ASSERT_TRUE(evil.c.publish("ipwatch/device/Zürich \"hq\"/status", status, 1));
+    ASSERT_TRUE(evil.c.publish("ipwatch/device/10.0.0.5/status", status, 1));
+    ASSERT_TRUE(evil.c.publish("ipwatch/device/10_0_0_5/status", status, 1));  // same id as 10.0.0.5: ignored
+    auto got = collect(ha.c, "homeassistant/#");
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].topic, "homeassistant/device/ipwatch_Zu00fcrich__hq_/config");
+    EXPECT_EQ(got[1].topic, kDeviceTopic);
+    for (const auto& m : got) {
+        expectContract(m, DiscoveryForm::Device);
+        EXPECT_EQ(json::parse(m.payload)["device"]["identifiers"].size(), 1u);
+    }
+    EXPECT_EQ(json::parse(got[0].payload)["device"]["identifiers"][0], "ipwatch_Zu00fcrich__hq_");
+    EXPECT_EQ(json::parse(got[0].payload)["components"]["shutdown"]["command_topic"],
+              "ipwatch/device/Zürich \"hq\"/command");
+}
