@@ -109,24 +109,26 @@ void DiscoveryEngine::onMessage(std::string_view client_id, std::string_view top
         }
         return;
     }
-    const size_t hash = TopicCache<Slot>::hashOf(topic);
+    // Known devices: one hash lookup by topic, no allocation (every device is in the map, so 10 000 devices
+    // do not thrash a fixed-size cache).
     Device* d = nullptr;
-    Slot* s = cache_.find(topic, hash);
-    if (s != nullptr && s->device == nullptr && now < s->retry_after) return;  // refused a moment ago
-    if (s != nullptr && s->device != nullptr) {
-        d = s->device;
+    if (auto known = by_topic_.find(topic); known != by_topic_.end()) {
+        d = known->second;
     } else {
+        const size_t hash = TopicCache<Slot>::hashOf(topic);
+        Slot* s = cache_.find(topic, hash);
+        if (s != nullptr && now < s->retry_after) return;  // refused a moment ago
         bool matched = false;
         d = deviceFor(topic, now, matched);
         if (d == nullptr) {
-            // Refused (flood cap, collision, bound): remember briefly. Topics no rule matches are not
-            // cached: they are most of the traffic and would evict the devices.
+            // Refused (flood cap, collision, bound): remembered briefly in a fixed-size cache. Topics no
+            // rule matches are not remembered: matching them fails without allocating.
             if (matched) {
-                if (Slot* fresh = s ? s : cache_.store(topic, hash)) *fresh = Slot{nullptr, now + kRefusedRetry};
+                if (Slot* fresh = s ? s : cache_.store(topic, hash)) fresh->retry_after = now + kRefusedRetry;
             }
             return;
         }
-        if (Slot* fresh = s ? s : cache_.store(topic, hash)) *fresh = Slot{d, {}};
+        by_topic_.emplace(d->topic, d);
     }
     fields_.reset(payload, length);
     // Once per device and run even when the inventory says unchanged: the broker may have lost its
@@ -154,7 +156,7 @@ DiscoveryEngine::Device* DiscoveryEngine::deviceFor(std::string_view topic, Cloc
                                                  ", which " + quoteForLog(it->second.topic) + " has: ignored");
             return nullptr;
         }
-        const size_t bytes = kDeviceOverhead + 2 * (id.size() + topic.size()) + kMaxNameBytes;
+        const size_t bytes = kDeviceOverhead + 2 * id.size() + 3 * topic.size() + kMaxNameBytes;  // map keys too
         if (id.size() > 200 || device_bytes_ + bytes > config_.max_state_bytes || !limiter_.admit(rule.name, id, now)) {
             m_devices_refused_.set(static_cast<int64_t>(limiter_.refusedTotal()));
             notes_.emplace_back("refused:" + rule.name,
@@ -365,8 +367,8 @@ void DiscoveryEngine::removeDevice(const std::string& id, const char* why) {
     if (it != devices_.end()) {
         m_entities_.add(-static_cast<int64_t>(std::popcount(it->second.entity_mask) + it->second.inferred.size()));
         device_bytes_ -= it->second.bytes;
+        by_topic_.erase(it->second.topic);
         devices_.erase(it);
-        cache_.clear();  // slots point at devices
     }
     m_devices_.set(static_cast<int64_t>(devices_.size()));
     if (why != nullptr)  // idle removals are summed up by the caller (thousands may expire at once)
@@ -480,7 +482,7 @@ void DiscoveryEngine::replaceRules(std::shared_ptr<const RuleSet> rules, Clock::
             d.expire_after_s = 0;
     }
     for (const auto& id : gone) removeDevice(id, "its rule now gives it another id or no longer matches its topic");
-    cache_.clear();
+    cache_.clear();  // refusals under the old rules
     rules_ = std::move(rules);
     for (auto& [id, d] : devices_)
         if (d.published) publishDevice(d, false);

@@ -99,8 +99,11 @@ private:
         size_t bytes = 0;
     };
     struct Slot {
-        Device* device = nullptr;  // null: a new device refused, not retried before retry_after
-        Clock::TimePoint retry_after{};
+        Clock::TimePoint retry_after{};  // a new device on this topic was refused: not retried before
+    };
+    struct TopicHash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
 
     Device* deviceFor(std::string_view topic, Clock::TimePoint now, bool& matched);
@@ -125,7 +128,8 @@ private:
     AvailabilityTracker availability_;
     std::unordered_map<std::string, Device> devices_;
     size_t device_bytes_ = 0;
-    TopicCache<Slot> cache_;
+    std::unordered_map<std::string, Device*, TopicHash, std::equal_to<>> by_topic_;  // every device, by topic
+    TopicCache<Slot> cache_;                                                         // recent refusals
     PayloadFields fields_;
     std::vector<Outgoing> outbox_;
     std::vector<std::pair<std::string, std::string>> notes_;

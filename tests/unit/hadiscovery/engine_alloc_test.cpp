@@ -61,6 +61,30 @@ TEST(EngineAllocations, NoneForKnownUnchangedDevices) {
     EXPECT_EQ(engine.deviceCount(), 1u);
 }
 
+// Many known devices (more than a fixed-size topic cache holds) are still found without allocating.
+TEST(EngineAllocations, NoneWithManyKnownDevices) {
+    mqs::FakeClock clock;
+    mqs::MetricsRegistry metrics;
+    Config config = parseConfig(
+        {{"rules_file", std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json"}, {"max_new_devices", "100000"}});
+    DiscoveryEngine engine(std::make_shared<const RuleSet>(loadRuleSet(config.rules_file)), config, clock, metrics,
+                           LoadedState{Inventory(64 << 20), UserDeletions(100, 1 << 20)}, 1);
+    const std::string payload = R"({"timestamp":1,"temp":21.4,"hum":55.0,"alert_level":0,"version":1})";
+    std::vector<std::string> topics;
+    for (int i = 0; i < 5000; ++i)
+        topics.push_back("entrepot/z" + std::to_string(i / 50) + "/s" + std::to_string(i % 50) + "/v1");
+    for (const auto& t : topics) engine.onMessage("", t, payload.data(), payload.size(), false, clock.now());
+    engine.outbox().clear();
+    engine.outbox().shrink_to_fit();
+    engine.notes().clear();
+    engine.notes().shrink_to_fit();
+    ASSERT_EQ(engine.deviceCount(), 5000u);
+    const long before = g_allocations.load();
+    for (int round = 0; round < 3; ++round)
+        for (const auto& t : topics) engine.onMessage("", t, payload.data(), payload.size(), false, clock.now());
+    EXPECT_EQ(g_allocations.load() - before, 0);
+}
+
 // A device whose payloads never carry the rule's fields builds nothing per message either.
 TEST(EngineAllocations, NoneForADeviceWithoutItsFields) {
     mqs::FakeClock clock;
