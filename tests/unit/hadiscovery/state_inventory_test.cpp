@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -262,6 +263,59 @@ TEST(StateInventory, LoadStateFile) {
     EXPECT_THROW(loadStateFile(path, kBig, 10, 1000), SnapshotError);
     // A folder where the file should be: unreadable, an error rather than an empty state.
     EXPECT_THROW(loadStateFile(dir.string(), kBig, 10, 1000), SnapshotError);
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(StateInventory, ChangesCountWhatTheSnapshotMustCarry) {
+    Inventory inv(kBig);
+    UserDeletions del(10, 1000);
+    struct Step {
+        const char* what;
+        std::function<void()> act;
+        uint64_t inventory_changes;
+        uint64_t deletion_changes;
+    };
+    const std::vector<Step> steps = {
+        {"new", [&] { inv.record(cfg("ha/device/a/config", "a", "r", 1)); }, 1, 0},
+        {"same", [&] { inv.record(cfg("ha/device/a/config", "a", "r", 1)); }, 1, 0},
+        {"touch", [&] { inv.touchDevice("a", 99999); }, 1, 0},
+        {"hash", [&] { inv.record(cfg("ha/device/a/config", "a", "r", 2)); }, 2, 0},
+        {"rule", [&] { inv.record(cfg("ha/device/a/config", "a", "r2", 2)); }, 3, 0},
+        {"device", [&] { inv.record(cfg("ha/device/a/config", "b", "r2", 2)); }, 4, 0},
+        {"forget none", [&] { inv.forget("a"); }, 4, 0},
+        {"forget", [&] { inv.forget("b"); }, 5, 0},
+        {"forgetTopic none", [&] { inv.forgetTopic("x"); }, 5, 0},
+        {"mark", [&] { del.markDeleted("x"); }, 5, 1},
+        {"mark again", [&] { del.markDeleted("x"); }, 5, 1},
+        {"undelete", [&] { del.undelete("x"); }, 5, 2},
+        {"undelete none", [&] { del.undelete("x"); }, 5, 2},
+    };
+    for (const auto& s : steps) {
+        s.act();
+        EXPECT_EQ(inv.changes(), s.inventory_changes) << s.what;
+        EXPECT_EQ(del.changes(), s.deletion_changes) << s.what;
+    }
+}
+
+TEST(StateInventory, AnImplausiblyLargeFileIsRefusedBeforeReading) {
+    const auto dir = std::filesystem::temp_directory_path() / ("hadstate_large_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const auto path = (dir / "state.json").string();
+    std::ofstream(path) << std::string(1200 * 1024, ' ');  // over 8 x (tiny limits) + 1 MiB
+    try {
+        loadStateFile(path, 1000, 10, 1000);
+        ADD_FAILURE() << "accepted";
+    } catch (const SnapshotError& e) {
+        EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("limits"), std::string::npos);
+    }
+    // The same file is merely corrupt (all blanks) under generous limits.
+    EXPECT_THROW(loadStateFile(path, kBig, 10, 1000), SnapshotError);
     std::filesystem::remove_all(dir);
 }
 
