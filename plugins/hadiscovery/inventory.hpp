@@ -83,10 +83,12 @@ public:
 
     static constexpr size_t kEntryOverhead = 160;  // map nodes, strings' headers, the device index
 
-private:
+    // What one config costs against max_bytes: the topic is held twice (the config map and the device index).
     static size_t entryBytes(const OwnedConfig& c) {
-        return kEntryOverhead + c.topic.size() + c.device_id.size() + c.rule.size();
+        return kEntryOverhead + 2 * c.topic.size() + c.device_id.size() + c.rule.size();
     }
+
+private:
     void indexAdd(const OwnedConfig& c);
     void indexRemove(const OwnedConfig& c);
 

@@ -21,17 +21,12 @@ TEST(StateAvailability, OnlineAndOffline) {
         Strings offline;     // gone's result
     };
     const std::vector<Step> steps = {
-        {"fed", "c1", "d1", true, {}},
-        {"fed", "c1", "d1", false, {}},  // already online
-        {"fed", "c1", "d2", true, {}},
-        {"fed", "c2", "d1", false, {}},     // a second feeder: still online, nothing to
-                                            // publish
-        {"gone", "c1", "", false, {"d2"}},  // d1 still has c2
-        {"gone", "c1", "", false, {}},      // again: nothing
-        {"fed", "c1", "d2", true, {}},      // back online
-        {"gone", "c2", "", false, {"d1"}},
-        {"gone", "c1", "", false, {"d2"}},
-        {"gone", "never", "", false, {}},
+        {"fed", "c1", "d1", true, {}},     {"fed", "c1", "d1", false, {}},  // already online
+        {"fed", "c1", "d2", true, {}},     {"fed", "c2", "d1", false, {}},  // a second feeder: nothing to publish
+        {"gone", "c1", "", false, {"d2"}},                                  // d1 still has c2
+        {"gone", "c1", "", false, {}},                                      // again: nothing
+        {"fed", "c1", "d2", true, {}},                                      // back online
+        {"gone", "c2", "", false, {"d1"}}, {"gone", "c1", "", false, {"d2"}}, {"gone", "never", "", false, {}},
     };
     for (size_t i = 0; i < steps.size(); ++i) {
         const auto& s = steps[i];

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -120,7 +121,7 @@ TEST(StateInventory, DevicesOfRule) {
 
 TEST(StateInventory, BoundedInBytes) {
     const Cfg one = cfg("ha/device/0000/config", "0000", "r", 1);
-    const size_t per = Inventory::kEntryOverhead + one.topic.size() + one.device_id.size() + one.rule.size();
+    const size_t per = Inventory::entryBytes(one);
     Inventory inv(per * 3);
     for (int i = 0; i < 5; ++i) {
         const std::string id = "000" + std::to_string(i);
@@ -317,6 +318,65 @@ TEST(StateInventory, AnImplausiblyLargeFileIsRefusedBeforeReading) {
     // The same file is merely corrupt (all blanks) under generous limits.
     EXPECT_THROW(loadStateFile(path, kBig, 10, 1000), SnapshotError);
     std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+
+// Whatever the damage (a bad disk, a hand edit), the reader either accepts the text or throws SnapshotError:
+// never another exception, never a crash (the ASan build runs this too).
+TEST(StateInventory, RandomlyDamagedSnapshotsParseOrThrowSnapshotError) {
+    Inventory inv(kBig);
+    for (int i = 0; i < 20; ++i) {
+        const std::string id = "dev" + std::to_string(i);
+        inv.record(cfg("homeassistant/device/" + id + "/config", id, i % 2 ? "temp" : "hum", uint64_t(i) * 7919,
+                       1763769600000 + i));
+    }
+    UserDeletions del(100, 1 << 16);
+    del.markDeleted("homeassistant/device/dev3/config");
+    const std::string good = serializeState(inv, del);
+    std::mt19937 rng(12345);
+    static const char kAlphabet[] = "{}[]\",:0123456789-.eE \\ux\x00\xff";
+    const std::string alphabet(kAlphabet, sizeof kAlphabet - 1);  // with the NUL byte
+    size_t accepted = 0;
+    for (int round = 0; round < 3000; ++round) {
+        std::string text = good;
+        const int edits = 1 + int(rng() % 4);
+        for (int e = 0; e < edits; ++e) {
+            const size_t at = rng() % text.size();
+            switch (rng() % 3) {
+                case 0:
+                    text[at] = alphabet[rng() % alphabet.size()];
+                    break;
+                case 1:
+                    text.erase(at, 1 + rng() % 8);
+                    break;
+                default:
+                    text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+                    break;
+            }
+            if (text.empty()) text = "x";
+        }
+        try {
+            const auto state = parseState(text, "damaged.json", kBig, 100, 1 << 16);
+            ++accepted;
+            EXPECT_LE(state.inventory.bytes(), kBig);
+        } catch (const SnapshotError&) {
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "round " << round << ": " << e.what();
+        }
+    }
+    EXPECT_LT(accepted, 3000u);
+}
+
+TEST(StateInventory, InvalidUtf8InADeviceIdDoesNotStopTheSnapshot) {
+    Inventory inv(kBig);
+    inv.record(cfg("ha/device/x/config", std::string("bad\xff\xfe", 5), "r", 1));
+    std::string text;
+    ASSERT_NO_THROW(text = serializeState(inv, UserDeletions(1, 100)));
+    const auto back = parseState(text, "s", kBig, 1, 100);
+    EXPECT_TRUE(back.inventory.owns("ha/device/x/config"));  // the topic, what clearing needs, is intact
 }
 
 }  // namespace
