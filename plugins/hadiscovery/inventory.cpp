@@ -107,6 +107,7 @@ Inventory::Recorded Inventory::recordDetailed(OwnedConfig c) {
         indexAdd(c);
         std::string topic = c.topic;
         configs_.emplace(std::move(topic), std::move(c));
+        ++changes_;
         return Recorded::New;
     }
     OwnedConfig& old = it->second;
@@ -121,6 +122,7 @@ Inventory::Recorded Inventory::recordDetailed(OwnedConfig c) {
         indexAdd(c);
     }
     c.last_seen_ms = std::max(old.last_seen_ms, c.last_seen_ms);
+    if (changed || old.device_id != c.device_id || old.rule != c.rule) ++changes_;
     bytes_ = after;
     old = std::move(c);
     return changed ? Recorded::Changed : Recorded::Unchanged;
@@ -154,6 +156,7 @@ std::vector<std::string> Inventory::forget(std::string_view device_id) {
     if (dev == devices_.end()) return topics;
     topics.assign(dev->second.begin(), dev->second.end());
     devices_.erase(dev);
+    ++changes_;
     for (const auto& topic : topics) {
         const auto it = configs_.find(topic);
         if (it == configs_.end()) continue;
@@ -169,6 +172,7 @@ bool Inventory::forgetTopic(std::string_view topic) {
     indexRemove(it->second);
     bytes_ -= entryBytes(it->second);
     configs_.erase(it);
+    ++changes_;
     return true;
 }
 
@@ -217,7 +221,11 @@ std::string Inventory::serialize() const {
 }
 
 Inventory Inventory::parse(const std::string& text, const std::string& where, size_t max_bytes) {
-    const nlohmann::json root = snapshot::parseChecked(text, where);
+    return snapshot::inventoryFrom(snapshot::parseChecked(text, where), where, max_bytes);
+}
+
+Inventory snapshot::inventoryFrom(const nlohmann::json& root, const std::string& where, size_t max_bytes) {
+    using OwnedConfig = Inventory::OwnedConfig;
     Inventory result(max_bytes);
     const auto configs = root.find("configs");
     if (configs == root.end() || !configs->is_array()) {
@@ -277,8 +285,9 @@ std::string serializeState(const Inventory& inventory, const UserDeletions& dele
 
 LoadedState parseState(const std::string& text, const std::string& where, size_t inventory_max_bytes,
                        size_t deletions_max_count, size_t deletions_max_bytes) {
-    return LoadedState{Inventory::parse(text, where, inventory_max_bytes),
-                       UserDeletions::parse(text, where, deletions_max_count, deletions_max_bytes)};
+    const nlohmann::json root = snapshot::parseChecked(text, where);
+    return LoadedState{snapshot::inventoryFrom(root, where, inventory_max_bytes),
+                       snapshot::deletionsFrom(root, where, deletions_max_count, deletions_max_bytes)};
 }
 
 LoadedState loadStateFile(const std::string& path, size_t inventory_max_bytes, size_t deletions_max_count,
@@ -286,6 +295,14 @@ LoadedState loadStateFile(const std::string& path, size_t inventory_max_bytes, s
     std::error_code ec;
     if (!std::filesystem::exists(path, ec) && !ec) {
         return LoadedState{Inventory(inventory_max_bytes), UserDeletions(deletions_max_count, deletions_max_bytes)};
+    }
+    // Escaping can make the text longer than the memory estimate, but not by this much: a file like this was
+    // not written by us, and reading it whole could take all the memory.
+    const uintmax_t limit = 8 * (uintmax_t(inventory_max_bytes) + deletions_max_bytes) + (1u << 20);
+    const uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!ec && size > limit) {
+        throw SnapshotError(path + ": " + std::to_string(size) + " bytes, more than the configured limits allow (" +
+                            std::to_string(limit) + ")");
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) throw SnapshotError(path + ": cannot open: " + std::strerror(errno));

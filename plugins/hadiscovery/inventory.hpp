@@ -69,6 +69,11 @@ public:
     size_t bytes() const { return bytes_; }
     size_t maxBytes() const { return max_bytes_; }
     uint64_t refusals() const { return refusals_; }
+    // Grows with every change the snapshot must carry (a config added, changed, moved or forgotten), so the
+    // adapter can tell when to submit a new one (coalesced on its tick: serializing walks every config).
+    // touchDevice() does not count: it runs per message; last_seen_ms is saved with the next change or on
+    // the adapter's slow timer.
+    uint64_t changes() const { return changes_; }
 
     // The snapshot without deletions (an empty "deleted" array); see serializeState().
     std::string serialize() const;
@@ -78,10 +83,12 @@ public:
 
     static constexpr size_t kEntryOverhead = 160;  // map nodes, strings' headers, the device index
 
-private:
+    // What one config costs against max_bytes: the topic is held twice (the config map and the device index).
     static size_t entryBytes(const OwnedConfig& c) {
-        return kEntryOverhead + c.topic.size() + c.device_id.size() + c.rule.size();
+        return kEntryOverhead + 2 * c.topic.size() + c.device_id.size() + c.rule.size();
     }
+
+private:
     void indexAdd(const OwnedConfig& c);
     void indexRemove(const OwnedConfig& c);
 
@@ -90,6 +97,7 @@ private:
     std::map<std::string, std::set<std::string>, std::less<>> devices_;  // device id -> topics
     size_t bytes_ = 0;
     uint64_t refusals_ = 0;
+    uint64_t changes_ = 0;
 };
 
 // The whole snapshot file's text: the inventory and the user deletions.
@@ -102,8 +110,9 @@ struct LoadedState {
 // Parses a whole snapshot (throws SnapshotError naming `where`).
 LoadedState parseState(const std::string& text, const std::string& where, size_t inventory_max_bytes,
                        size_t deletions_max_count, size_t deletions_max_bytes);
-// Reads and parses the file at `path`: a missing file gives an empty state; an unreadable or corrupt one
-// throws SnapshotError. Blocks on the disk: plugin init only.
+// Reads and parses the file at `path`: a missing file gives an empty state; an unreadable, corrupt or
+// implausibly large one (far more than the limits could have written) throws SnapshotError. Blocks on
+// the disk: plugin init only.
 LoadedState loadStateFile(const std::string& path, size_t inventory_max_bytes, size_t deletions_max_count,
                           size_t deletions_max_bytes);
 

@@ -20,6 +20,7 @@ bool UserDeletions::markDeleted(std::string key) {
     }
     bytes_ += cost;
     keys_.insert(std::move(key));
+    ++changes_;
     return true;
 }
 
@@ -32,6 +33,7 @@ bool UserDeletions::undelete(std::string_view key) {
     if (it == keys_.end()) return false;
     bytes_ -= kEntryOverhead + it->size();
     keys_.erase(it);
+    ++changes_;
     return true;
 }
 
@@ -47,7 +49,11 @@ std::string UserDeletions::serializeArray() const {
 
 UserDeletions UserDeletions::parse(const std::string& text, const std::string& where, size_t max_count,
                                    size_t max_bytes) {
-    const nlohmann::json root = snapshot::parseChecked(text, where);
+    return snapshot::deletionsFrom(snapshot::parseChecked(text, where), where, max_count, max_bytes);
+}
+
+UserDeletions snapshot::deletionsFrom(const nlohmann::json& root, const std::string& where, size_t max_count,
+                                      size_t max_bytes) {
     UserDeletions result(max_count, max_bytes);
     const auto it = root.find("deleted");
     if (it == root.end()) return result;  // a snapshot without deletions

@@ -33,6 +33,7 @@ public:
     size_t maxCount() const { return max_count_; }
     size_t maxBytes() const { return max_bytes_; }
     uint64_t refusals() const { return refusals_; }
+    uint64_t changes() const { return changes_; }  // grows with every mark and undelete: time to save
 
     // The deletions as the JSON array that goes into the state snapshot (see inventory.hpp).
     std::string serializeArray() const;
@@ -48,6 +49,7 @@ private:
     std::set<std::string, std::less<>> keys_;
     size_t bytes_ = 0;
     uint64_t refusals_ = 0;
+    uint64_t changes_ = 0;
 };
 
 }  // namespace mqs::hadiscovery

@@ -22,8 +22,7 @@ TEST(StateAvailability, OnlineAndOffline) {
     };
     const std::vector<Step> steps = {
         {"fed", "c1", "d1", true, {}},     {"fed", "c1", "d1", false, {}},  // already online
-        {"fed", "c1", "d2", true, {}},     {"fed", "c2", "d1", false, {}},  // a second feeder: still online, nothing to
-                                                                            // publish
+        {"fed", "c1", "d2", true, {}},     {"fed", "c2", "d1", false, {}},  // a second feeder: nothing to publish
         {"gone", "c1", "", false, {"d2"}},                                  // d1 still has c2
         {"gone", "c1", "", false, {}},                                      // again: nothing
         {"fed", "c1", "d2", true, {}},                                      // back online

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -119,7 +121,7 @@ TEST(StateInventory, DevicesOfRule) {
 
 TEST(StateInventory, BoundedInBytes) {
     const Cfg one = cfg("ha/device/0000/config", "0000", "r", 1);
-    const size_t per = Inventory::kEntryOverhead + one.topic.size() + one.device_id.size() + one.rule.size();
+    const size_t per = Inventory::entryBytes(one);
     Inventory inv(per * 3);
     for (int i = 0; i < 5; ++i) {
         const std::string id = "000" + std::to_string(i);
@@ -263,6 +265,118 @@ TEST(StateInventory, LoadStateFile) {
     // A folder where the file should be: unreadable, an error rather than an empty state.
     EXPECT_THROW(loadStateFile(dir.string(), kBig, 10, 1000), SnapshotError);
     std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(StateInventory, ChangesCountWhatTheSnapshotMustCarry) {
+    Inventory inv(kBig);
+    UserDeletions del(10, 1000);
+    struct Step {
+        const char* what;
+        std::function<void()> act;
+        uint64_t inventory_changes;
+        uint64_t deletion_changes;
+    };
+    const std::vector<Step> steps = {
+        {"new", [&] { inv.record(cfg("ha/device/a/config", "a", "r", 1)); }, 1, 0},
+        {"same", [&] { inv.record(cfg("ha/device/a/config", "a", "r", 1)); }, 1, 0},
+        {"touch", [&] { inv.touchDevice("a", 99999); }, 1, 0},
+        {"hash", [&] { inv.record(cfg("ha/device/a/config", "a", "r", 2)); }, 2, 0},
+        {"rule", [&] { inv.record(cfg("ha/device/a/config", "a", "r2", 2)); }, 3, 0},
+        {"device", [&] { inv.record(cfg("ha/device/a/config", "b", "r2", 2)); }, 4, 0},
+        {"forget none", [&] { inv.forget("a"); }, 4, 0},
+        {"forget", [&] { inv.forget("b"); }, 5, 0},
+        {"forgetTopic none", [&] { inv.forgetTopic("x"); }, 5, 0},
+        {"mark", [&] { del.markDeleted("x"); }, 5, 1},
+        {"mark again", [&] { del.markDeleted("x"); }, 5, 1},
+        {"undelete", [&] { del.undelete("x"); }, 5, 2},
+        {"undelete none", [&] { del.undelete("x"); }, 5, 2},
+    };
+    for (const auto& s : steps) {
+        s.act();
+        EXPECT_EQ(inv.changes(), s.inventory_changes) << s.what;
+        EXPECT_EQ(del.changes(), s.deletion_changes) << s.what;
+    }
+}
+
+TEST(StateInventory, AnImplausiblyLargeFileIsRefusedBeforeReading) {
+    const auto dir = std::filesystem::temp_directory_path() / ("hadstate_large_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const auto path = (dir / "state.json").string();
+    std::ofstream(path) << std::string(1200 * 1024, ' ');  // over 8 x (tiny limits) + 1 MiB
+    try {
+        loadStateFile(path, 1000, 10, 1000);
+        ADD_FAILURE() << "accepted";
+    } catch (const SnapshotError& e) {
+        EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("limits"), std::string::npos);
+    }
+    // The same file is merely corrupt (all blanks) under generous limits.
+    EXPECT_THROW(loadStateFile(path, kBig, 10, 1000), SnapshotError);
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+
+// Whatever the damage (a bad disk, a hand edit), the reader either accepts the text or throws SnapshotError:
+// never another exception, never a crash (the ASan build runs this too).
+TEST(StateInventory, RandomlyDamagedSnapshotsParseOrThrowSnapshotError) {
+    Inventory inv(kBig);
+    for (int i = 0; i < 20; ++i) {
+        const std::string id = "dev" + std::to_string(i);
+        inv.record(cfg("homeassistant/device/" + id + "/config", id, i % 2 ? "temp" : "hum", uint64_t(i) * 7919,
+                       1763769600000 + i));
+    }
+    UserDeletions del(100, 1 << 16);
+    del.markDeleted("homeassistant/device/dev3/config");
+    const std::string good = serializeState(inv, del);
+    std::mt19937 rng(12345);
+    static const char kAlphabet[] = "{}[]\",:0123456789-.eE \\ux\x00\xff";
+    const std::string alphabet(kAlphabet, sizeof kAlphabet - 1);  // with the NUL byte
+    size_t accepted = 0;
+    for (int round = 0; round < 3000; ++round) {
+        std::string text = good;
+        const int edits = 1 + int(rng() % 4);
+        for (int e = 0; e < edits; ++e) {
+            const size_t at = rng() % text.size();
+            switch (rng() % 3) {
+                case 0:
+                    text[at] = alphabet[rng() % alphabet.size()];
+                    break;
+                case 1:
+                    text.erase(at, 1 + rng() % 8);
+                    break;
+                default:
+                    text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+                    break;
+            }
+            if (text.empty()) text = "x";
+        }
+        try {
+            const auto state = parseState(text, "damaged.json", kBig, 100, 1 << 16);
+            ++accepted;
+            EXPECT_LE(state.inventory.bytes(), kBig);
+        } catch (const SnapshotError&) {
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "round " << round << ": " << e.what();
+        }
+    }
+    EXPECT_LT(accepted, 3000u);
+}
+
+TEST(StateInventory, InvalidUtf8InADeviceIdDoesNotStopTheSnapshot) {
+    Inventory inv(kBig);
+    inv.record(cfg("ha/device/x/config", std::string("bad\xff\xfe", 5), "r", 1));
+    std::string text;
+    ASSERT_NO_THROW(text = serializeState(inv, UserDeletions(1, 100)));
+    const auto back = parseState(text, "s", kBig, 1, 100);
+    EXPECT_TRUE(back.inventory.owns("ha/device/x/config"));  // the topic, what clearing needs, is intact
 }
 
 }  // namespace
