@@ -429,3 +429,40 @@ TEST(HaDiscoveryIntegration, HostileCaptureValuesGiveValidSanitizedConfigs) {
     EXPECT_EQ(json::parse(got[0].payload)["components"]["shutdown"]["command_topic"],
               "ipwatch/device/Zürich \"hq\"/command");
 }
+
+// The snapshot is written while the broker runs (every state_interval), not only at a clean stop.
+TEST(HaDiscoveryIntegration, UserDeletionSurvivesAKill) {
+    BrokerProcess b("");
+    b.updateConfig(pluginLines(
+        CONF_DIR "/hadiscovery/ipwatch-rules.json",
+        "plugin_opt_state_file " + (b.dir() / "hadiscovery.state").string() + "\nplugin_opt_state_interval 100ms\n"));
+    ASSERT_TRUE(b.start()) << b.log();
+    {
+        Client ha(b, "home-assistant");
+        ASSERT_TRUE(ha.c.subscribe("homeassistant/#", 1));
+        Client agent("agent");
+        startAgent(agent.c, b);
+        ASSERT_EQ(collect(ha.c, "homeassistant/#").size(), 1u);
+        ASSERT_TRUE(ha.c.publish(kDeviceTopic, "", 1, true));
+        EXPECT_TRUE(b.waitForLog("stays deleted")) << b.log();
+        // Wait until the worker wrote it: the topic is then in the file twice (owned, and deleted).
+        auto occurrences = [&] {
+            std::ifstream in(b.dir() / "hadiscovery.state");
+            const std::string text((std::istreambuf_iterator<char>(in)), {});
+            size_t n = 0;
+            for (auto pos = text.find(kDeviceTopic); pos != std::string::npos; pos = text.find(kDeviceTopic, pos + 1))
+                ++n;
+            return n;
+        };
+        for (int i = 0; i < 100 && occurrences() < 2; ++i) std::this_thread::sleep_for(50ms);
+        ASSERT_GE(occurrences(), 2u);
+        b.kill9();
+    }
+    ASSERT_TRUE(b.restart()) << b.log();
+    EXPECT_TRUE(b.waitForLog("1 user deletion(s)")) << b.log();
+    Client ha(b, "home-assistant");
+    ASSERT_TRUE(ha.c.subscribe("homeassistant/#", 1));
+    Client agent("agent");
+    startAgent(agent.c, b);
+    EXPECT_TRUE(collect(ha.c, "homeassistant/#", 1500ms).empty()) << "deleted stays deleted";
+}
