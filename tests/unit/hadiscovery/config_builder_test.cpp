@@ -22,7 +22,7 @@ struct Fixture {
     }
 };
 
-TEST(Build, DeviceFormIsOneValidMessage) {
+TEST(HaBuild, DeviceFormIsOneValidMessage) {
     Fixture f;
     BuildOptions o;
     std::vector<std::string> problems;
@@ -53,7 +53,7 @@ TEST(Build, DeviceFormIsOneValidMessage) {
     }
 }
 
-TEST(Build, EntityFormIsOneValidMessagePerEntity) {
+TEST(HaBuild, EntityFormIsOneValidMessagePerEntity) {
     Fixture f;
     BuildOptions o;
     o.form = DiscoveryForm::Entity;
@@ -74,7 +74,7 @@ TEST(Build, EntityFormIsOneValidMessagePerEntity) {
     EXPECT_EQ(discoveryTopics(f.view("ipwatch/device/10.0.0.5/status"), o, DiscoveryForm::Entity).size(), 7u);
 }
 
-TEST(Build, IdsComeFromCapturesNotFromTheDisplayName) {
+TEST(HaBuild, IdsComeFromCapturesNotFromTheDisplayName) {
     Fixture f;
     BuildOptions o;
     std::vector<std::string> problems;
@@ -91,7 +91,7 @@ TEST(Build, IdsComeFromCapturesNotFromTheDisplayName) {
     EXPECT_EQ(a[0].payload, again[0].payload);
 }
 
-TEST(Build, HostileCaptureValuesCannotEscapeTheirTopic) {
+TEST(HaBuild, HostileCaptureValuesCannotEscapeTheirTopic) {
     Fixture f;
     BuildOptions o;
     std::vector<std::string> problems;
@@ -101,7 +101,7 @@ TEST(Build, HostileCaptureValuesCannotEscapeTheirTopic) {
     EXPECT_EQ(out[0].topic, "homeassistant/device/ipwatch_Su00fcd_u00fcnd__x_/config");
 }
 
-TEST(Build, MissingEntitiesAreLeftOut) {
+TEST(HaBuild, MissingEntitiesAreLeftOut) {
     Fixture f;
     BuildOptions o;
     auto d = f.view("ipwatch/device/10.0.0.5/status");
@@ -114,7 +114,7 @@ TEST(Build, MissingEntitiesAreLeftOut) {
     EXPECT_TRUE(buildConfigs(d, o, problems).empty());
 }
 
-TEST(Build, EntityNamesNeverRepeatTheDeviceName) {
+TEST(HaBuild, EntityNamesNeverRepeatTheDeviceName) {
     Fixture f;
     BuildOptions o;
     std::vector<std::string> problems;
@@ -129,7 +129,7 @@ TEST(Build, EntityNamesNeverRepeatTheDeviceName) {
     EXPECT_EQ(json::parse(out[0].payload)["components"]["cpu"]["name"], "CPU");
 }
 
-TEST(Build, ExpireAfterGoesToOwnStateTopicSensorsOnly) {
+TEST(HaBuild, ExpireAfterGoesToOwnStateTopicSensorsOnly) {
     RuleSet set = loadRuleSet(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json");
     DeviceView d;
     d.rule = &set.rules[0];
@@ -149,7 +149,7 @@ TEST(Build, ExpireAfterGoesToOwnStateTopicSensorsOnly) {
     EXPECT_EQ(p["components"]["temperature"]["unit_of_measurement"], "°C");
 }
 
-TEST(Build, InferredSensors) {
+TEST(HaBuild, InferredSensors) {
     RuleSet set = loadRuleSet(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json");
     DeviceView d;
     d.rule = &set.rules[0];
@@ -166,7 +166,7 @@ TEST(Build, InferredSensors) {
     EXPECT_EQ(p["components"]["auto_battery"]["unique_id"], "dht11_sensor_auto_battery");
 }
 
-TEST(Migration, FollowsMigrateDiscoveryOrder) {
+TEST(HaMigration, FollowsMigrateDiscoveryOrder) {
     std::vector<Discovery> configs{{"ha/device/d/config", "{...}"}};
     auto m = migrationMessages({"ha/sensor/d/a/config", "ha/sensor/d/b/config"}, configs);
     ASSERT_EQ(m.size(), 5u);
@@ -178,7 +178,7 @@ TEST(Migration, FollowsMigrateDiscoveryOrder) {
     EXPECT_EQ(m[4].payload, "");
 }
 
-TEST(ValueTemplate, Paths) {
+TEST(HaValueTemplate, Paths) {
     EXPECT_EQ(valueTemplateFor(mqs::JsonPath::parse("temp")), "{{ value_json.temp }}");
     EXPECT_EQ(valueTemplateFor(mqs::JsonPath::parse("a.b[2]")), "{{ value_json.a.b[2] }}");
     EXPECT_EQ(valueTemplateFor(mqs::JsonPath::parse("$")), "{{ value }}");

@@ -15,9 +15,9 @@ struct SanitizeCase {
     std::string out;
 };
 
-class Sanitize : public ::testing::TestWithParam<SanitizeCase> {};
+class HaSanitize : public ::testing::TestWithParam<SanitizeCase> {};
 
-TEST_P(Sanitize, GivesOnlyAllowedCharacters) {
+TEST_P(HaSanitize, GivesOnlyAllowedCharacters) {
     const auto& c = GetParam();
     const std::string got = sanitizeId(c.in);
     EXPECT_EQ(got, c.out);
@@ -26,7 +26,7 @@ TEST_P(Sanitize, GivesOnlyAllowedCharacters) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Table, Sanitize,
+    Table, HaSanitize,
     ::testing::Values(SanitizeCase{"Ipv4", "10.0.0.5", "10_0_0_5"}, SanitizeCase{"Ipv6", "fe80::1", "fe80__1"},
                       SanitizeCase{"AlreadyClean", "nord_s-1", "nord_s-1"},
                       SanitizeCase{"Spaces", "cold room", "cold_room"}, SanitizeCase{"Latin1", "Süd", "Su00fcd"},
@@ -37,7 +37,7 @@ INSTANTIATE_TEST_SUITE_P(
                       SanitizeCase{"Wildcards", "a/+/#", "a____"}),
     [](const auto& p) { return std::string(p.param.name); });
 
-TEST(Sanitize, NonAsciiValuesStayDistinct) {
+TEST(HaSanitize, NonAsciiValuesStayDistinct) {
     EXPECT_NE(sanitizeId("Süd"), sanitizeId("Sød"));
     EXPECT_NE(sanitizeId("Süd"), sanitizeId("S_d"));
 }
@@ -50,16 +50,16 @@ struct TripleCase {
     bool ok;
 };
 
-class SensorTriples : public ::testing::TestWithParam<TripleCase> {};
+class HaSensorTriples : public ::testing::TestWithParam<TripleCase> {};
 
-TEST_P(SensorTriples, FollowHomeAssistantsTables) {
+TEST_P(HaSensorTriples, FollowHomeAssistantsTables) {
     const auto& c = GetParam();
     EXPECT_EQ(checkSensorTriple(c.device_class, c.unit, c.state_class).empty(), c.ok)
         << checkSensorTriple(c.device_class, c.unit, c.state_class);
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Table, SensorTriples,
+    Table, HaSensorTriples,
     ::testing::Values(TripleCase{"TemperatureC", "temperature", "°C", "measurement", true},
                       TripleCase{"TemperatureF", "temperature", "°F", "measurement", true},
                       TripleCase{"TemperatureKelvin", "temperature", "K", "", true},
@@ -89,7 +89,7 @@ INSTANTIATE_TEST_SUITE_P(
                       TripleCase{"Co2Ppm", "carbon_dioxide", "ppm", "measurement", true}),
     [](const auto& p) { return std::string(p.param.name); });
 
-TEST(DeviceClasses, BinarySensorAndButtonLists) {
+TEST(HaDeviceClasses, BinarySensorAndButtonLists) {
     EXPECT_TRUE(isBinarySensorDeviceClass("connectivity"));
     EXPECT_FALSE(isBinarySensorDeviceClass("temperature"));
     EXPECT_TRUE(isButtonDeviceClass("restart"));
@@ -119,9 +119,9 @@ struct CheckCase {
     const char* expect;  // substring of one problem; empty: no problem
 };
 
-class DeviceMessages : public ::testing::TestWithParam<CheckCase> {};
+class HaDeviceMessages : public ::testing::TestWithParam<CheckCase> {};
 
-TEST_P(DeviceMessages, AreHeldToTheContract) {
+TEST_P(HaDeviceMessages, AreHeldToTheContract) {
     const auto& c = GetParam();
     json p = goodDevicePayload();
     c.mutate(p);
@@ -139,7 +139,7 @@ const std::string kTopic = "homeassistant/device/ipwatch_10_0_0_5/config";
 #define CMP(k) p["components"][k]
 
 INSTANTIATE_TEST_SUITE_P(
-    Table, DeviceMessages,
+    Table, HaDeviceMessages,
     ::testing::Values(
         CheckCase{"Good", [](json&) {}, kTopic, ""},
         CheckCase{"DottedTopicId", [](json&) {}, "homeassistant/device/ipwatch_10.0.0.5/config", "not [a-zA-Z0-9_-]+"},
@@ -232,7 +232,7 @@ INSTANTIATE_TEST_SUITE_P(
         CheckCase{"EntityFormOnDeviceTopic", [](json&) {}, "homeassistant/sensor/x/cpu/config", "device-based config"}),
     [](const auto& p) { return std::string(p.param.name); });
 
-TEST(EntityMessages, PerEntityConfigIsCheckedAgainstTheTopicsComponent) {
+TEST(HaEntityMessages, PerEntityConfigIsCheckedAgainstTheTopicsComponent) {
     json p = goodDevicePayload()["components"]["cpu"];
     p.erase("platform");
     p["device"] = goodDevicePayload()["device"];

@@ -31,7 +31,7 @@ void operator delete(void* p, std::size_t) noexcept {
 using namespace mqs::hadiscovery;
 using namespace std::chrono_literals;
 
-TEST(EngineAllocations, NoneForKnownUnchangedDevices) {
+TEST(HaEngineAllocations, NoneForKnownUnchangedDevices) {
     mqs::FakeClock clock;
     mqs::MetricsRegistry metrics;
     Config config = parseConfig(
@@ -62,7 +62,7 @@ TEST(EngineAllocations, NoneForKnownUnchangedDevices) {
 }
 
 // Many known devices (more than a fixed-size topic cache holds) are still found without allocating.
-TEST(EngineAllocations, NoneWithManyKnownDevices) {
+TEST(HaEngineAllocations, NoneWithManyKnownDevices) {
     mqs::FakeClock clock;
     mqs::MetricsRegistry metrics;
     Config config = parseConfig(
@@ -86,7 +86,7 @@ TEST(EngineAllocations, NoneWithManyKnownDevices) {
 }
 
 // A device whose payloads never carry the rule's fields builds nothing per message either.
-TEST(EngineAllocations, NoneForADeviceWithoutItsFields) {
+TEST(HaEngineAllocations, NoneForADeviceWithoutItsFields) {
     mqs::FakeClock clock;
     mqs::MetricsRegistry metrics;
     Config config = parseConfig({{"rules_file", std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json"}});
@@ -130,7 +130,7 @@ size_t bytesPerDevice(const std::string& rules, const std::string& topic_prefix,
     }
 }
 
-TEST(EngineMemory, PerDevice) {
+TEST(HaEngineMemory, PerDevice) {
     const size_t warehouse =
         bytesPerDevice(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json", "entrepot/zone",
                        R"({"timestamp":1,"temp":21.4,"hum":55.0,"alert_level":0,"version":1})", false);

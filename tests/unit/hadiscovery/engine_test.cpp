@@ -42,7 +42,7 @@ struct Harness {
     int64_t metric(const std::string& name) { return metrics.get(name).value(); }
 };
 
-TEST(Engine, PublishesOnceRetainedQos1AndAgainOnChange) {
+TEST(HaEngine, PublishesOnceRetainedQos1AndAgainOnChange) {
     Harness h;
     h.send("ipwatch/device/10.0.0.5/status", kStatus);
     auto out = h.take();
@@ -71,7 +71,7 @@ TEST(Engine, PublishesOnceRetainedQos1AndAgainOnChange) {
     EXPECT_EQ(h.metric("entities"), 7);
 }
 
-TEST(Engine, MissingFieldsCreateNoEntityAndAreCounted) {
+TEST(HaEngine, MissingFieldsCreateNoEntityAndAreCounted) {
     Harness h;
     h.send("ipwatch/device/10.0.0.5/status", R"({"cpu_percent":"high"})");
     auto out = h.take();
@@ -86,7 +86,7 @@ TEST(Engine, MissingFieldsCreateNoEntityAndAreCounted) {
     EXPECT_TRUE(json::parse(out[0].payload)["components"].contains("cpu"));
 }
 
-TEST(Engine, UserDeletionStaysDeletedUntilUndone) {
+TEST(HaEngine, UserDeletionStaysDeletedUntilUndone) {
     Harness h;
     h.send("ipwatch/device/10.0.0.5/status", kStatus);
     h.take();
@@ -122,7 +122,7 @@ TEST(Engine, UserDeletionStaysDeletedUntilUndone) {
     EXPECT_EQ(h.engine->deletions().count(), 0u);
 }
 
-TEST(Engine, DisconnectOfTheFeedingClientPublishesOffline) {
+TEST(HaEngine, DisconnectOfTheFeedingClientPublishesOffline) {
     Harness h;
     h.send("ipwatch/device/10.0.0.5/status", kStatus);
     h.take();
@@ -140,7 +140,7 @@ TEST(Engine, DisconnectOfTheFeedingClientPublishesOffline) {
     EXPECT_EQ(out[0].payload, "online");
 }
 
-TEST(Engine, FloodCapRefusesAndCountsNewDevices) {
+TEST(HaEngine, FloodCapRefusesAndCountsNewDevices) {
     Harness h(kIp, {{"max_new_devices", "3"}, {"new_device_window", "1m"}});
     for (int i = 0; i < 10; ++i)
         h.send("ipwatch/device/10.0.0." + std::to_string(i) + "/status", kStatus, "a" + std::to_string(i));
@@ -155,7 +155,7 @@ TEST(Engine, FloodCapRefusesAndCountsNewDevices) {
     EXPECT_EQ(h.engine->deviceCount(), 4u);
 }
 
-TEST(Engine, IdleDevicesLoseTheirConfigs) {
+TEST(HaEngine, IdleDevicesLoseTheirConfigs) {
     Harness h(kIp, {{"device_idle_timeout", "10s"}});
     h.send("ipwatch/device/10.0.0.5/status", kStatus);
     h.take();
@@ -174,7 +174,7 @@ TEST(Engine, IdleDevicesLoseTheirConfigs) {
     EXPECT_FALSE(h.engine->inventory().owns(kDeviceTopic));
 }
 
-TEST(Engine, SwitchingToEntityModeMigratesWithoutDuplicates) {
+TEST(HaEngine, SwitchingToEntityModeMigratesWithoutDuplicates) {
     std::string snap;
     {
         Harness h;
@@ -209,7 +209,7 @@ TEST(Engine, SwitchingToEntityModeMigratesWithoutDuplicates) {
     EXPECT_EQ(back.engine->inventory().configCount(), 1u);
 }
 
-TEST(Engine, DeletedDeviceStaysDeletedAcrossAModeSwitch) {
+TEST(HaEngine, DeletedDeviceStaysDeletedAcrossAModeSwitch) {
     std::string snap;
     {
         Harness h;
@@ -224,7 +224,7 @@ TEST(Engine, DeletedDeviceStaysDeletedAcrossAModeSwitch) {
     for (const auto& o : h.take()) EXPECT_EQ(o.topic.find("homeassistant/"), std::string::npos) << o.topic;
 }
 
-TEST(Engine, EntityDeletedPerEntityStaysOutOfTheDeviceConfig) {
+TEST(HaEngine, EntityDeletedPerEntityStaysOutOfTheDeviceConfig) {
     std::string snap;
     {
         Harness h(kIp, {{"discovery_mode", "entity"}});
@@ -250,7 +250,7 @@ TEST(Engine, EntityDeletedPerEntityStaysOutOfTheDeviceConfig) {
     EXPECT_TRUE(json::parse(out[0].payload)["components"].contains("shutdown"));
 }
 
-TEST(Engine, ObservedExpireAfter) {
+TEST(HaEngine, ObservedExpireAfter) {
     EXPECT_EQ(observedExpireAfter({10'000, 10'000, 10'000, 10'000, 10'000}), 30);
     EXPECT_EQ(observedExpireAfter({1'000, 60'000, 10'000, 11'000, 9'000}), 30) << "the median ignores outliers";
     EXPECT_EQ(observedExpireAfter({100, 100, 100, 100, 100}), 1);
@@ -283,7 +283,7 @@ TEST(Engine, ObservedExpireAfter) {
     EXPECT_EQ(json::parse(out[0].payload)["components"]["temperature"]["expire_after"], 120);
 }
 
-TEST(Engine, BirthMessageRepublishesPaced) {
+TEST(HaEngine, BirthMessageRepublishesPaced) {
     Harness h(kIp, {{"republish_jitter", "2s"}, {"republish_rate", "2"}});
     for (int i = 0; i < 4; ++i)
         h.send("ipwatch/device/10.0.0." + std::to_string(i) + "/status", kStatus, "c" + std::to_string(i));
@@ -303,7 +303,7 @@ TEST(Engine, BirthMessageRepublishesPaced) {
     EXPECT_EQ(h.metric("pending"), 0);
 }
 
-TEST(Engine, CaptureValuesThatSanitizeAlikeDoNotShareADevice) {
+TEST(HaEngine, CaptureValuesThatSanitizeAlikeDoNotShareADevice) {
     Harness h;
     h.send("ipwatch/device/10.0.0.5/status", kStatus, "a");
     h.take();
@@ -312,7 +312,7 @@ TEST(Engine, CaptureValuesThatSanitizeAlikeDoNotShareADevice) {
     EXPECT_EQ(h.metric("id_collisions"), 1);
 }
 
-TEST(Engine, DryRunLogsInsteadOfPublishing) {
+TEST(HaEngine, DryRunLogsInsteadOfPublishing) {
     Harness h(kIp, {{"dry_run", "true"}});
     h.send("ipwatch/device/10.0.0.5/status", kStatus);
     EXPECT_TRUE(h.engine->outbox().empty());
@@ -322,7 +322,7 @@ TEST(Engine, DryRunLogsInsteadOfPublishing) {
     EXPECT_TRUE(logged);
 }
 
-TEST(Engine, InferenceAddsTableFieldsOnce) {
+TEST(HaEngine, InferenceAddsTableFieldsOnce) {
     Harness h(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json");
     h.send("dht11/sensor/data", R"({"temperature":21,"humidity":40,"battery":88,"mystery":3})", "");
     auto out = h.take();
@@ -333,7 +333,7 @@ TEST(Engine, InferenceAddsTableFieldsOnce) {
     EXPECT_FALSE(c.contains("auto_mystery"));
 }
 
-TEST(Engine, RemovedRuleClearsItsDevicesAtReload) {
+TEST(HaEngine, RemovedRuleClearsItsDevicesAtReload) {
     Harness h(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json");
     h.send("entrepot/heartbeat/nord", R"({"timestamp":1})", "");
     h.send("entrepot/nord/s1/v1", R"({"temp":1,"hum":2,"alert_level":0})", "");
@@ -347,7 +347,7 @@ TEST(Engine, RemovedRuleClearsItsDevicesAtReload) {
     EXPECT_EQ(out[0].payload, "");
 }
 
-TEST(Engine, ReloadPublishesOnlyWhatChanged) {
+TEST(HaEngine, ReloadPublishesOnlyWhatChanged) {
     Harness h(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json");
     h.send("dht11/sensor/data", R"({"temperature":21,"humidity":40})", "");
     ASSERT_EQ(h.take().size(), 1u);
@@ -365,7 +365,7 @@ TEST(Engine, ReloadPublishesOnlyWhatChanged) {
     EXPECT_EQ(p["components"].size(), 2u);
 }
 
-TEST(Engine, RuleRemovedWhileTheBrokerWasDownClearsItsConfigsAtStart) {
+TEST(HaEngine, RuleRemovedWhileTheBrokerWasDownClearsItsConfigsAtStart) {
     std::string snap;
     {
         Harness h(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json");

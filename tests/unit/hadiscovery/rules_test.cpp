@@ -7,7 +7,7 @@ using namespace mqs::hadiscovery;
 
 namespace {
 
-TEST(ShippedRules, Load) {
+TEST(HaShippedRules, Load) {
     for (const char* name : {"ipwatch-rules.json", "warehouse-rules.json", "dht11-rules.json"}) {
         SCOPED_TRACE(name);
         RuleSet set = loadRuleSet(std::string(CONF_DIR) + "/hadiscovery/" + name);
@@ -44,9 +44,9 @@ struct BadCase {
     const char* problem;  // expected substring
 };
 
-class BadRules : public ::testing::TestWithParam<BadCase> {};
+class HaBadRules : public ::testing::TestWithParam<BadCase> {};
 
-TEST_P(BadRules, AreRefusedNamingRuleAndKey) {
+TEST_P(HaBadRules, AreRefusedNamingRuleAndKey) {
     const auto& c = GetParam();
     try {
         parseRuleSet(c.text, "rules.json");
@@ -61,7 +61,7 @@ TEST_P(BadRules, AreRefusedNamingRuleAndKey) {
 const std::string kSensor = R"({"id": "t", "component": "sensor", "field": "temp")";
 
 INSTANTIATE_TEST_SUITE_P(
-    Table, BadRules,
+    Table, HaBadRules,
     ::testing::Values(
         BadCase{"UnknownRuleKey", ruleWith(kSensor + "}", R"("colour": 1, )"), "rules[0]", "colour"},
         BadCase{"UnknownEntityKey", ruleWith(kSensor + R"(, "unti": "%"})"), "rules[0].entities[0]", "unti"},
@@ -119,7 +119,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "observed"}),
     [](const auto& p) { return std::string(p.param.name); });
 
-TEST(Inference, FieldNameTable) {
+TEST(HaInference, FieldNameTable) {
     ASSERT_NE(inferFromFieldName("temp"), nullptr);
     EXPECT_STREQ(inferFromFieldName("Temperature")->device_class, "temperature");
     EXPECT_STREQ(inferFromFieldName("hum")->unit, "%");
