@@ -1,0 +1,566 @@
+// DiscoveryEngine: per message a topic-cache hit and a few field checks once a device is known; all
+// config building, checking and bookkeeping happens only when something about the device changed.
+#include "hadiscovery/engine.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace mqs::hadiscovery {
+
+namespace {
+
+constexpr size_t kMaxNameBytes = 64;
+constexpr size_t kDeviceOverhead = 512;  // map node, strings' headers, the Device struct itself
+constexpr std::chrono::seconds kIdleCheckEvery{1};
+
+// Cuts at a UTF-8 boundary; a view, so comparing a payload's name with the known one allocates nothing.
+std::string_view boundedName(std::string_view s) {
+    if (s.size() <= kMaxNameBytes) return s;
+    size_t n = kMaxNameBytes;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    return s.substr(0, n);
+}
+// A refused new device's topic is not matched again for this long (a flood costs one cache lookup per message).
+constexpr std::chrono::seconds kRefusedRetry{1};
+
+}  // namespace
+
+int64_t observedExpireAfter(std::array<int64_t, kObservedIntervals> v) {
+    std::sort(v.begin(), v.end());
+    const int64_t median = v[kObservedIntervals / 2];
+    return std::max<int64_t>(1, (3 * median + 999) / 1000);
+}
+
+DiscoveryEngine::DiscoveryEngine(std::shared_ptr<const RuleSet> rules, const Config& config, const Clock& clock,
+                                 MetricsRegistry& metrics, LoadedState state, uint64_t seed)
+    : rules_(std::move(rules)),
+      config_(config),
+      clock_(clock),
+      inventory_(std::move(state.inventory)),
+      deletions_(std::move(state.deletions)),
+      limiter_(static_cast<size_t>(config.max_new_devices), config.new_device_window, config.max_state_bytes),
+      republish_(config.republish_jitter, static_cast<double>(config.republish_rate), seed),
+      availability_(config.max_state_bytes),
+      fields_(JsonLimits{config.max_json_bytes, 32}),
+      m_devices_(metrics.get("devices")),
+      m_entities_(metrics.get("entities")),
+      m_published_(metrics.get("configs_published")),
+      m_removed_(metrics.get("configs_removed")),
+      m_suppressed_(metrics.get("configs_suppressed")),
+      m_refused_(metrics.get("configs_refused")),
+      m_devices_refused_(metrics.get("devices_refused")),
+      m_pending_(metrics.get("pending")),
+      m_fields_missing_(metrics.get("fields_missing")),
+      m_id_collisions_(metrics.get("id_collisions")),
+      m_inventory_full_(metrics.get("inventory_full")),
+      m_user_deletions_(metrics.get("user_deletions")),
+      m_availability_(metrics.get("availability_published")) {
+    build_.prefix = config.discovery_prefix;
+    build_.form = config.discovery_mode;
+#ifdef MQS_SUITE_VERSION
+    build_.origin_version = MQS_SUITE_VERSION;
+#endif
+    // Devices the inventory holds were admitted before: they do not count against the flood window.
+    for (const auto& id : inventory_.devices()) limiter_.addKnown(id);
+    // Rules removed while the broker was down: their devices' configs are cleared at the first timer run
+    // (from TICK or MESSAGE, when the broker can publish).
+    for (const auto& [topic, owned] : inventory_.configs()) {
+        const bool known = std::any_of(rules_->rules.begin(), rules_->rules.end(),
+                                       [&](const Rule& r) { return r.name == owned.rule; });
+        if (!known && std::find(orphan_rules_.begin(), orphan_rules_.end(), owned.rule) == orphan_rules_.end())
+            orphan_rules_.push_back(owned.rule);
+    }
+    m_user_deletions_.set(static_cast<int64_t>(deletions_.count()));
+}
+
+int64_t DiscoveryEngine::wallMs() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.wallNow().time_since_epoch()).count();
+}
+
+void DiscoveryEngine::emit(std::string topic, std::string payload, int qos, bool retain) {
+    if (config_.dry_run) {
+        notes_.emplace_back("dry-run", "dry run: would publish " + std::string(retain ? "retained " : "") + "to " +
+                                           quoteForLog(topic) + ": " + quoteForLog(payload, 2000));
+        return;
+    }
+    outbox_.push_back({std::move(topic), std::move(payload), qos, retain});
+}
+
+void DiscoveryEngine::onMessage(std::string_view client_id, std::string_view topic, const void* payload, size_t length,
+                                bool retain, Clock::TimePoint now) {
+    // Home Assistant's birth message: every device again, paced.
+    if (topic == config_.birth_topic) {
+        if (std::string_view(static_cast<const char*>(payload), length) == config_.birth_payload)
+            scheduleRepublishAll(now);
+        return;
+    }
+    // An empty retained message on a discovery topic we own, from a client: a user deleted it in Home
+    // Assistant. Remember, never re-create (until the operator undoes it).
+    if (length == 0 && retain && topic.size() > build_.prefix.size() && topic.starts_with(build_.prefix) &&
+        topic[build_.prefix.size()] == '/') {
+        if (inventory_.owns(topic) && deletions_.markDeleted(std::string(topic))) {
+            m_user_deletions_.set(static_cast<int64_t>(deletions_.count()));
+            state_dirty_ = true;
+            const auto* owned = inventory_.find(topic);
+            notes_.emplace_back("deleted", "Home Assistant deleted " + quoteForLog(topic) + " (device " +
+                                               quoteForLog(owned ? owned->device_id : "") +
+                                               "): it stays deleted until undone through $CONTROL/hadiscovery/v1");
+        }
+        return;
+    }
+    // Known devices: one hash lookup by topic, no allocation (every device is in the map, so 10 000 devices
+    // do not thrash a fixed-size cache).
+    Device* d = nullptr;
+    if (auto known = by_topic_.find(topic); known != by_topic_.end()) {
+        d = known->second;
+    } else {
+        const size_t hash = TopicCache<Slot>::hashOf(topic);
+        Slot* s = cache_.find(topic, hash);
+        if (s != nullptr && now < s->retry_after) return;  // refused a moment ago
+        bool matched = false;
+        d = deviceFor(topic, now, matched);
+        if (d == nullptr) {
+            // Refused (flood cap, collision, bound): remembered briefly in a fixed-size cache. Topics no
+            // rule matches are not remembered: matching them fails without allocating.
+            if (matched) {
+                if (Slot* fresh = s ? s : cache_.store(topic, hash)) fresh->retry_after = now + kRefusedRetry;
+            }
+            return;
+        }
+        by_topic_.emplace(d->topic, d);
+    }
+    fields_.reset(payload, length);
+    // Once per device and run even when the inventory says unchanged: the broker may have lost its
+    // retained messages (persistence off), and Home Assistant ignores an identical config.
+    const bool changed = observe(*d, client_id, now);
+    if (changed || !d->published) publishDevice(*d, !d->published);
+}
+
+DiscoveryEngine::Device* DiscoveryEngine::deviceFor(std::string_view topic, Clock::TimePoint now, bool& matched) {
+    Captures caps;
+    matched = false;
+    for (size_t i = 0; i < rules_->rules.size(); ++i) {
+        const Rule& rule = rules_->rules[i];
+        if (!rule.topic.match(topic)) continue;  // allocation-free when it fails
+        caps.clear();
+        rule.topic.match(topic, &caps);
+        matched = true;
+        std::string id = sanitizeId(rule.device_id.render(caps));
+        auto it = devices_.find(id);
+        if (it != devices_.end()) {
+            if (it->second.topic == topic) return &it->second;
+            // Two topics whose capture values sanitize alike ("10.0.0.5" and "10_0_0_5"): the first keeps the id.
+            m_id_collisions_.add();
+            notes_.emplace_back("collision", "topic " + quoteForLog(topic) + " would be device " + quoteForLog(id) +
+                                                 ", which " + quoteForLog(it->second.topic) + " has: ignored");
+            return nullptr;
+        }
+        const size_t bytes = kDeviceOverhead + 2 * id.size() + 3 * topic.size() + kMaxNameBytes;  // map keys too
+        if (id.size() > 200 || device_bytes_ + bytes > config_.max_state_bytes || !limiter_.admit(rule.name, id, now)) {
+            m_devices_refused_.set(static_cast<int64_t>(limiter_.refusedTotal()));
+            notes_.emplace_back("refused:" + rule.name,
+                                "rule " + quoteForLog(rule.name) + ": new device " + quoteForLog(id) +
+                                    " refused (flood cap max_new_devices per new_device_window, or state bound); " +
+                                    std::to_string(limiter_.refused(rule.name)) + " refused so far");
+            return nullptr;
+        }
+        Device dev;
+        dev.rule = i;
+        dev.id = id;
+        dev.topic = std::string(topic);
+        dev.captures = caps;
+        dev.name = std::string(boundedName(rule.device_name.render(caps)));
+        dev.bytes = bytes;
+        if (rule.expire == ExpireMode::Fixed) dev.expire_after_s = rule.expire_seconds;
+        device_bytes_ += bytes;
+        auto [pos, _] = devices_.emplace(id, std::move(dev));
+        m_devices_.set(static_cast<int64_t>(devices_.size()));
+        return &pos->second;
+    }
+    return nullptr;
+}
+
+bool DiscoveryEngine::observe(Device& d, std::string_view client_id, Clock::TimePoint now) {
+    const Rule& rule = ruleOf(d);
+    bool changed = false;
+    // Which entities this payload can show; an entity, once it exists, stays (fields may be intermittent).
+    uint64_t mask = 0;
+    for (size_t i = 0; i < rule.entities.size(); ++i) {
+        const EntitySpec& e = rule.entities[i];
+        bool present = true;
+        if (e.field && !e.state_topic) {
+            present = e.numeric ? fields_.number(*e.field).has_value() : fields_.hash(*e.field, 0).has_value();
+        }
+        if (present) mask |= 1ull << i;
+    }
+    const uint64_t all = rule.entities.size() == 64 ? ~0ull : (1ull << rule.entities.size()) - 1;
+    if (mask != all) m_fields_missing_.add();
+    if ((d.entity_mask | mask) != d.entity_mask) {
+        const int before = std::popcount(d.entity_mask);
+        d.entity_mask |= mask;
+        m_entities_.add(std::popcount(d.entity_mask) - before);
+        changed = true;
+    }
+    if (rule.infer && !d.inferred_done) {
+        d.inferred_done = true;
+        if (const FlatJsonObject* flat = fields_.flat()) {
+            for (size_t i = 0; i < flat->size(); ++i) {
+                const FlatJsonMember& m = (*flat)[i];
+                if (!m.isNumber()) continue;
+                bool named = false;
+                for (const auto& e : rule.entities) named |= e.field && e.field->text() == m.key;
+                const InferredSensor* s = inferFromFieldName(m.key);
+                if (named || s == nullptr || !isSanitizedId(m.key)) continue;
+                d.inferred.push_back({std::string(m.key), *s});
+                m_entities_.add();
+                changed = true;
+            }
+        }
+    }
+    if (rule.name_field) {
+        if (auto name = fields_.string(*rule.name_field); name && !name->empty()) {
+            if (d.name != boundedName(*name)) {
+                d.name = std::string(boundedName(*name));
+                changed = true;
+            }
+        }
+    }
+    if (rule.expire == ExpireMode::Observed) {
+        if (d.last_message != Clock::TimePoint{}) {
+            const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - d.last_message).count();
+            if (ms > 0) {  // a burst or a retransmission says nothing about the period
+                d.intervals[d.interval_count % kObservedIntervals] = ms;
+                ++d.interval_count;
+            }
+        }
+        if (d.interval_count >= kObservedIntervals) {
+            const int64_t v = observedExpireAfter(d.intervals);
+            if (d.expire_after_s == 0 || v > 2 * d.expire_after_s || 2 * v < d.expire_after_s) {
+                d.expire_after_s = v;
+                changed = true;
+            }
+        }
+    }
+    d.last_message = now;
+    if (rule.availability && rule.availability->publish_on_disconnect && !client_id.empty() &&
+        (!d.online || d.feeder != client_id)) {
+        d.online = true;
+        d.feeder = std::string(client_id);
+        if (availability_.fed(client_id, d.id)) {
+            m_availability_.add();
+            emit(rule.availability->topic.render(d.captures), rule.availability->payload_available, 1, true);
+        }
+    }
+    const int64_t now_ms = wallMs();
+    if (now_ms - d.last_touch_ms >= 60'000) {
+        d.last_touch_ms = now_ms;
+        inventory_.touchDevice(d.id, now_ms);
+    }
+    return changed;
+}
+
+DeviceView DiscoveryEngine::viewOf(const Device& d) const {
+    DeviceView v;
+    v.rule = &ruleOf(d);
+    v.id = d.id;
+    v.captures = d.captures;
+    v.name = d.name;
+    v.topic = d.topic;
+    v.entity_mask = d.entity_mask;
+    v.inferred = d.inferred;
+    v.expire_after_s = d.expire_after_s;
+    return v;
+}
+
+void DiscoveryEngine::publishDevice(Device& d, bool force) {
+    DeviceView view = viewOf(d);
+    // Deleted stays deleted in either form: an entity deleted while published per entity is left out of
+    // the device config; a deleted device config suppresses every per-entity config of the device.
+    bool device_deleted = false;
+    if (deletions_.count() > 0) {
+        if (build_.form == DiscoveryForm::Device) {
+            const auto& entities = ruleOf(d).entities;
+            for (size_t i = 0; i < entities.size(); ++i) {
+                if ((view.entity_mask & (1ull << i)) &&
+                    deletions_.isDeleted(entityDiscoveryTopic(build_, d.id, entities[i].platform, entities[i].id)))
+                    view.entity_mask &= ~(1ull << i);
+            }
+            std::erase_if(view.inferred, [&](const InferredEntity& e) {
+                return deletions_.isDeleted(entityDiscoveryTopic(build_, d.id, Platform::Sensor, inferredKey(e.field)));
+            });
+        } else {
+            device_deleted = deletions_.isDeleted(deviceDiscoveryTopic(build_, d.id));
+        }
+    }
+    std::vector<std::string> problems;
+    std::vector<Discovery> configs = buildConfigs(view, build_, problems);
+    if (!problems.empty()) {
+        m_refused_.add(static_cast<int64_t>(problems.size()));
+        notes_.emplace_back("refused-config",
+                            "config of device " + quoteForLog(d.id) +
+                                " refused by the Home Assistant contract check, not published: " + problems.front());
+    }
+    // Done for this run even when nothing could be built (no entity yet, or refused): the next attempt
+    // comes with a change, not with every message.
+    d.published = true;
+    if (configs.empty()) return;
+    const int64_t now_ms = wallMs();
+    // Owned configs of this device that the current form does not produce: the other discovery form
+    // (discovery_mode changed), migrated with Home Assistant's migrate_discovery procedure.
+    std::vector<std::string> old_topics;
+    for (const auto& t : inventory_.topicsOf(d.id)) {
+        const bool current =
+            std::any_of(configs.begin(), configs.end(), [&](const Discovery& c) { return c.topic == t; });
+        if (!current) old_topics.push_back(t);
+    }
+    std::vector<Discovery> live;
+    for (auto& c : configs) {
+        if (device_deleted || deletions_.isDeleted(c.topic)) {
+            m_suppressed_.add();
+            continue;
+        }
+        Inventory::OwnedConfig oc{c.topic, d.id, ruleOf(d).name, fnv1a(c.payload), now_ms};
+        const auto r = inventory_.recordDetailed(std::move(oc));
+        if (r == Inventory::Recorded::Refused) {
+            m_inventory_full_.add();
+            notes_.emplace_back("inventory", "inventory full (max_state_bytes): config " + quoteForLog(c.topic) +
+                                                 " not published (it could not be removed later)");
+            continue;
+        }
+        if (r != Inventory::Recorded::Unchanged) state_dirty_ = true;
+        if (r != Inventory::Recorded::Unchanged || force || !old_topics.empty()) live.push_back(std::move(c));
+    }
+    if (!old_topics.empty()) {
+        std::vector<std::string> to_migrate;
+        for (const auto& t : old_topics) {
+            inventory_.forgetTopic(t);
+            if (!deletions_.isDeleted(t)) to_migrate.push_back(t);  // a deleted one is empty already
+        }
+        state_dirty_ = true;
+        m_published_.add(static_cast<int64_t>(live.size()));
+        m_removed_.add(static_cast<int64_t>(to_migrate.size()));
+        for (auto& m : migrationMessages(to_migrate, live)) emit(std::move(m.topic), std::move(m.payload), 1, true);
+        return;
+    }
+    for (auto& c : live) {
+        m_published_.add();
+        emit(std::move(c.topic), std::move(c.payload), 1, true);
+    }
+}
+
+void DiscoveryEngine::clearTopics(const std::vector<std::string>& topics) {
+    for (const auto& t : topics) {
+        m_removed_.add();
+        emit(t, "", 1, true);
+    }
+}
+
+void DiscoveryEngine::removeDevice(const std::string& id, const char* why) {
+    auto topics = inventory_.forget(id);
+    if (!topics.empty()) state_dirty_ = true;
+    clearTopics(topics);
+    limiter_.forget(id);
+    availability_.forgetDevice(id);
+    republish_.remove(id);
+    auto it = devices_.find(id);
+    if (it != devices_.end()) {
+        m_entities_.add(-static_cast<int64_t>(std::popcount(it->second.entity_mask) + it->second.inferred.size()));
+        device_bytes_ -= it->second.bytes;
+        by_topic_.erase(it->second.topic);
+        devices_.erase(it);
+    }
+    m_devices_.set(static_cast<int64_t>(devices_.size()));
+    if (why != nullptr)  // idle removals are summed up by the caller (thousands may expire at once)
+        notes_.emplace_back("removed", "device " + quoteForLog(id) + " removed (" + why +
+                                           "): " + std::to_string(topics.size()) + " config(s) cleared");
+}
+
+void DiscoveryEngine::onDisconnect(std::string_view client_id) {
+    for (const auto& id : availability_.clientGone(client_id)) {
+        auto it = devices_.find(id);
+        if (it == devices_.end()) continue;
+        Device& d = it->second;
+        d.online = false;
+        const Rule& rule = ruleOf(d);
+        if (!rule.availability) continue;
+        m_availability_.add();
+        emit(rule.availability->topic.render(d.captures), rule.availability->payload_not_available, 1, true);
+    }
+}
+
+void DiscoveryEngine::scheduleRepublishAll(Clock::TimePoint now) {
+    std::vector<std::string> ids;
+    ids.reserve(devices_.size());
+    for (const auto& [id, d] : devices_)
+        if (d.published) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    republish_.scheduleAll(ids, now);
+    m_pending_.set(static_cast<int64_t>(republish_.size()));
+}
+
+void DiscoveryEngine::onTimers(Clock::TimePoint now) {
+    if (!orphan_rules_.empty()) {
+        for (const auto& rule : orphan_rules_)
+            for (const auto& id : inventory_.devicesOfRule(rule))
+                removeDevice(id, "its rule is no longer in the rules file");
+        orphan_rules_.clear();
+    }
+    if (!republish_.empty()) {
+        for (const auto& id : republish_.due(now)) {
+            auto it = devices_.find(id);
+            if (it != devices_.end()) publishDevice(it->second, true);
+        }
+        m_pending_.set(static_cast<int64_t>(republish_.size()));
+    }
+    if (config_.device_idle_timeout.count() > 0 && now >= next_idle_check_) {
+        // Walks every device: at most once a second, and 20 times per timeout for long timeouts.
+        next_idle_check_ = now + std::max<std::chrono::milliseconds>(kIdleCheckEvery, config_.device_idle_timeout / 20);
+        // Devices seen in this run touch the inventory at most once a minute: judge them by their own clock.
+        const int64_t now_ms = wallMs();
+        for (auto& [id, d] : devices_) {
+            if (d.last_message != Clock::TimePoint{} && d.last_touch_ms != 0) {
+                const int64_t seen_ms =
+                    now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(now - d.last_message).count();
+                if (seen_ms > d.last_touch_ms) {
+                    inventory_.touchDevice(id, seen_ms);
+                    d.last_touch_ms = seen_ms;
+                }
+            }
+        }
+        const auto idle = inventory_.devicesIdleSince(now_ms - config_.device_idle_timeout.count());
+        for (const auto& id : idle) removeDevice(id, nullptr);
+        if (!idle.empty())
+            notes_.emplace_back("removed", std::to_string(idle.size()) +
+                                               " device(s) idle past device_idle_timeout removed (" +
+                                               quoteForLog(idle.front()) + (idle.size() > 1 ? ", ..." : "") +
+                                               "), their configs cleared");
+    }
+    updateGauges();
+}
+
+void DiscoveryEngine::updateGauges() {
+    m_devices_.set(static_cast<int64_t>(devices_.size()));
+    m_devices_refused_.set(static_cast<int64_t>(limiter_.refusedTotal()));
+}
+
+void DiscoveryEngine::replaceRules(std::shared_ptr<const RuleSet> rules, Clock::TimePoint now) {
+    auto indexOf = [&](const std::string& name) {
+        for (size_t i = 0; i < rules->rules.size(); ++i)
+            if (rules->rules[i].name == name) return i;
+        return rules->rules.size();
+    };
+    // Rules gone: every device the inventory holds for them loses its configs.
+    for (const auto& old : rules_->rules) {
+        if (indexOf(old.name) == rules->rules.size())
+            for (const auto& id : inventory_.devicesOfRule(old.name)) removeDevice(id, "its rule was removed");
+    }
+    // Rules kept: a device whose topic no longer matches or whose id changed is removed (the next message
+    // creates the new one); the others keep their state, entities mapped by id, and publish what changed.
+    std::vector<std::string> gone;
+    for (auto& [id, d] : devices_) {
+        const size_t i = indexOf(rules_->rules[d.rule].name);
+        const Rule& next = rules->rules[i];
+        Captures caps;
+        if (!next.topic.match(d.topic, &caps) || sanitizeId(next.device_id.render(caps)) != id) {
+            gone.push_back(id);
+            continue;
+        }
+        const Rule& before = rules_->rules[d.rule];
+        uint64_t mask = 0;
+        for (size_t j = 0; j < next.entities.size(); ++j)
+            for (size_t k = 0; k < before.entities.size(); ++k)
+                if (before.entities[k].id == next.entities[j].id && (d.entity_mask & (1ull << k))) mask |= 1ull << j;
+        m_entities_.add(std::popcount(mask) - std::popcount(d.entity_mask));
+        d.entity_mask = mask;
+        d.rule = i;
+        d.captures = std::move(caps);
+        if (!next.name_field) d.name = std::string(boundedName(next.device_name.render(d.captures)));
+        if (next.expire == ExpireMode::Fixed)
+            d.expire_after_s = next.expire_seconds;
+        else if (next.expire == ExpireMode::None)
+            d.expire_after_s = 0;
+    }
+    for (const auto& id : gone) removeDevice(id, "its rule now gives it another id or no longer matches its topic");
+    cache_.clear();  // refusals under the old rules
+    rules_ = std::move(rules);
+    for (auto& [id, d] : devices_)
+        if (d.published) publishDevice(d, false);
+    (void)now;
+    updateGauges();
+}
+
+std::vector<std::string> DiscoveryEngine::undelete(std::string_view key, Clock::TimePoint now) {
+    // A topic, or a device id: its owned topics and any deleted topic of it (per-entity topics of a
+    // migrated device are no longer owned).
+    std::vector<std::string> candidates{std::string(key)};
+    for (const auto& t : inventory_.topicsOf(key)) candidates.push_back(t);
+    const std::string level = "/" + std::string(key) + "/";
+    for (const auto& t : deletions_.list())
+        if (t.find(level) != std::string::npos) candidates.push_back(t);
+    std::vector<std::string> undone;
+    for (const auto& t : candidates) {
+        if (deletions_.undelete(t)) undone.push_back(t);
+    }
+    if (undone.empty()) return undone;
+    state_dirty_ = true;
+    m_user_deletions_.set(static_cast<int64_t>(deletions_.count()));
+    std::vector<std::string> ids;
+    if (devices_.count(std::string(key))) ids.emplace_back(key);
+    for (const auto& t : undone)
+        if (const auto* owned = inventory_.find(t)) ids.push_back(owned->device_id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (const auto& id : ids) {
+        auto it = devices_.find(id);
+        if (it != devices_.end())
+            publishDevice(it->second, true);
+        else
+            republish_.remove(id);  // not seen in this run yet: published at its first message
+    }
+    (void)now;
+    return undone;
+}
+
+std::string DiscoveryEngine::handleControl(std::string_view payload, Clock::TimePoint now,
+                                           std::vector<std::string>& log) {
+    using json = nlohmann::json;
+    json reply = {{"responses", json::array()}};
+    json request = json::parse(payload, nullptr, false);
+    if (!request.is_object() || !request.contains("commands") || !request["commands"].is_array()) {
+        reply["responses"].push_back({{"command", "unknown"}, {"error", "expected {\"commands\": [...]}"}});
+        return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    for (const auto& c : request["commands"]) {
+        const std::string name = c.is_object() ? c.value("command", std::string()) : std::string();
+        json r = {{"command", name}};
+        if (name == "listDeleted") {
+            r["data"] = {{"deleted", deletions_.list()}};
+        } else if (name == "undelete") {
+            std::string key = c.value("topic", c.value("device", std::string()));
+            if (key.empty()) {
+                r["error"] = "needs \"topic\" or \"device\"";
+            } else {
+                auto undone = undelete(key, now);
+                if (undone.empty()) {
+                    r["error"] = "nothing deleted under that topic or device";
+                } else {
+                    r["data"] = {{"undeleted", undone}};
+                    for (const auto& t : undone) log.push_back("undeleted " + quoteForLog(t));
+                }
+            }
+        } else {
+            r["error"] = "unknown command (listDeleted, undelete)";
+        }
+        reply["responses"].push_back(std::move(r));
+    }
+    return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string DiscoveryEngine::takeSnapshotIfChanged() {
+    if (!state_dirty_) return {};
+    state_dirty_ = false;
+    return serializeState(inventory_, deletions_);
+}
+
+}  // namespace mqs::hadiscovery

@@ -1,0 +1,386 @@
+// DiscoveryEngine with a fake clock: configs once per device and on change, missing fields, user deletions
+// and undo, availability on disconnect, the flood cap, idle removal, migration between discovery forms,
+// observed expire_after, the birth message, id collisions, dry run and the snapshot.
+#include <gtest/gtest.h>
+
+#include "hadiscovery/engine.hpp"
+
+using namespace mqs::hadiscovery;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kIp = std::string(CONF_DIR) + "/hadiscovery/ipwatch-rules.json";
+const std::string kStatus =
+    R"({"hostname":"web-1","cpu_percent":12.5,"memory_percent":48.1,"disk_percent":71,"uptime":86400})";
+const std::string kDeviceTopic = "homeassistant/device/ipwatch_10_0_0_5/config";
+
+struct Harness {
+    mqs::FakeClock clock;
+    mqs::MetricsRegistry metrics;
+    Config config;
+    std::unique_ptr<DiscoveryEngine> engine;
+
+    explicit Harness(const std::string& rules = kIp, mqs::RawOptions extra = {}, LoadedState* state = nullptr) {
+        extra.push_back({"rules_file", rules});
+        config = parseConfig(extra);
+        LoadedState fresh{Inventory(config.max_state_bytes), UserDeletions(1000, config.max_state_bytes)};
+        engine = std::make_unique<DiscoveryEngine>(std::make_shared<const RuleSet>(loadRuleSet(rules)), config, clock,
+                                                   metrics, state ? std::move(*state) : std::move(fresh), 42);
+    }
+    void send(const std::string& topic, const std::string& payload, const std::string& client = "agent-1",
+              bool retain = false) {
+        engine->onMessage(client, topic, payload.data(), payload.size(), retain, clock.now());
+    }
+    std::vector<Outgoing> take() {
+        auto out = engine->outbox();
+        engine->outbox().clear();
+        engine->notes().clear();
+        return out;
+    }
+    int64_t metric(const std::string& name) { return metrics.get(name).value(); }
+};
+
+TEST(HaEngine, PublishesOnceRetainedQos1AndAgainOnChange) {
+    Harness h;
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    auto out = h.take();
+    // The agent is fed by a client: `online` on the availability topic, then the config.
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].topic, "ipwatch/device/10.0.0.5/availability");
+    EXPECT_EQ(out[0].payload, "online");
+    EXPECT_EQ(out[1].topic, kDeviceTopic);
+    EXPECT_EQ(out[1].qos, 1);
+    EXPECT_TRUE(out[1].retain);
+    json p = json::parse(out[1].payload);
+    EXPECT_EQ(p["device"]["name"], "web-1");
+    EXPECT_EQ(p["components"].size(), 7u);
+    h.clock.advance(1s);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    EXPECT_TRUE(h.take().empty()) << "nothing changed: nothing published";
+    std::string renamed = kStatus;
+    renamed.replace(renamed.find("web-1"), 5, "web-2");
+    h.send("ipwatch/device/10.0.0.5/status", renamed);
+    out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].topic, kDeviceTopic) << "a new display name keeps the ids";
+    EXPECT_EQ(json::parse(out[0].payload)["device"]["name"], "web-2");
+    EXPECT_EQ(h.metric("configs_published"), 2);
+    EXPECT_EQ(h.metric("devices"), 1);
+    EXPECT_EQ(h.metric("entities"), 7);
+}
+
+TEST(HaEngine, MissingFieldsCreateNoEntityAndAreCounted) {
+    Harness h;
+    h.send("ipwatch/device/10.0.0.5/status", R"({"cpu_percent":"high"})");
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 2u);
+    json p = json::parse(out[1].payload);
+    EXPECT_FALSE(p["components"].contains("cpu")) << "a string is not the number a % sensor needs";
+    EXPECT_TRUE(p["components"].contains("connectivity"));
+    EXPECT_EQ(h.metric("fields_missing"), 1);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(json::parse(out[0].payload)["components"].contains("cpu"));
+}
+
+TEST(HaEngine, UserDeletionStaysDeletedUntilUndone) {
+    Harness h;
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    h.take();
+    // Not ours: ignored.
+    h.send("homeassistant/device/other/config", "", "home-assistant", true);
+    EXPECT_EQ(h.engine->deletions().count(), 0u);
+    h.send(kDeviceTopic, "", "home-assistant", true);
+    EXPECT_EQ(h.engine->deletions().count(), 1u);
+    EXPECT_EQ(h.metric("user_deletions"), 1);
+    std::string renamed = kStatus;
+    renamed.replace(renamed.find("web-1"), 5, "web-9");
+    h.send("ipwatch/device/10.0.0.5/status", renamed);
+    EXPECT_TRUE(h.take().empty());
+    EXPECT_EQ(h.metric("configs_suppressed"), 1);
+    // The snapshot carries the deletion.
+    std::string snap = h.engine->takeSnapshotIfChanged();
+    ASSERT_FALSE(snap.empty());
+    LoadedState loaded = parseState(snap, "test", 1 << 20, 100, 1 << 20);
+    EXPECT_TRUE(loaded.deletions.isDeleted(kDeviceTopic));
+    EXPECT_TRUE(loaded.inventory.owns(kDeviceTopic));
+    // Undo through the control command.
+    std::vector<std::string> log;
+    std::string reply = h.engine->handleControl(R"({"commands":[{"command":"listDeleted"},
+        {"command":"undelete","device":"ipwatch_10_0_0_5"},{"command":"bogus"}]})",
+                                                h.clock.now(), log);
+    json r = json::parse(reply);
+    EXPECT_EQ(r["responses"][0]["data"]["deleted"][0], kDeviceTopic);
+    EXPECT_EQ(r["responses"][1]["data"]["undeleted"][0], kDeviceTopic);
+    EXPECT_TRUE(r["responses"][2].contains("error"));
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].topic, kDeviceTopic);
+    EXPECT_EQ(h.engine->deletions().count(), 0u);
+}
+
+TEST(HaEngine, DisconnectOfTheFeedingClientPublishesOffline) {
+    Harness h;
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    h.take();
+    h.engine->onDisconnect("someone-else");
+    EXPECT_TRUE(h.take().empty());
+    h.engine->onDisconnect("agent-1");
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].topic, "ipwatch/device/10.0.0.5/availability");
+    EXPECT_EQ(out[0].payload, "offline");
+    EXPECT_TRUE(out[0].retain);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].payload, "online");
+}
+
+TEST(HaEngine, FloodCapRefusesAndCountsNewDevices) {
+    Harness h(kIp, {{"max_new_devices", "3"}, {"new_device_window", "1m"}});
+    for (int i = 0; i < 10; ++i)
+        h.send("ipwatch/device/10.0.0." + std::to_string(i) + "/status", kStatus, "a" + std::to_string(i));
+    h.engine->onTimers(h.clock.now());
+    EXPECT_EQ(h.engine->deviceCount(), 3u);
+    EXPECT_EQ(h.metric("devices_refused"), 7);
+    EXPECT_EQ(h.engine->limiter().refused("ipwatch"), 7u);
+    // Known devices still go through; after the window new ones are admitted again.
+    h.take();
+    h.clock.advance(61s);
+    h.send("ipwatch/device/10.0.0.9/status", kStatus, "a9");
+    EXPECT_EQ(h.engine->deviceCount(), 4u);
+}
+
+TEST(HaEngine, IdleDevicesLoseTheirConfigs) {
+    Harness h(kIp, {{"device_idle_timeout", "10s"}});
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    h.take();
+    h.clock.advance(5s);
+    h.engine->onTimers(h.clock.now());
+    EXPECT_TRUE(h.take().empty());
+    h.clock.advance(6s);
+    h.engine->onTimers(h.clock.now());
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].topic, kDeviceTopic);
+    EXPECT_EQ(out[0].payload, "");
+    EXPECT_TRUE(out[0].retain);
+    EXPECT_EQ(h.metric("configs_removed"), 1);
+    EXPECT_EQ(h.engine->deviceCount(), 0u);
+    EXPECT_FALSE(h.engine->inventory().owns(kDeviceTopic));
+}
+
+TEST(HaEngine, SwitchingToEntityModeMigratesWithoutDuplicates) {
+    std::string snap;
+    {
+        Harness h;
+        h.send("ipwatch/device/10.0.0.5/status", kStatus);
+        h.take();
+        snap = h.engine->takeSnapshotIfChanged();
+    }
+    LoadedState state = parseState(snap, "test", 64 << 20, 1000, 64 << 20);
+    Harness h(kIp, {{"discovery_mode", "entity"}}, &state);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u + 1 + 7 + 1);  // online, migrate marker, 7 entity configs, clear of the device topic
+    EXPECT_EQ(out[1].topic, kDeviceTopic);
+    EXPECT_EQ(out[1].payload, R"({"migrate_discovery":true})");
+    for (size_t i = 2; i < 9; ++i) {
+        EXPECT_NE(out[i].topic.find("/ipwatch_10_0_0_5/"), std::string::npos);
+        EXPECT_EQ(json::parse(out[i].payload)["unique_id"].get<std::string>().rfind("ipwatch_10_0_0_5_", 0), 0u)
+            << "same unique_ids as before: Home Assistant re-binds the entities";
+    }
+    EXPECT_EQ(out[9].topic, kDeviceTopic);
+    EXPECT_EQ(out[9].payload, "");
+    EXPECT_FALSE(h.engine->inventory().owns(kDeviceTopic));
+    EXPECT_EQ(h.engine->inventory().configCount(), 7u);
+    // And back.
+    snap = h.engine->takeSnapshotIfChanged();
+    LoadedState again = parseState(snap, "test", 64 << 20, 1000, 64 << 20);
+    Harness back(kIp, {}, &again);
+    back.send("ipwatch/device/10.0.0.5/status", kStatus);
+    out = back.take();
+    ASSERT_EQ(out.size(), 1u + 7 + 1 + 7);
+    EXPECT_EQ(out[8].topic, kDeviceTopic);
+    EXPECT_EQ(back.engine->inventory().configCount(), 1u);
+}
+
+TEST(HaEngine, DeletedDeviceStaysDeletedAcrossAModeSwitch) {
+    std::string snap;
+    {
+        Harness h;
+        h.send("ipwatch/device/10.0.0.5/status", kStatus);
+        h.send(kDeviceTopic, "", "home-assistant", true);
+        h.take();
+        snap = h.engine->takeSnapshotIfChanged();
+    }
+    LoadedState state = parseState(snap, "test", 64 << 20, 1000, 64 << 20);
+    Harness h(kIp, {{"discovery_mode", "entity"}}, &state);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    for (const auto& o : h.take()) EXPECT_EQ(o.topic.find("homeassistant/"), std::string::npos) << o.topic;
+}
+
+TEST(HaEngine, EntityDeletedPerEntityStaysOutOfTheDeviceConfig) {
+    std::string snap;
+    {
+        Harness h(kIp, {{"discovery_mode", "entity"}});
+        h.send("ipwatch/device/10.0.0.5/status", kStatus);
+        h.take();
+        h.send("homeassistant/button/ipwatch_10_0_0_5/shutdown/config", "", "home-assistant", true);
+        snap = h.engine->takeSnapshotIfChanged();
+    }
+    LoadedState state = parseState(snap, "test", 64 << 20, 1000, 64 << 20);
+    Harness h(kIp, {}, &state);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u + 6 + 1 + 6) << "online, 6 markers (not on the deleted topic), device config, 6 clears";
+    json p = json::parse(out[7].payload);
+    EXPECT_EQ(out[7].topic, kDeviceTopic);
+    EXPECT_FALSE(p["components"].contains("shutdown"));
+    EXPECT_EQ(p["components"].size(), 6u);
+    // Undoing it by device brings the entity back into the device config.
+    std::vector<std::string> log;
+    h.engine->handleControl(R"({"commands":[{"command":"undelete","device":"ipwatch_10_0_0_5"}]})", h.clock.now(), log);
+    out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(json::parse(out[0].payload)["components"].contains("shutdown"));
+}
+
+TEST(HaEngine, ObservedExpireAfter) {
+    EXPECT_EQ(observedExpireAfter({10'000, 10'000, 10'000, 10'000, 10'000}), 30);
+    EXPECT_EQ(observedExpireAfter({1'000, 60'000, 10'000, 11'000, 9'000}), 30) << "the median ignores outliers";
+    EXPECT_EQ(observedExpireAfter({100, 100, 100, 100, 100}), 1);
+    Harness h(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json");
+    const std::string reading = R"({"timestamp":1,"temp":21.4,"hum":55.0,"alert_level":0,"version":1})";
+    h.send("entrepot/nord/s1/v1", reading, "");
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_FALSE(json::parse(out[0].payload)["components"]["temperature"].contains("expire_after"));
+    for (int i = 0; i < 5; ++i) {
+        h.clock.advance(10s);
+        h.send("entrepot/nord/s1/v1", reading, "");
+    }
+    out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(json::parse(out[0].payload)["components"]["temperature"]["expire_after"], 30);
+    EXPECT_EQ(json::parse(out[0].payload)["device"]["suggested_area"], "nord");
+    // Small changes do not republish; a period four times longer does.
+    for (int i = 0; i < 5; ++i) {
+        h.clock.advance(12s);
+        h.send("entrepot/nord/s1/v1", reading, "");
+    }
+    EXPECT_TRUE(h.take().empty());
+    for (int i = 0; i < 5; ++i) {
+        h.clock.advance(40s);
+        h.send("entrepot/nord/s1/v1", reading, "");
+    }
+    out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(json::parse(out[0].payload)["components"]["temperature"]["expire_after"], 120);
+}
+
+TEST(HaEngine, BirthMessageRepublishesPaced) {
+    Harness h(kIp, {{"republish_jitter", "2s"}, {"republish_rate", "2"}});
+    for (int i = 0; i < 4; ++i)
+        h.send("ipwatch/device/10.0.0." + std::to_string(i) + "/status", kStatus, "c" + std::to_string(i));
+    h.take();
+    h.send("homeassistant/status", "offline", "home-assistant");
+    h.engine->onTimers(h.clock.now());
+    EXPECT_TRUE(h.take().empty());
+    h.send("homeassistant/status", "online", "home-assistant");
+    EXPECT_EQ(h.metric("pending"), 4);
+    size_t total = 0;
+    for (int i = 0; i < 50; ++i) {
+        h.clock.advance(100ms);
+        h.engine->onTimers(h.clock.now());
+        total += h.take().size();
+    }
+    EXPECT_EQ(total, 4u) << "each device once, rate 2/s after at most 2 s of jitter";
+    EXPECT_EQ(h.metric("pending"), 0);
+}
+
+TEST(HaEngine, CaptureValuesThatSanitizeAlikeDoNotShareADevice) {
+    Harness h;
+    h.send("ipwatch/device/10.0.0.5/status", kStatus, "a");
+    h.take();
+    h.send("ipwatch/device/10_0_0_5/status", kStatus, "b");
+    EXPECT_TRUE(h.take().empty());
+    EXPECT_EQ(h.metric("id_collisions"), 1);
+}
+
+TEST(HaEngine, DryRunLogsInsteadOfPublishing) {
+    Harness h(kIp, {{"dry_run", "true"}});
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    EXPECT_TRUE(h.engine->outbox().empty());
+    bool logged = false;
+    for (const auto& [k, text] : h.engine->notes())
+        logged |= k == "dry-run" && text.find(kDeviceTopic) != std::string::npos;
+    EXPECT_TRUE(logged);
+}
+
+TEST(HaEngine, InferenceAddsTableFieldsOnce) {
+    Harness h(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json");
+    h.send("dht11/sensor/data", R"({"temperature":21,"humidity":40,"battery":88,"mystery":3})", "");
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    json c = json::parse(out[0].payload)["components"];
+    EXPECT_EQ(c.size(), 3u);
+    EXPECT_EQ(c["auto_battery"]["device_class"], "battery");
+    EXPECT_FALSE(c.contains("auto_mystery"));
+}
+
+TEST(HaEngine, RemovedRuleClearsItsDevicesAtReload) {
+    Harness h(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json");
+    h.send("entrepot/heartbeat/nord", R"({"timestamp":1})", "");
+    h.send("entrepot/nord/s1/v1", R"({"temp":1,"hum":2,"alert_level":0})", "");
+    ASSERT_EQ(h.take().size(), 2u);
+    auto fewer = std::make_shared<RuleSet>(loadRuleSet(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json"));
+    fewer->rules.pop_back();  // the zone heartbeat rule goes
+    h.engine->replaceRules(fewer, h.clock.now());
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].topic, "homeassistant/device/entrepot_zone_nord/config");
+    EXPECT_EQ(out[0].payload, "");
+}
+
+TEST(HaEngine, ReloadPublishesOnlyWhatChanged) {
+    Harness h(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json");
+    h.send("dht11/sensor/data", R"({"temperature":21,"humidity":40})", "");
+    ASSERT_EQ(h.take().size(), 1u);
+    auto same = std::make_shared<RuleSet>(loadRuleSet(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json"));
+    h.engine->replaceRules(same, h.clock.now());
+    EXPECT_TRUE(h.take().empty()) << "same rules: nothing to publish";
+    auto renamed = std::make_shared<RuleSet>(loadRuleSet(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json"));
+    renamed->rules[0].entities[0].name = "Air temperature";
+    std::swap(renamed->rules[0].entities[0], renamed->rules[0].entities[1]);  // order changes, ids stay
+    h.engine->replaceRules(renamed, h.clock.now());
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    json p = json::parse(out[0].payload);
+    EXPECT_EQ(p["components"]["temperature"]["name"], "Air temperature");
+    EXPECT_EQ(p["components"].size(), 2u);
+}
+
+TEST(HaEngine, RuleRemovedWhileTheBrokerWasDownClearsItsConfigsAtStart) {
+    std::string snap;
+    {
+        Harness h(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json");
+        h.send("entrepot/nord/s1/v1", R"({"temp":1,"hum":2,"alert_level":0})", "");
+        h.take();
+        snap = h.engine->takeSnapshotIfChanged();
+    }
+    LoadedState state = parseState(snap, "test", 64 << 20, 1000, 64 << 20);
+    Harness h(kIp, {}, &state);  // the warehouse rules are gone
+    h.engine->onTimers(h.clock.now());
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].topic, "homeassistant/device/entrepot_sensor_nord_s1/config");
+    EXPECT_EQ(out[0].payload, "");
+    EXPECT_EQ(h.engine->inventory().configCount(), 0u);
+}
+
+}  // namespace
