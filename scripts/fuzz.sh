@@ -21,7 +21,7 @@ max_len() {
     topic) echo 512 ;;
     flat_json) echo 1024 ;;
     options|dead_letter) echo 2048 ;;
-    json_schema|alerts_engine|influx_mapper) echo 4096 ;;
+    json_schema|alerts_engine|influx_mapper|hadiscovery_engine) echo 4096 ;;
     *) echo 8192 ;;
   esac
 }

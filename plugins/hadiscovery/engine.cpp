@@ -65,11 +65,12 @@ DiscoveryEngine::DiscoveryEngine(std::shared_ptr<const RuleSet> rules, const Con
     for (const auto& id : inventory_.devices()) limiter_.addKnown(id);
     // Rules removed while the broker was down: their devices' configs are cleared at the first timer run
     // (from TICK or MESSAGE, when the broker can publish).
-    for (const auto& [topic, owned] : inventory_.configs()) {
+    for (const auto& entry : inventory_.configs()) {
+        const std::string& rule = entry.second.rule;  // a named reference: clang 14 cannot capture a binding
         const bool known = std::any_of(rules_->rules.begin(), rules_->rules.end(),
-                                       [&](const Rule& r) { return r.name == owned.rule; });
-        if (!known && std::find(orphan_rules_.begin(), orphan_rules_.end(), owned.rule) == orphan_rules_.end())
-            orphan_rules_.push_back(owned.rule);
+                                       [&](const Rule& r) { return r.name == rule; });
+        if (!known && std::find(orphan_rules_.begin(), orphan_rules_.end(), rule) == orphan_rules_.end())
+            orphan_rules_.push_back(rule);
     }
     m_user_deletions_.set(static_cast<int64_t>(deletions_.count()));
 }
