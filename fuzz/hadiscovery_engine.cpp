@@ -36,7 +36,7 @@ struct World {
             auto rules = std::make_shared<const RuleSet>(parseRuleSet(mqs::fuzz::readSourceFile(file), file));
             for (const char* mode : {"device", "entity"}) {
                 Instance in;
-                in.config = parseConfig({{"rules_file", file},
+                in.config = parseConfig({{"rules_file", mqs::fuzz::sourcePath(file)},
                                          {"discovery_mode", mode},
                                          {"max_new_devices", "20"},
                                          {"max_state_bytes", "65536"}});
