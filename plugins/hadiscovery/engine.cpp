@@ -73,6 +73,50 @@ DiscoveryEngine::DiscoveryEngine(std::shared_ptr<const RuleSet> rules, const Con
             orphan_rules_.push_back(rule);
     }
     m_user_deletions_.set(static_cast<int64_t>(deletions_.count()));
+    for (const auto& record : state.devices) restoreDevice(record);
+    m_devices_.set(static_cast<int64_t>(devices_.size()));
+}
+
+// A device of the saved state, rebuilt against the current rules so the start-up pass can re-publish its
+// configs. Skipped (it comes back at its next message) when its rule is gone, its topic no longer matches
+// the rule or gives another id, or the state bound is reached.
+void DiscoveryEngine::restoreDevice(const DeviceRecord& record) {
+    const auto rule_it = std::find_if(rules_->rules.begin(), rules_->rules.end(),
+                                      [&](const Rule& r) { return r.name == record.rule; });
+    if (rule_it == rules_->rules.end() || devices_.count(record.id) || by_topic_.count(record.topic)) return;
+    const Rule& rule = *rule_it;
+    Captures caps;
+    if (!rule.topic.match(record.topic, &caps) || sanitizeId(rule.device_id.render(caps)) != record.id) return;
+    const size_t bytes = kDeviceOverhead + 2 * record.id.size() + 3 * record.topic.size() + kMaxNameBytes;
+    if (record.id.size() > 200 || device_bytes_ + bytes > config_.max_state_bytes) return;
+    Device dev;
+    dev.rule = static_cast<size_t>(rule_it - rules_->rules.begin());
+    dev.id = record.id;
+    dev.topic = record.topic;
+    dev.captures = std::move(caps);
+    // A name from the payload is kept; a name from the rule follows the current rules file.
+    const bool saved_name = rule.name_field && !record.name.empty();
+    dev.name = std::string(boundedName(saved_name ? record.name : rule.device_name.render(dev.captures)));
+    for (size_t i = 0; i < rule.entities.size(); ++i)
+        if (std::find(record.entities.begin(), record.entities.end(), rule.entities[i].id) != record.entities.end())
+            dev.entity_mask |= 1ull << i;
+    if (rule.infer) {
+        for (const auto& field : record.inferred) {
+            bool named = false;
+            for (const auto& e : rule.entities) named |= e.field && e.field->text() == field;
+            const InferredSensor* s = inferFromFieldName(field);
+            if (!named && s != nullptr && isSanitizedId(field)) dev.inferred.push_back({field, *s});
+        }
+    }
+    dev.inferred_done = true;  // inferred from its first payload in an earlier run
+    if (rule.expire == ExpireMode::Fixed) dev.expire_after_s = rule.expire_seconds;
+    if (rule.expire == ExpireMode::Observed) dev.expire_after_s = record.expire_after_s;
+    dev.bytes = bytes;
+    device_bytes_ += bytes;
+    limiter_.addKnown(record.id);
+    m_entities_.add(std::popcount(dev.entity_mask) + static_cast<int64_t>(dev.inferred.size()));
+    auto [pos, _] = devices_.emplace(record.id, std::move(dev));
+    by_topic_.emplace(pos->second.topic, &pos->second);
 }
 
 int64_t DiscoveryEngine::wallMs() const {
@@ -135,6 +179,7 @@ void DiscoveryEngine::onMessage(std::string_view client_id, std::string_view top
     // Once per device and run even when the inventory says unchanged: the broker may have lost its
     // retained messages (persistence off), and Home Assistant ignores an identical config.
     const bool changed = observe(*d, client_id, now);
+    if (changed) state_dirty_ = true;  // the device records in the snapshot
     if (changed || !d->published) publishDevice(*d, !d->published);
 }
 
@@ -390,14 +435,27 @@ void DiscoveryEngine::onDisconnect(std::string_view client_id) {
     }
 }
 
-void DiscoveryEngine::scheduleRepublishAll(Clock::TimePoint now) {
+void DiscoveryEngine::scheduleRepublishAll(Clock::TimePoint now, bool at_start) {
     std::vector<std::string> ids;
     ids.reserve(devices_.size());
-    for (const auto& [id, d] : devices_)
-        if (d.published) ids.push_back(id);
+    for (const auto& [id, d] : devices_) {  // restored from the state file, or seen in this run
+        // A device saved in the other discovery form is migrated at its first message instead: Home
+        // Assistant must be connected to see the migrate marker, which it may not be yet at broker start.
+        // One already published in this run (its message came before the first timer run) is not repeated.
+        if (at_start && (d.published || ownsOtherForm(id))) continue;
+        ids.push_back(id);
+    }
     std::sort(ids.begin(), ids.end());
     republish_.scheduleAll(ids, now);
     m_pending_.set(static_cast<int64_t>(republish_.size()));
+}
+
+bool DiscoveryEngine::ownsOtherForm(const std::string& id) const {
+    const std::string device_topic = deviceDiscoveryTopic(build_, id);
+    const bool device_form = build_.form == DiscoveryForm::Device;
+    for (const auto& t : inventory_.topicsOf(id))
+        if ((t == device_topic) != device_form) return true;
+    return false;
 }
 
 void DiscoveryEngine::onTimers(Clock::TimePoint now) {
@@ -487,6 +545,7 @@ void DiscoveryEngine::replaceRules(std::shared_ptr<const RuleSet> rules, Clock::
     rules_ = std::move(rules);
     for (auto& [id, d] : devices_)
         if (d.published) publishDevice(d, false);
+    state_dirty_ = true;  // the device records name their rules and entities
     (void)now;
     updateGauges();
 }
@@ -558,10 +617,29 @@ std::string DiscoveryEngine::handleControl(std::string_view payload, Clock::Time
     return reply.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string DiscoveryEngine::takeSnapshotIfChanged() {
-    if (!state_dirty_) return {};
+std::optional<StateSnapshot> DiscoveryEngine::takeStateIfChanged() {
+    if (!state_dirty_) return std::nullopt;
     state_dirty_ = false;
-    return serializeState(inventory_, deletions_);
+    std::vector<const Device*> sorted;
+    sorted.reserve(devices_.size());
+    for (const auto& [id, d] : devices_) sorted.push_back(&d);
+    std::sort(sorted.begin(), sorted.end(), [](const Device* a, const Device* b) { return a->id < b->id; });
+    std::vector<DeviceRecord> records;
+    records.reserve(sorted.size());
+    for (const Device* d : sorted) {
+        const Rule& rule = ruleOf(*d);
+        DeviceRecord r{d->id, rule.name, d->topic, d->name, {}, {}, d->expire_after_s};
+        for (size_t i = 0; i < rule.entities.size(); ++i)
+            if (d->entity_mask & (1ull << i)) r.entities.push_back(rule.entities[i].id);
+        for (const auto& e : d->inferred) r.inferred.push_back(e.field);
+        records.push_back(std::move(r));
+    }
+    return snapshotOf(inventory_, deletions_, std::move(records));
+}
+
+std::string DiscoveryEngine::takeSnapshotIfChanged() {
+    auto state = takeStateIfChanged();
+    return state ? state->render() : std::string();
 }
 
 }  // namespace mqs::hadiscovery

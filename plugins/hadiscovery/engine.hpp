@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -54,8 +55,9 @@ public:
     void onDisconnect(std::string_view client_id);
     // Re-publishing pace, idle expiry; from TICK and MESSAGE.
     void onTimers(Clock::TimePoint now);
-    // Broker start (the first timer run) and Home Assistant's birth message: every known device again.
-    void scheduleRepublishAll(Clock::TimePoint now);
+    // Home Assistant's birth message, and broker start (`at_start`, the first timer run: devices restored
+    // from the state file too, except those saved in the other discovery form): every known device again.
+    void scheduleRepublishAll(Clock::TimePoint now, bool at_start = false);
     // New rules (SIGHUP): devices of removed rules lose their configs; the others are re-published.
     void replaceRules(std::shared_ptr<const RuleSet> rules, Clock::TimePoint now);
     // Control: undo a user deletion by discovery topic or device id. Returns what was undone (topics).
@@ -69,7 +71,9 @@ public:
     std::vector<Outgoing>& outbox() { return outbox_; }
     // Lines for the log (dry run, refused configs, refused devices); the adapter rate-limits them.
     std::vector<std::pair<std::string, std::string>>& notes() { return notes_; }  // (key, text)
-    // The snapshot for the state file when something changed since the last call, else empty.
+    // The state file's content when something changed since the last call: a copy to render off the broker
+    // thread (takeStateIfChanged), or rendered at once (takeSnapshotIfChanged, tests; empty when unchanged).
+    std::optional<StateSnapshot> takeStateIfChanged();
     std::string takeSnapshotIfChanged();
 
     size_t deviceCount() const { return devices_.size(); }
@@ -106,6 +110,8 @@ private:
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
 
+    void restoreDevice(const DeviceRecord& record);
+    bool ownsOtherForm(const std::string& id) const;
     Device* deviceFor(std::string_view topic, Clock::TimePoint now, bool& matched);
     bool observe(Device& d, std::string_view client_id, Clock::TimePoint now);  // true: config changed
     void publishDevice(Device& d, bool force);

@@ -264,30 +264,46 @@ Inventory snapshot::inventoryFrom(const nlohmann::json& root, const std::string&
     return result;
 }
 
-std::string serializeState(const Inventory& inventory, const UserDeletions& deletions) {
+StateSnapshot snapshotOf(const Inventory& inventory, const UserDeletions& deletions,
+                         std::vector<DeviceRecord> devices) {
+    StateSnapshot snap;
+    snap.configs.reserve(inventory.configCount());
+    for (const auto& entry : inventory.configs()) snap.configs.push_back(entry.second);
+    snap.deleted = deletions.list();
+    snap.devices = std::move(devices);
+    return snap;
+}
+
+std::string StateSnapshot::render() const {
     std::string out = std::string("{\"format\":\"") + snapshot::kFormat +
                       "\",\"version\":" + std::to_string(kSnapshotVersion) + ",\"configs\":[";
     bool first = true;
-    for (const auto& [topic, config] : inventory.configs()) {
-        const Inventory::OwnedConfig* c = &config;
-        nlohmann::json e = {{"topic", c->topic},
-                            {"device", c->device_id},
-                            {"rule", c->rule},
-                            {"hash", hashText(c->payload_hash)},
-                            {"last_seen_ms", c->last_seen_ms}};
+    for (const auto& c : configs) {
+        nlohmann::json e = {{"topic", c.topic},
+                            {"device", c.device_id},
+                            {"rule", c.rule},
+                            {"hash", hashText(c.payload_hash)},
+                            {"last_seen_ms", c.last_seen_ms}};
         out += first ? "\n" : ",\n";  // one config a line: readable, and diffs stay small
         first = false;
         out += dumpJson(e);
     }
-    out += "],\n\"deleted\":" + deletions.serializeArray() + "}\n";
+    out += "],\n\"deleted\":" + dumpJson(nlohmann::json(deleted)) + ",\n\"devices\":" +
+           serializeDeviceRecords(devices) + "}\n";
     return out;
+}
+
+std::string serializeState(const Inventory& inventory, const UserDeletions& deletions,
+                           std::vector<DeviceRecord> devices) {
+    return snapshotOf(inventory, deletions, std::move(devices)).render();
 }
 
 LoadedState parseState(const std::string& text, const std::string& where, size_t inventory_max_bytes,
                        size_t deletions_max_count, size_t deletions_max_bytes) {
     const nlohmann::json root = snapshot::parseChecked(text, where);
     return LoadedState{snapshot::inventoryFrom(root, where, inventory_max_bytes),
-                       snapshot::deletionsFrom(root, where, deletions_max_count, deletions_max_bytes)};
+                       snapshot::deletionsFrom(root, where, deletions_max_count, deletions_max_bytes),
+                       snapshot::deviceRecordsFrom(root, where, inventory_max_bytes)};
 }
 
 LoadedState loadStateFile(const std::string& path, size_t inventory_max_bytes, size_t deletions_max_count,
@@ -298,7 +314,7 @@ LoadedState loadStateFile(const std::string& path, size_t inventory_max_bytes, s
     }
     // Escaping can make the text longer than the memory estimate, but not by this much: a file like this was
     // not written by us, and reading it whole could take all the memory.
-    const uintmax_t limit = 8 * (uintmax_t(inventory_max_bytes) + deletions_max_bytes) + (1u << 20);
+    const uintmax_t limit = 8 * (2 * uintmax_t(inventory_max_bytes) + deletions_max_bytes) + (1u << 20);
     const uintmax_t size = std::filesystem::file_size(path, ec);
     if (!ec && size > limit) {
         throw SnapshotError(path + ": " + std::to_string(size) + " bytes, more than the configured limits allow (" +

@@ -83,8 +83,9 @@ struct HaDiscoveryPlugin : broker::PluginBase<HaDiscoveryPlugin> {
 
     void saveState(bool final) {
         if (!writer) return;
-        std::string snapshot = engine->takeSnapshotIfChanged();
-        if (!snapshot.empty()) writer->submit(std::move(snapshot));
+        // Copied here, serialized on the writer thread.
+        if (auto state = engine->takeStateIfChanged())
+            writer->submit([snapshot = std::move(*state)] { return snapshot.render(); });
         if (final) writer->flush();
         for (const auto& e : writer->takeErrors()) warnings.warning("state", "cannot write the state file: " + e);
         state_writes.set(static_cast<int64_t>(writer->writes()));
@@ -95,7 +96,7 @@ struct HaDiscoveryPlugin : broker::PluginBase<HaDiscoveryPlugin> {
     void onTimers(Clock::TimePoint now) {
         if (!started) {  // broker start: re-publish what this run knows, paced
             started = true;
-            engine->scheduleRepublishAll(now);
+            engine->scheduleRepublishAll(now, true);
         }
         engine->onTimers(now);
         flushOutbox();

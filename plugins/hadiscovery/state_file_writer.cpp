@@ -23,10 +23,15 @@ StateFileWriter::~StateFileWriter() {
 }
 
 void StateFileWriter::submit(std::string snapshot) {
+    submit([text = std::move(snapshot)] { return text; });
+}
+
+void StateFileWriter::submit(std::function<std::string()> render) {
+    std::function<std::string()> superseded;  // freed after the lock is released
     {
         std::lock_guard lock(mutex_);
         if (pending_) ++superseded_;
-        pending_ = std::move(snapshot);
+        superseded = std::exchange(pending_, std::move(render));
         ++submitted_;
     }
     cv_.notify_all();
@@ -65,13 +70,18 @@ uint64_t StateFileWriter::superseded() const {
 void StateFileWriter::run() {
     std::unique_lock lock(mutex_);
     for (;;) {
-        cv_.wait(lock, [&] { return stop_ || pending_.has_value(); });
+        cv_.wait(lock, [&] { return stop_ || static_cast<bool>(pending_); });
         if (!pending_) return;  // stopping, nothing left to write
-        std::string content = std::move(*pending_);
-        pending_.reset();
+        std::function<std::string()> render = std::exchange(pending_, nullptr);
         const uint64_t seq = submitted_;
         lock.unlock();
-        std::string problem = writeFileAtomically(path_, content);
+        std::string problem;
+        try {
+            problem = writeFileAtomically(path_, render());
+        } catch (const std::exception& e) {  // e.g. out of memory while rendering: counted, never thrown
+            problem = std::string("cannot serialize the state: ") + e.what();
+        }
+        render = nullptr;
         lock.lock();
         if (problem.empty()) {
             ++writes_;

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -33,6 +34,9 @@ public:
     StateFileWriter& operator=(const StateFileWriter&) = delete;
 
     void submit(std::string snapshot);
+    // The same with the text made on the worker: `render` owns a copy of the state and turns it into the
+    // file's content there, so a large state's serialization never runs on the broker thread.
+    void submit(std::function<std::string()> render);
     // Write failures since the last call, oldest first (for the broker thread's log).
     std::vector<std::string> takeErrors();
     // Shutdown and tests: waits until every submitted snapshot is written or failed.
@@ -50,7 +54,7 @@ private:
     const std::string path_;
     mutable std::mutex mutex_;  // guards everything below; never held during file I/O
     std::condition_variable cv_;
-    std::optional<std::string> pending_;
+    std::function<std::string()> pending_;  // empty: nothing pending
     uint64_t submitted_ = 0;
     uint64_t done_ = 0;  // all snapshots up to this one are written, failed or superseded
     uint64_t writes_ = 0;

@@ -134,6 +134,36 @@ TEST(HaDiscoveryIntegration, BirthMessageRepublishes) {
     expectContract(again[0], DiscoveryForm::Device);
 }
 
+// Broker start: the devices of the state file get their configs again without speaking first, so Home
+// Assistant finds them retained although this broker keeps no retained messages across a restart.
+TEST(HaDiscoveryIntegration, ConfigsAreRepublishedAtBrokerStartBeforeTheDevicesSpeak) {
+    BrokerProcess b("");
+    b.updateConfig(pluginLines(
+        CONF_DIR "/hadiscovery/ipwatch-rules.json",
+        "plugin_opt_state_file " + (b.dir() / "hadiscovery.state").string() + "\nplugin_opt_state_interval 100ms\n"));
+    ASSERT_TRUE(b.start()) << b.log();
+    std::string before;
+    {
+        Client ha(b, "home-assistant");
+        ASSERT_TRUE(ha.c.subscribe("homeassistant/#", 1));
+        Client agent("agent");
+        startAgent(agent.c, b);
+        auto got = collect(ha.c, "homeassistant/#");
+        ASSERT_EQ(got.size(), 1u);
+        before = got[0].payload;
+        agent.c.disconnect();
+    }
+    ASSERT_EQ(b.stop(), 0);
+    ASSERT_TRUE(b.restart()) << b.log();
+    Client ha(b, "home-assistant");
+    ASSERT_TRUE(ha.c.subscribe("homeassistant/#", 1));
+    auto got = collect(ha.c, "homeassistant/#", 2s);
+    ASSERT_EQ(got.size(), 1u) << "no agent has spoken since the restart: " << b.log();
+    EXPECT_EQ(got[0].topic, kDeviceTopic);
+    EXPECT_EQ(got[0].payload, before) << "the name web-1 came from the payload before the restart";
+    expectContract(got[0], DiscoveryForm::Device);
+}
+
 TEST(HaDiscoveryIntegration, UserDeletionStaysDeletedAcrossARestartUntilUndone) {
     BrokerProcess b("");
     b.updateConfig(pluginLines(
@@ -305,7 +335,9 @@ TEST(HaDiscoveryIntegration, SwitchingDiscoveryModeMigratesWithoutDuplicates) {
     Client agent("agent");
     startAgent(agent.c, b);
     auto got = collect(ha.c, "homeassistant/#");
-    ASSERT_EQ(got.size(), 1u + 7 + 1) << "migrate marker, the entity configs, then the old topic cleared";
+    std::string topics;
+    for (const auto& m : got) topics += "\n  " + m.topic + (m.payload.empty() ? " (empty)" : "");
+    ASSERT_EQ(got.size(), 1u + 7 + 1) << "migrate marker, the entity configs, then the old topic cleared; got:" << topics;
     EXPECT_EQ(got.front().topic, kDeviceTopic);
     EXPECT_EQ(json::parse(got.front().payload), json::parse(R"({"migrate_discovery":true})"));
     std::set<std::string> unique_ids;

@@ -184,6 +184,10 @@ TEST(HaEngine, SwitchingToEntityModeMigratesWithoutDuplicates) {
     }
     LoadedState state = parseState(snap, "test", 64 << 20, 1000, 64 << 20);
     Harness h(kIp, {{"discovery_mode", "entity"}}, &state);
+    h.engine->scheduleRepublishAll(h.clock.now(), true);
+    h.clock.advance(10s);
+    h.engine->onTimers(h.clock.now());
+    EXPECT_TRUE(h.take().empty()) << "migrated at its first message (Home Assistant connected), not at start";
     h.send("ipwatch/device/10.0.0.5/status", kStatus);
     auto out = h.take();
     ASSERT_EQ(out.size(), 1u + 1 + 7 + 1);  // online, migrate marker, 7 entity configs, clear of the device topic
@@ -381,6 +385,79 @@ TEST(HaEngine, RuleRemovedWhileTheBrokerWasDownClearsItsConfigsAtStart) {
     EXPECT_EQ(out[0].topic, "homeassistant/device/entrepot_sensor_nord_s1/config");
     EXPECT_EQ(out[0].payload, "");
     EXPECT_EQ(h.engine->inventory().configCount(), 0u);
+}
+
+// Broker start: a device saved in the state file gets its configs again from the start-up pass, before it
+// speaks (the broker may have lost the retained copies), with the name its payload gave and the entities
+// and inferred sensors it had; its first message afterwards publishes nothing new.
+TEST(HaEngine, SavedDevicesAreRepublishedAtStartBeforeTheySpeak) {
+    std::string snap, published_ip, published_dht;
+    {
+        Harness h;
+        h.send("ipwatch/device/10.0.0.5/status", R"({"hostname":"web-1","cpu_percent":12.5})");
+        auto out = h.take();
+        ASSERT_EQ(out.size(), 2u);
+        published_ip = out[1].payload;
+        snap = h.engine->takeSnapshotIfChanged();
+    }
+    {
+        Harness h(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json");
+        h.send("dht11/sensor/data", R"({"temperature":21.5,"humidity":40,"pressure":1013.2})", "dht");
+        auto out = h.take();
+        ASSERT_EQ(out.size(), 1u);
+        published_dht = out[0].payload;
+        ASSERT_NE(published_dht.find("pressure"), std::string::npos) << "inferred from the field name";
+        const std::string dht_snap = h.engine->takeSnapshotIfChanged();
+        LoadedState state = parseState(dht_snap, "test", 64 << 20, 1000, 64 << 20);
+        ASSERT_EQ(state.devices.size(), 1u);
+        Harness again(std::string(CONF_DIR) + "/hadiscovery/dht11-rules.json", {{"republish_jitter", "0s"}}, &state);
+        again.engine->scheduleRepublishAll(again.clock.now(), true);
+        again.clock.advance(1s);
+        again.engine->onTimers(again.clock.now());
+        out = again.take();
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_EQ(out[0].payload, published_dht) << "inferred sensors restored";
+    }
+    LoadedState state = parseState(snap, "test", 64 << 20, 1000, 64 << 20);
+    ASSERT_EQ(state.devices.size(), 1u);
+    EXPECT_EQ(state.devices[0].name, "web-1");
+    Harness h(kIp, {{"republish_jitter", "0s"}}, &state);
+    EXPECT_EQ(h.engine->deviceCount(), 1u);
+    EXPECT_EQ(h.metric("devices"), 1);
+    EXPECT_TRUE(h.take().empty()) << "nothing before the first timer run";
+    h.engine->scheduleRepublishAll(h.clock.now(), true);
+    h.clock.advance(1s);
+    h.engine->onTimers(h.clock.now());
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].topic, kDeviceTopic);
+    EXPECT_TRUE(out[0].retain);
+    EXPECT_EQ(out[0].payload, published_ip) << "same config as before the restart, name from the old payload";
+    h.send("ipwatch/device/10.0.0.5/status", R"({"hostname":"web-1","cpu_percent":13})");
+    out = h.take();
+    ASSERT_EQ(out.size(), 1u) << "only the availability: the config went out already";
+    EXPECT_EQ(out[0].payload, "online");
+}
+
+// Saved devices follow the current rules file: a record whose rule is gone or whose topic no longer gives
+// its id is not restored; a rule's renamed entity set keeps the ids that still exist.
+TEST(HaEngine, SavedDevicesFollowTheCurrentRules) {
+    LoadedState state{Inventory(1 << 20), UserDeletions(10, 1 << 16)};
+    state.devices.push_back({"ipwatch_10_0_0_5", "ipwatch", "ipwatch/device/10.0.0.5/status", "web-1",
+                             {"cpu", "no-such-entity"}, {}, 0});
+    state.devices.push_back({"ipwatch_10_0_0_6", "gone-rule", "ipwatch/device/10.0.0.6/status", "", {"cpu"}, {}, 0});
+    state.devices.push_back({"not_the_id", "ipwatch", "ipwatch/device/10.0.0.7/status", "", {"cpu"}, {}, 0});
+    Harness h(kIp, {{"republish_jitter", "0s"}}, &state);
+    EXPECT_EQ(h.engine->deviceCount(), 1u);
+    h.engine->scheduleRepublishAll(h.clock.now(), true);
+    h.clock.advance(1s);
+    h.engine->onTimers(h.clock.now());
+    auto out = h.take();
+    ASSERT_EQ(out.size(), 1u);
+    json p = json::parse(out[0].payload);
+    EXPECT_EQ(p["device"]["name"], "web-1");
+    EXPECT_TRUE(p["components"].contains("cpu"));
+    EXPECT_FALSE(p["components"].contains("memory")) << "not shown by the device before";
 }
 
 }  // namespace

@@ -166,6 +166,33 @@ TEST(StateFileWriter, FailuresAreReportedAndBounded) {
     EXPECT_TRUE(w.takeErrors().empty());
 }
 
+// A snapshot submitted as a render function is serialized on the worker, not on the submitting (broker)
+// thread; a render that throws is a reported failure, and the writer goes on.
+TEST(StateFileWriter, RenderRunsOnTheWorkerAndItsFailureIsReported) {
+    TempDir dir("render");
+    const fs::path path = dir.path / "state.json";
+    StateFileWriter w(path.string());
+    const auto submitter = std::this_thread::get_id();
+    std::atomic<bool> on_worker{false};
+    w.submit(std::function<std::string()>([&] {
+        on_worker = std::this_thread::get_id() != submitter;
+        return std::string("{\"a\":1}");
+    }));
+    w.flush();
+    EXPECT_TRUE(on_worker);
+    EXPECT_EQ(slurp(path), "{\"a\":1}");
+    w.submit(std::function<std::string()>([]() -> std::string { throw std::runtime_error("no memory"); }));
+    w.flush();
+    EXPECT_EQ(w.failures(), 1u);
+    const auto errors = w.takeErrors();
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("no memory"), std::string::npos) << errors[0];
+    EXPECT_EQ(slurp(path), "{\"a\":1}") << "the last good file stays";
+    w.submit("{}");
+    w.flush();
+    EXPECT_EQ(w.writes(), 2u);
+}
+
 TEST(StateFileWriter, RecoversWhenTheFolderComesBack) {
     TempDir dir("recover");
     const auto sub = dir.path / "later";

@@ -379,4 +379,54 @@ TEST(StateInventory, InvalidUtf8InADeviceIdDoesNotStopTheSnapshot) {
     EXPECT_TRUE(back.inventory.owns("ha/device/x/config"));  // the topic, what clearing needs, is intact
 }
 
+TEST(StateInventory, DeviceRecordsRoundTripAndAreOptional) {
+    std::vector<DeviceRecord> devices{
+        {"a", "r", "x/a/status", "web ☃", {"cpu", "memory"}, {"co2"}, 90},
+        {"b", "r", "x/b/status", "", {}, {}, 0},
+    };
+    const std::string text = serializeState(Inventory(kBig), UserDeletions(1, 100), devices);
+    const auto back = parseState(text, "s", kBig, 1, 100);
+    EXPECT_EQ(back.devices, devices);
+    // A file written before the key existed.
+    const auto old = parseState(R"({"format":"mqs-hadiscovery-state","version":1,"configs":[],"deleted":[]})", "s",
+                                kBig, 1, 100);
+    EXPECT_TRUE(old.devices.empty());
+    // Over a lowered bound: the first records that fit.
+    const auto small = parseState(text, "s", devices[0].bytes() + 1, 1, 100);
+    ASSERT_EQ(small.devices.size(), 1u);
+    EXPECT_EQ(small.devices[0].id, "a");
+}
+
+TEST(StateInventory, CorruptDeviceRecordsAreRefusedNamingTheEntry) {
+    const std::string head = R"({"format":"mqs-hadiscovery-state","version":1,"configs":[],"devices":)";
+    const std::string ok = R"({"id":"a","rule":"r","topic":"t","name":"","entities":[],"inferred":[],"expire_after_s":0})";
+    struct Case {
+        const char* name;
+        std::string devices;
+        const char* mentions;
+    } cases[] = {
+        {"not array", R"({})", "devices"},
+        {"entry not object", "[1]", "devices[0]"},
+        {"no id", R"([{"rule":"r","topic":"t","name":"","entities":[],"inferred":[],"expire_after_s":0}])", "id"},
+        {"empty topic", R"([{"id":"a","rule":"r","topic":"","name":"","entities":[],"inferred":[],"expire_after_s":0}])",
+         "topic"},
+        {"entity number", R"([{"id":"a","rule":"r","topic":"t","name":"","entities":[1],"inferred":[],"expire_after_s":0}])",
+         "entities"},
+        {"negative expire",
+         R"([{"id":"a","rule":"r","topic":"t","name":"","entities":[],"inferred":[],"expire_after_s":-1}])",
+         "expire_after_s"},
+        {"duplicate id", "[" + ok + "," + ok + "]", "twice"},
+    };
+    for (const auto& c : cases) {
+        try {
+            parseState(head + c.devices + "}", "/var/lib/mosquitto/ha.json", kBig, 100, 1 << 16);
+            ADD_FAILURE() << c.name << ": accepted";
+        } catch (const SnapshotError& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find("/var/lib/mosquitto/ha.json"), std::string::npos) << c.name << ": " << what;
+            EXPECT_NE(what.find(c.mentions), std::string::npos) << c.name << ": " << what;
+        }
+    }
+}
+
 }  // namespace
