@@ -5,7 +5,9 @@
 # Env: COUNT (messages, default 4000), RATE (msgs/s, default 400), QOS (default 0),
 # ROWS (default "bare validate alerts influx all"; also influx-nojournal: influx with plugin_opt_journal off;
 # dynacl and dynsec: the access-control plugins on STATE, a dynamic-security.json whose client "bench"
-# has password "bench-pass", e.g. the one `bench/run_bench --keep --rows dynsec` leaves in its scratch dir).
+# has password "bench-pass", e.g. the one `bench/run_bench --keep --rows dynsec` leaves in its scratch dir;
+# acl-allow-all: bench/acl_allow_all.so, which allows every login and access without looking, the floor of
+# any access-control plugin).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 count=${COUNT:-4000}
@@ -38,6 +40,7 @@ plugin_block() {
         local lib=$build/plugins/dynacl/mosquitto_dynacl.so
         [ "$row" = dynsec ] && lib=/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so
         printf 'plugin %s\nplugin_opt_config_file %s\n' "$lib" "$scratch/state.json" ;;
+    acl-allow-all) printf 'plugin %s\n' "$build/bench/acl_allow_all.so" ;;
     esac
 }
 
@@ -51,7 +54,7 @@ for build in "$@"; do
         vm_pid=""
         conf="$scratch/mosquitto.conf"
         anon=true
-        [[ $row == dyn* ]] && anon=false
+        [[ $row == dyn* || $row == acl-allow-all ]] && anon=false
         printf 'listener %s 127.0.0.1\nallow_anonymous %s\nlog_type error\nlog_type warning\nset_tcp_nodelay true\nmax_inflight_messages 0\nuser root\n' "$port" "$anon" >"$conf"
         parts=$row
         [ "$row" = all ] && parts="validate alerts influx"
@@ -72,7 +75,7 @@ for build in "$@"; do
         sleep 1
         callgrind_control -z "$broker_pid" >/dev/null 2>&1
         auth=()
-        [[ $row == dyn* ]] && auth=(--username bench --password bench-pass)
+        [[ $row == dyn* || $row == acl-allow-all ]] && auth=(--username bench --password bench-pass)
         "$build/bench/loadgen" --port "$port" --qos "$qos" --count "$count" --rate "$rate" --duration 0 --max-seconds 600 --no-perf --quiet "${auth[@]}" >"$scratch/loadgen.json"
         callgrind_control -d "$broker_pid" >/dev/null 2>&1
         kill -TERM "$broker_pid"; wait "$broker_pid" || true
