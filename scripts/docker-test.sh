@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Docker image and runs it, alone and in the warehouse compose stack, with a private dockerd
-# (root): publishes and subscribes from the host, queries VictoriaMetrics, then stops dockerd by its PID.
+# Builds the Docker image and runs it, alone and in the warehouse and IPWatch compose stacks, with a
+# private dockerd (root): publishes and subscribes from the host, queries VictoriaMetrics, reads the
+# retained Home Assistant discovery configs, then stops dockerd by its PID.
 # Logs in build-docker/. DOCKER_TEST_DATA_ROOT=<dir> keeps dockerd's images there between runs (warm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,7 @@ logs=$repo/build-docker
 mkdir -p "$logs"
 image=mosquitto-plugin-suite
 stack=$repo/docker/compose/warehouse
+ipwatch=$repo/docker/compose/ipwatch
 
 # Per-stage wall time, printed as each stage ends and again at the end.
 timings=()
@@ -35,10 +37,12 @@ cmp -s "$repo/conf/alerts/warehouse-alerts.json" "$stack/config/alerts/warehouse
   fail "$stack/config/alerts/warehouse-alerts.json differs from conf/alerts/"
 diff <(sed 's#"url": "http://127.0.0.1:8086"#"url": "http://influxdb:8086"#' "$repo/conf/influx/warehouse-rules.json") \
   "$stack/config/influx/warehouse-rules.json" >/dev/null || fail "$stack/config/influx/warehouse-rules.json differs from conf/influx/ (beyond its url)"
+cmp -s "$repo/conf/hadiscovery/ipwatch-rules.json" "$ipwatch/config/hadiscovery/ipwatch-rules.json" ||
+  fail "$ipwatch/config/hadiscovery/ipwatch-rules.json differs from conf/hadiscovery/"
 
 stage "install docker.io and docker-compose"
 need=()
-for p in docker.io docker-compose mosquitto-clients curl debootstrap; do
+for p in docker.io docker-compose mosquitto-clients curl debootstrap jq; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -55,7 +59,21 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # Debian's clients, whatever else is on PATH (the daemon is 20.10: an older API than a newer CLI's).
 docker() { /usr/bin/docker "$@"; }
+# The stack in use: $stack, under the project name $COMPOSE_PROJECT_NAME (both switched per stack).
 compose() { (cd "$stack" && nice /usr/bin/docker-compose -f compose.yaml -f compose.test.yaml "$@"); }
+
+stage "drift check of the IPWatch dynacl state"
+# The stack's state adds passwords, an admin, Home Assistant and the health check to conf/dynacl's
+# example; the agents' and backend's roles, the group and those clients must stay the example's.
+ipwatch_view() {
+  jq -S '{roles: [.roles[] | select(.rolename == "ipwatch-agent" or .rolename == "ipwatch-backend")],
+          groups: .groups,
+          clients: [.clients[] | select(.username == "ipwatch" or (.username | startswith("10.0.0.")))
+                    | del(.password, .salt, .iterations)]}' "$1"
+}
+diff <(ipwatch_view "$repo/conf/dynacl/ipwatch-dynamic-security.json") \
+  <(ipwatch_view "$ipwatch/config/dynacl/dynamic-security.json") >&2 ||
+  fail "$ipwatch/config/dynacl/dynamic-security.json: the IPWatch roles, group or clients differ from conf/dynacl/"
 
 cache=/var/cache/mqs-compat
 mkdir -p "$cache"
@@ -224,7 +242,100 @@ for zone in nord sud est; do
 done
 wait_for 60 "the host's reading in VictoriaMetrics" points_of 'entrepot_alert_level' '"sensor":"host1".*1732200000000'
 
-stage "compose down -v"
+stage "compose down -v (warehouse)"
 compose down -v >>"$logs/compose.log" 2>&1
+compose_up=0
+
+stage "compose up (IPWatch + test override)"
+stack=$ipwatch
+export COMPOSE_PROJECT_NAME=mqs-ipwatch-test-$$
+mqtt_port=$(free_port)
+export MQTT_PORT=127.0.0.1:$mqtt_port
+compose_up=1
+# The broker image is the one built above (every layer cached); the clients' image shares the
+# warehouse simulator's apt layer.
+compose up -d --build >"$logs/compose-ipwatch.log" 2>&1 ||
+  { tail -30 "$logs/compose-ipwatch.log" >&2; fail "docker-compose up, IPWatch (log: $logs/compose-ipwatch.log)"; }
+broker_id=$(compose ps -q broker)
+wait_for 90 "the IPWatch broker's health check" is_healthy "$broker_id"
+
+stage "check the IPWatch stack"
+# The stack's example credentials (compose.yaml, config/dynacl/dynamic-security.json).
+as_ha=(-h 127.0.0.1 -p "$mqtt_port" -u homeassistant -P homeassistant-password)
+as_backend=(-h 127.0.0.1 -p "$mqtt_port" -u ipwatch -P ipwatch-password)
+as_agent100=(-h 127.0.0.1 -p "$mqtt_port" -u 10.0.0.100 -P agent-100-password)
+# Without credentials the broker refuses the login.
+! mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -t ipwatch/x -m x 2>/dev/null || fail "an anonymous client may log in"
+! mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -u ipwatch -P wrong -t ipwatch/x -m x 2>/dev/null ||
+  fail "user ipwatch logs in with a wrong password"
+
+# A retained device discovery config per agent, as Home Assistant reads it.
+discovery() {  # discovery <ip>: the retained config of that agent's device, empty if none yet
+  mosquitto_sub "${as_ha[@]}" -t "homeassistant/device/ipwatch_${1//./_}/config" -C 1 -W 2 2>/dev/null
+}
+for ip in 10.0.0.100 10.0.0.101; do
+  config=""
+  has_config() { config=$(discovery "$ip") && [ -n "$config" ]; }
+  wait_for 60 "the discovery config of agent $ip" has_config
+  jq -e --arg ip "$ip" --arg host "agent-${ip//./-}" '
+      (.dev.ids // .device.identifiers | tostring | contains("ipwatch_" + ($ip | gsub("\\."; "_"))))
+      and ((.dev.name // .device.name) == $host or (.dev.name // .device.name) == "IPWatch " + $ip)
+      and ((.cmps // .components) as $c
+           | ([$c[] | select((.p // .platform) == "sensor") | (.val_tpl // .value_template) | tostring] | join(" ")) as $t
+           | ($t | contains("cpu_percent")) and ($t | contains("memory_percent"))
+             and ($t | contains("disk_percent")) and ($t | contains("uptime"))
+             and ([$c[] | select((.p // .platform) == "button")] | length) == 2)' <<<"$config" >/dev/null ||
+    fail "the discovery config of agent $ip lacks its device, the four sensors or the two buttons: $config"
+done
+
+# A backend status command is answered on the agent's response topic.
+resp_log=$tmp/ipwatch-responses.log
+mosquitto_sub "${as_ha[@]}" -v -q 1 -t 'ipwatch/device/#' >"$resp_log" 2>&1 &
+sub_pid=$!
+marker=host-$$
+probe_ipwatch() {
+  mosquitto_pub "${as_backend[@]}" -q 1 -t ipwatch/device/10.0.0.100/command -m "{\"command\":\"status\",\"id\":\"$marker\"}" &&
+    grep -q "^ipwatch/device/10.0.0.100/response .*\"id\":\"$marker\".*\"ok\":true" "$resp_log"
+}
+wait_for 30 "the answer to the backend's status command" probe_ipwatch
+# The backend service's own commands (every 5 s in compose.test.yaml) reach both agents.
+for ip in 10.0.0.100 10.0.0.101; do
+  wait_for 30 "an answer of agent $ip to the backend service" grep -q "^ipwatch/device/$ip/response .*\"id\":\"backend-" "$resp_log"
+done
+
+# dynacl: the backend may not publish an agent's status, an agent not another agent's topics. Each
+# forgery (QoS 1, acknowledged) is followed by an allowed message from the same client: once that one
+# is delivered, a forgery that got through would have been delivered before it.
+mosquitto_pub "${as_backend[@]}" -q 1 -t ipwatch/device/10.0.0.100/status -m '{"hostname":"forged-by-backend"}' || true
+mosquitto_pub "${as_backend[@]}" -q 1 -t ipwatch/device/10.0.0.100/command -m '{"command":"status","id":"after-forgery-1"}'
+mosquitto_pub "${as_agent100[@]}" -i host-as-agent100 -q 1 -t ipwatch/device/10.0.0.101/status -m '{"hostname":"forged-by-100"}' || true
+mosquitto_pub "${as_agent100[@]}" -i host-as-agent100 -q 1 -t ipwatch/device/10.0.0.101/response -m '{"forged-by-100":1}' || true
+mosquitto_pub "${as_agent100[@]}" -i host-as-agent100 -q 1 -t ipwatch/device/10.0.0.100/response -m '{"id":"after-forgery-2"}'
+wait_for 20 "the allowed messages after the forgeries" grep -q '"id":"after-forgery-2"' "$resp_log"
+grep -q '"id":"after-forgery-1"' "$resp_log" || fail "the backend's allowed command was not delivered"
+! grep -q 'forged-by' "$resp_log" || fail "dynacl let a forged message through: $(grep 'forged-by' "$resp_log")"
+kill "$sub_pid"
+wait "$sub_pid" 2>/dev/null || true
+
+# dynacl's state is writable and survives a restart: a client created through $CONTROL still logs in.
+mosquitto_ctrl -h 127.0.0.1 -p "$mqtt_port" -u admin -P admin-password dynsec createClient restart-probe -p probe-password \
+  >/dev/null || fail "mosquitto_ctrl createClient as admin"
+mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -u restart-probe -P probe-password -t probe -m x ||
+  fail "the client created with mosquitto_ctrl cannot log in"
+compose restart broker >>"$logs/compose-ipwatch.log" 2>&1 || fail "docker-compose restart broker"
+wait_for 90 "the IPWatch broker's health check after its restart" is_healthy "$broker_id"
+logs_in() { mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -u restart-probe -P probe-password -t probe -m x 2>/dev/null; }
+wait_for 20 "the client created before the restart to log in" logs_in
+
+# Killing an agent leaves its Will, `offline`, retained on its availability topic.
+availability() {
+  [ "$(mosquitto_sub "${as_ha[@]}" -t ipwatch/device/10.0.0.101/availability -C 1 -W 2 2>/dev/null)" = "$1" ]
+}
+wait_for 60 "agent 10.0.0.101 online (again, after the broker's restart)" availability online
+docker kill "$(compose ps -q agent-101)" >/dev/null
+wait_for 20 "agent 10.0.0.101's retained availability offline" availability offline
+
+stage "compose down -v (IPWatch)"
+compose down -v >>"$logs/compose-ipwatch.log" 2>&1
 compose_up=0
 stage ""
