@@ -41,7 +41,9 @@ uint64_t StateWriter::submit(std::function<std::string()> render, std::string au
 }
 
 std::vector<std::string> StateWriter::takeErrors() {
+    if (!has_errors_.load(std::memory_order_acquire)) return {};
     std::lock_guard lock(mutex_);
+    has_errors_.store(false, std::memory_order_relaxed);
     return std::exchange(errors_, {});
 }
 
@@ -86,6 +88,7 @@ void StateWriter::run() {
             written_ = seq;
         } else if (errors_.size() < 16) {
             errors_.push_back(problem);
+            has_errors_.store(true, std::memory_order_release);
         }
         done_ = seq;
         cv_.notify_all();

@@ -3,6 +3,7 @@
 // folder, so a crash at any moment leaves the old or the new file, never a mix.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -61,6 +62,7 @@ private:
     uint64_t done_ = 0;  // written or failed
     bool stop_ = false;
     std::vector<std::string> errors_;
+    std::atomic<bool> has_errors_{false};  // lets takeErrors() skip the mutex on every tick when there are none
     std::thread worker_;
 };
 
