@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dynacl/connections.hpp"
 #include "dynacl/denials.hpp"
 #include "dynacl/state_file.hpp"
 
@@ -364,9 +365,13 @@ void getClient(Context& c) {
     const std::string name = username(c);  // a named string: findClient returns a reference into the state
     const Client& cl = findClient(c.state, name);
     json client = clientJson(cl);
-    // Mosquitto 2.1's dynsec lists the client's live connections here and 2.1's mosquitto_ctrl prints an
-    // empty "Connections:" line when the key is missing; dynacl does not track connections yet: an empty list.
+    // As Mosquitto 2.1's dynsec: the live connections logged in with this username (2.1's mosquitto_ctrl
+    // prints them). dynamic-security gives only the address; the client id says which connection it is.
     client["connections"] = json::array();
+    if (c.extras.connections) {
+        for (const auto& conn : c.extras.connections->of(name))
+            client["connections"].push_back({{"clientid", conn.client_id}, {"address", conn.address}});
+    }
     c.data = {{"client", std::move(client)}};
 }
 

@@ -31,11 +31,13 @@ struct ControlOutcome {
 };
 
 class DenialLog;
+class ConnectionRegistry;
 
 // What the commands see besides the state.
 struct ControlExtras {
     std::optional<int64_t> now;          // unix seconds for explain; nullopt: the system clock
     const DenialLog* denials = nullptr;  // for getClientDenials; nullptr: every client has none
+    const ConnectionRegistry* connections = nullptr;  // for getClient; nullptr: nobody is connected
 };
 
 ControlOutcome handleControl(const State& current, std::string_view payload, int password_iterations,

@@ -13,6 +13,7 @@
 #include "common/broker/plugin_lifecycle.hpp"
 #include "common/topic.hpp"
 #include "dynacl/config.hpp"
+#include "dynacl/connections.hpp"
 #include "dynacl/control.hpp"
 #include "dynacl/decision_cache.hpp"
 #include "dynacl/denials.hpp"
@@ -44,6 +45,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     // Validity windows: when one opens or closes, `generation` is bumped so no cached decision outlives it.
     BoundaryWatch boundaries;
     DenialLog denial_log;  // the last denials of each connected client, for getClientDenials
+    ConnectionRegistry connections;  // the accepted logins still connected, for getClient
     std::unique_ptr<DecisionCache> cache;
     std::unique_ptr<StateWriter> writer;  // persists changes made through $CONTROL
 
@@ -85,6 +87,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     Metric& control_requests = metrics.get("control/requests");
     Metric& control_refused = metrics.get("control/refused");
     Metric& denial_clients = metrics.get("denials/clients");  // connected clients with denials on record
+    Metric& connections_untracked = metrics.get("connections/untracked");  // logins past the registry's budget
     Metric& denial_bytes = metrics.get("denials/bytes");
 
     // Options and the state file; throws ConfigError or StateFileError, leaving the live state untouched.
@@ -145,6 +148,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         for (const auto& e : writer->takeErrors()) logger.error("cannot save the state: " + e);
         denial_clients.set(static_cast<int64_t>(denial_log.clients()));
         denial_bytes.set(static_cast<int64_t>(denial_log.bytes()));
+        connections_untracked.set(static_cast<int64_t>(connections.untracked()));
         if (upgrader && upgrader->inFlight() > 0) applyHashUpgrades();
         if (!pending_replies.empty()) sendDurableReplies();
     }
@@ -332,7 +336,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         const std::string who = quoteForLog(id ? id : "") + "/" + quoteForLog(username ? username : "");
         ControlOutcome out =
             handleControl(*state, std::string_view(static_cast<const char*>(event->payload), event->payloadlen),
-                          config.password_iterations, ControlExtras{.now = unixSeconds(), .denials = &denial_log});
+                          config.password_iterations, ControlExtras{.now = unixSeconds(), .denials = &denial_log, .connections = &connections});
         for (const auto& line : out.log) logger.info(who + " | " + line);
         control_requests.add();
         if (out.reply.find("\"error\"") != std::string::npos) control_refused.add();
@@ -388,6 +392,10 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
             case AuthResult::Success:
                 logins_accepted.add();
                 if (logins->hits() != hits_before) logins_cached.add();
+                if (event->username) {
+                    const char* address = mosquitto_client_address(event->client);
+                    connections.add(event->client, event->username, id ? id : "", address ? address : "");
+                }
                 if (upgrader) queueHashUpgrade(event->username, event->password);
                 return MOSQ_ERR_SUCCESS;
             case AuthResult::Denied:
@@ -513,6 +521,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     void onDisconnect(const mosquitto_evt_disconnect* event) {
         cache->forget(event->client);
         denial_log.forget(event->client);
+        connections.remove(event->client);
     }
 };
 

@@ -277,6 +277,42 @@ TEST(DynaclDenials, LastDenialsAndCountsOfAConnectedClientAndMetrics) {
     EXPECT_TRUE(r[0]["data"]["clients"].empty()) << r;
 }
 
+// getClient lists the client's live connections, as Mosquitto 2.1's dynamic-security does: one per
+// connected client that logged in with the username, gone at its disconnect.
+TEST(DynaclConnections, GetClientListsTheLiveConnectionsOfTheUsername) {
+    Broker br(baseState({acl("publishClientSend", "ok/#")}));
+    ASSERT_TRUE(br.b.start()) << br.b.log();
+    auto admin = connectAs(br.b.port(), "admin", "adminpw");
+    ASSERT_TRUE(admin);
+    ASSERT_TRUE(admin->subscribe(kResponse));
+    auto r = control(*admin, {{{"command", "getClient"}, {"username", "dev"}}});
+    EXPECT_TRUE(r[0]["data"]["client"]["connections"].empty()) << r;
+    auto first = connectAs(br.b.port(), "dev", "devpw");
+    auto second = std::make_unique<MqttTestClient>("c-dev-2");
+    second->setCredentials("dev", "devpw");
+    ASSERT_TRUE(first && second->connect(br.b.port()));
+    auto refused = std::make_unique<MqttTestClient>("c-dev-3");
+    refused->setCredentials("dev", "wrong");
+    EXPECT_FALSE(refused->connect(br.b.port()));
+    r = control(*admin, {{{"command", "getClient"}, {"username", "dev"}}});
+    const json& conns = r[0]["data"]["client"]["connections"];
+    ASSERT_EQ(conns.size(), 2u) << r;
+    EXPECT_EQ(conns[0]["clientid"], "c-dev");
+    EXPECT_EQ(conns[1]["clientid"], "c-dev-2");
+    EXPECT_EQ(conns[0]["address"], "127.0.0.1");
+    r = control(*admin, {{{"command", "getClient"}, {"username", "admin"}}});
+    ASSERT_EQ(r[0]["data"]["client"]["connections"].size(), 1u) << r;
+    first->disconnect();
+    std::this_thread::sleep_for(200ms);
+    r = control(*admin, {{{"command", "getClient"}, {"username", "dev"}}});
+    ASSERT_EQ(r[0]["data"]["client"]["connections"].size(), 1u) << r;
+    EXPECT_EQ(r[0]["data"]["client"]["connections"][0]["clientid"], "c-dev-2");
+    second->disconnect();
+    std::this_thread::sleep_for(200ms);
+    r = control(*admin, {{{"command", "getClient"}, {"username", "dev"}}});
+    EXPECT_TRUE(r[0]["data"]["client"]["connections"].empty()) << r;
+}
+
 // %CN: the common name of the client certificate on a TLS listener with require_certificate.
 TEST(DynaclCommonName, CertificateCommonNameBindsATopicLevel) {
     BrokerProcess probe("");  // only for a temp dir that is cleaned up
