@@ -83,6 +83,16 @@ void startAgent(MqttTestClient& agent, BrokerProcess& b, bool will = true) {
     ASSERT_TRUE(agent.publish(kStatusTopic, kStatus, 1, false));
 }
 
+// The IPWatch rules with a state file written every 100 ms; Home Assistant subscribed to its prefix.
+void startWithStateFile(BrokerProcess& b, MqttTestClient& ha) {
+    b.updateConfig(pluginLines(
+        CONF_DIR "/hadiscovery/ipwatch-rules.json",
+        "plugin_opt_state_file " + (b.dir() / "hadiscovery.state").string() + "\nplugin_opt_state_interval 100ms\n"));
+    ASSERT_TRUE(b.start()) << b.log();
+    ASSERT_TRUE(ha.connect(b.port())) << ha.lastError();
+    ASSERT_TRUE(ha.subscribe("homeassistant/#", 1));
+}
+
 }  // namespace
 
 TEST(HaDiscoveryIntegration, ShippedConfLoadsAndTheAgentsDeviceAppearsOnceRetainedAndValid) {
@@ -138,14 +148,10 @@ TEST(HaDiscoveryIntegration, BirthMessageRepublishes) {
 // Assistant finds them retained although this broker keeps no retained messages across a restart.
 TEST(HaDiscoveryIntegration, ConfigsAreRepublishedAtBrokerStartBeforeTheDevicesSpeak) {
     BrokerProcess b("");
-    b.updateConfig(pluginLines(
-        CONF_DIR "/hadiscovery/ipwatch-rules.json",
-        "plugin_opt_state_file " + (b.dir() / "hadiscovery.state").string() + "\nplugin_opt_state_interval 100ms\n"));
-    ASSERT_TRUE(b.start()) << b.log();
     std::string before;
     {
-        Client ha(b, "home-assistant");
-        ASSERT_TRUE(ha.c.subscribe("homeassistant/#", 1));
+        Client ha("home-assistant");
+        startWithStateFile(b, ha.c);
         Client agent("agent");
         startAgent(agent.c, b);
         auto got = collect(ha.c, "homeassistant/#");
@@ -166,13 +172,9 @@ TEST(HaDiscoveryIntegration, ConfigsAreRepublishedAtBrokerStartBeforeTheDevicesS
 
 TEST(HaDiscoveryIntegration, UserDeletionStaysDeletedAcrossARestartUntilUndone) {
     BrokerProcess b("");
-    b.updateConfig(pluginLines(
-        CONF_DIR "/hadiscovery/ipwatch-rules.json",
-        "plugin_opt_state_file " + (b.dir() / "hadiscovery.state").string() + "\nplugin_opt_state_interval 100ms\n"));
-    ASSERT_TRUE(b.start()) << b.log();
     {
-        Client ha(b, "home-assistant");
-        ASSERT_TRUE(ha.c.subscribe("homeassistant/#", 1));
+        Client ha("home-assistant");
+        startWithStateFile(b, ha.c);
         Client agent("agent");
         startAgent(agent.c, b);
         ASSERT_EQ(collect(ha.c, "homeassistant/#").size(), 1u);
@@ -472,13 +474,9 @@ TEST(HaDiscoveryIntegration, HostileCaptureValuesGiveValidSanitizedConfigs) {
 // The snapshot is written while the broker runs (every state_interval), not only at a clean stop.
 TEST(HaDiscoveryIntegration, UserDeletionSurvivesAKill) {
     BrokerProcess b("");
-    b.updateConfig(pluginLines(
-        CONF_DIR "/hadiscovery/ipwatch-rules.json",
-        "plugin_opt_state_file " + (b.dir() / "hadiscovery.state").string() + "\nplugin_opt_state_interval 100ms\n"));
-    ASSERT_TRUE(b.start()) << b.log();
     {
-        Client ha(b, "home-assistant");
-        ASSERT_TRUE(ha.c.subscribe("homeassistant/#", 1));
+        Client ha("home-assistant");
+        startWithStateFile(b, ha.c);
         Client agent("agent");
         startAgent(agent.c, b);
         ASSERT_EQ(collect(ha.c, "homeassistant/#").size(), 1u);

@@ -8,22 +8,8 @@
 #include <string>
 
 #include "common/payload_fields.hpp"
+#include "testing/count_allocations.hpp"
 
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
 
 using namespace mqs;
 
@@ -43,9 +29,9 @@ TEST(PayloadFieldsAllocations, NoneOnceWarm) {
         return sum;
     };
     readAll();  // warm: the DOM parser allocates its buffers once
-    const long before = g_allocations.load();
+    const long before = mqs::testing::allocations.load();
     double sum = 0;
     for (int i = 0; i < 100; ++i) sum += readAll();
-    EXPECT_EQ(g_allocations.load() - before, 0);
+    EXPECT_EQ(mqs::testing::allocations.load() - before, 0);
     EXPECT_GT(sum, 0);
 }

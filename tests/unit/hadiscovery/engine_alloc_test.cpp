@@ -11,22 +11,8 @@
 #include <new>
 
 #include "hadiscovery/engine.hpp"
+#include "testing/count_allocations.hpp"
 
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
 
 using namespace mqs::hadiscovery;
 using namespace std::chrono_literals;
@@ -49,14 +35,14 @@ TEST(HaEngineAllocations, NoneForKnownUnchangedDevices) {
     send(other, "agent-2");  // refused by the cap of 1
     engine.outbox().clear();
     engine.notes().clear();
-    const long before = g_allocations.load();
+    const long before = mqs::testing::allocations.load();
     for (int i = 0; i < 200; ++i) {
         clock.advance(2ms);  // within the 1 s a refusal is remembered (then one full match re-asks the cap)
         send(topic, "agent");
         send(other, "agent-2");
         send(unrelated, "x");
     }
-    EXPECT_EQ(g_allocations.load() - before, 0);
+    EXPECT_EQ(mqs::testing::allocations.load() - before, 0);
     EXPECT_TRUE(engine.outbox().empty());
     EXPECT_EQ(engine.deviceCount(), 1u);
 }
@@ -79,10 +65,10 @@ TEST(HaEngineAllocations, NoneWithManyKnownDevices) {
     engine.notes().clear();
     engine.notes().shrink_to_fit();
     ASSERT_EQ(engine.deviceCount(), 5000u);
-    const long before = g_allocations.load();
+    const long before = mqs::testing::allocations.load();
     for (int round = 0; round < 3; ++round)
         for (const auto& t : topics) engine.onMessage("", t, payload.data(), payload.size(), false, clock.now());
-    EXPECT_EQ(g_allocations.load() - before, 0);
+    EXPECT_EQ(mqs::testing::allocations.load() - before, 0);
 }
 
 // A device whose payloads never carry the rule's fields builds nothing per message either.
@@ -94,9 +80,9 @@ TEST(HaEngineAllocations, NoneForADeviceWithoutItsFields) {
                            LoadedState{Inventory(1 << 20), UserDeletions(100, 1 << 20)}, 1);
     const std::string topic = "dht11/sensor/data", payload = R"({"status":"booting"})";
     engine.onMessage("", topic, payload.data(), payload.size(), false, clock.now());
-    const long before = g_allocations.load();
+    const long before = mqs::testing::allocations.load();
     for (int i = 0; i < 100; ++i) engine.onMessage("", topic, payload.data(), payload.size(), false, clock.now());
-    EXPECT_EQ(g_allocations.load() - before, 0);
+    EXPECT_EQ(mqs::testing::allocations.load() - before, 0);
     EXPECT_TRUE(engine.outbox().empty());
     EXPECT_EQ(metrics.get("fields_missing").value(), 101);
 }
