@@ -313,6 +313,25 @@ TEST(DynaclConnections, GetClientListsTheLiveConnectionsOfTheUsername) {
     EXPECT_TRUE(r[0]["data"]["client"]["connections"].empty()) << r;
 }
 
+// docs/dynacl.md's way to send what mosquitto_ctrl cannot: a JSON request with mosquitto_rr, answered on its
+// MQTT v5 response topic.
+TEST(DynaclConnections, JsonRequestWithMosquittoRr) {
+    Broker br(baseState({acl("publishClientSend", "ok/#")}));
+    ASSERT_TRUE(br.b.start()) << br.b.log();
+    auto dev = connectAs(br.b.port(), "dev", "devpw");
+    ASSERT_TRUE(dev);
+    auto [rc, out] = run("mosquitto_rr -h 127.0.0.1 -p " + std::to_string(br.b.port()) +
+                         " -u admin -P adminpw -W 10 -t '$CONTROL/dynamic-security/v1' "
+                         "-e '$CONTROL/dynamic-security/v1/response' "
+                         "-m '{\"commands\":[{\"command\":\"getClient\",\"username\":\"dev\"}]}'");
+    ASSERT_EQ(rc, 0) << out;
+    const json reply = json::parse(out, nullptr, false);
+    ASSERT_TRUE(reply.is_object()) << out;
+    const json& conns = reply["responses"][0]["data"]["client"]["connections"];
+    ASSERT_EQ(conns.size(), 1u) << out;
+    EXPECT_EQ(conns[0]["clientid"], "c-dev");
+}
+
 // %CN: the common name of the client certificate on a TLS listener with require_certificate.
 TEST(DynaclCommonName, CertificateCommonNameBindsATopicLevel) {
     BrokerProcess probe("");  // only for a temp dir that is cleaned up
