@@ -38,7 +38,7 @@ void DecisionCache::store(const void* client, uint64_t generation, const CacheId
                           std::string_view topic, Decision decision) {
     // A budget that cannot hold the client's record and this one topic: nothing is kept.
     const size_t cost = kEntryOverhead + topic.size();
-    const size_t base = kClientOverhead + who.username.size() + who.client_id.size() + who.address.size();
+    const size_t base = kClientOverhead + std::strlen(who.username) + std::strlen(who.client_id) + std::strlen(who.address);
     if (base + cost > bytes_per_client_) return;
     auto [it, inserted] = clients_.try_emplace(client);
     ClientEntries& e = it->second;

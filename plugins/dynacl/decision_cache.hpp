@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,10 +18,12 @@ namespace mqs::dynacl {
 
 // What a client's decisions depend on besides the state: compared on every lookup, because another plugin
 // may change a username during a connection and a client handle may be reused for a later connection.
+// The broker's own C strings, never null ("" for none): compared without measuring them first, so a cache hit
+// costs no strlen of the identity.
 struct CacheIdentity {
-    std::string_view username;
-    std::string_view client_id;
-    std::string_view address;  // the broker's raw text; empty when no rule uses %a
+    const char* username = "";
+    const char* client_id = "";
+    const char* address = "";  // the broker's raw text; empty when no rule uses %a
 };
 
 class DecisionCache {
@@ -60,8 +63,10 @@ private:
         // Two bits per access: 0 unknown, else Decision + 1.
         std::unordered_map<std::string, uint8_t, TransparentHash, std::equal_to<>> topics;
     };
+    // strcmp against the stored copy (which holds no NUL: it came from the same C strings).
     static bool sameIdentity(const ClientEntries& e, const CacheIdentity& who) {
-        return e.username == who.username && e.client_id == who.client_id && e.address == who.address;
+        return std::strcmp(e.username.c_str(), who.username) == 0 && std::strcmp(e.client_id.c_str(), who.client_id) == 0 &&
+               std::strcmp(e.address.c_str(), who.address) == 0;
     }
     void reset(ClientEntries& entries, uint64_t generation, const CacheIdentity& who);
 

@@ -438,12 +438,14 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         }
         const char* username = mosquitto_client_username(event->client);
         const char* id = mosquitto_client_id(event->client);
-        Identity who{
-            .username = username ? username : "", .has_username = username != nullptr, .client_id = id ? id : ""};
         const std::string_view topic = event->topic ? event->topic : "";
         // The raw address is compared only when a rule uses %a, so a cached decision never outlives it.
         const char* raw_address = uses_address ? mosquitto_client_address(event->client) : nullptr;
-        const CacheIdentity key{who.username, who.client_id, raw_address ? raw_address : ""};
+        const CacheIdentity key{username ? username : "", id ? id : "", raw_address ? raw_address : ""};
+        // Measured (strlen) only when the memo cannot answer or the answer is a denial.
+        const auto identity = [&] {
+            return Identity{.username = key.username, .has_username = username != nullptr, .client_id = key.client_id};
+        };
         CheckFacts facts{.qos = event->qos, .retain = event->retain, .payload_bytes = event->payloadlen};
         if (boundaries.active()) {
             facts.now = unixSeconds();
@@ -452,15 +454,17 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         auto decision = cache->find(event->client, generation, key, access, topic);
         if (!decision) {
             bool cacheable = true;  // false when a condition on QoS, retain or size was consulted
-            decision = decide(event, who, access, topic, facts, &cacheable);
+            decision = decide(event, identity(), access, topic, facts, &cacheable);
             if (cacheable) cache->store(event->client, generation, key, access, topic, *decision);
         }
         acl_outcomes[static_cast<size_t>(access)][static_cast<size_t>(*decision)]->add();
+        if (*decision != Decision::Deny) [[likely]]
+            return *decision == Decision::Allow ? MOSQ_ERR_SUCCESS : MOSQ_ERR_PLUGIN_DEFER;
+        const Identity who = identity();
+        recordDenial(event, who, access, topic, facts);
         // A rule's explicit deny of what a client sent is worth a line, at most 5 per 10 s per kind; denied
         // deliveries (receive) are the subscriber's business and too frequent to log.
-        if (*decision == Decision::Deny) [[unlikely]]
-            recordDenial(event, who, access, topic, facts);
-        if (*decision == Decision::Deny && access != Access::Read) [[unlikely]] {
+        if (access != Access::Read) {
             static constexpr const char* kKinds[] = {"receive", "publish", "subscribe", "unsubscribe"};
             const char* kind = kKinds[static_cast<size_t>(access)];
             denials.warning(kind, std::string("denied ") + kind + " of " + quoteForLog(topic) + " for client " +
@@ -468,15 +472,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
                                       (who.has_username ? quoteForLog(who.username) : std::string("none")) +
                                       ") by a rule; explain says which");
         }
-        switch (*decision) {
-            case Decision::Allow:
-                return MOSQ_ERR_SUCCESS;
-            case Decision::Deny:
-                return MOSQ_ERR_ACL_DENIED;
-            case Decision::Defer:
-                break;
-        }
-        return MOSQ_ERR_PLUGIN_DEFER;
+        return MOSQ_ERR_ACL_DENIED;
     }
 
     Decision decide(const mosquitto_evt_acl_check* event, Identity who, Access access, std::string_view topic,
