@@ -2,15 +2,14 @@
 // Durability: a crash loses changes newer than the last completed write (state_interval + write time).
 #include "alerts/state_store.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "common/durable_file.hpp"
 
 namespace mqs::alerts {
 
@@ -127,31 +126,7 @@ void writeSnapshot(const std::filesystem::path& file, const std::vector<const De
     std::string text = json({{"format", kFormat}, {"version", kVersion}}).dump() + "\n";
     for (const auto* r : records) text += serializeRecord(*r) + "\n";
 
-    const std::string tmp = file.string() + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw StateError("cannot create '" + tmp + "': " + std::strerror(errno));
-    size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            ::close(fd);
-            throw StateError("cannot write '" + tmp + "': " + std::strerror(err));
-        }
-        done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) throw StateError("cannot sync '" + tmp + "': " + std::strerror(errno));
-    if (::rename(tmp.c_str(), file.c_str()) != 0) {
-        throw StateError("cannot rename '" + tmp + "' to '" + file.string() + "': " + std::strerror(errno));
-    }
-    // The rename itself is durable only once the directory is synced.
-    std::string dir = file.parent_path().empty() ? "." : file.parent_path().string();
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
+    if (std::string problem = writeFileAtomically(file.string(), text); !problem.empty()) throw StateError(problem);
 }
 
 StateWriter::StateWriter(std::filesystem::path file, std::chrono::milliseconds interval, size_t max_pending,

@@ -73,7 +73,7 @@ TEST(StateStore, WriteIsAtomicAndLoadable) {
     auto file = dir.path() / "alerts.state";
     DeviceRecord a = sample("a"), b = sample("b");
     writeSnapshot(file, {&a, &b});
-    EXPECT_FALSE(std::filesystem::exists(file.string() + ".tmp"));
+    EXPECT_FALSE(std::filesystem::exists(file.string() + ".new"));
     auto back = loadSnapshot(file);
     ASSERT_EQ(back.size(), 2u);
     EXPECT_EQ(back[1], b);
@@ -118,6 +118,6 @@ TEST(StateStore, WriteFailuresAreReportedToTheBrokerThread) {
     writer.submit({sample("a")});
     for (int i = 0; i < 200 && writer.failures() == 0; ++i) std::this_thread::sleep_for(10ms);
     EXPECT_EQ(writer.failures(), 1u);
-    EXPECT_NE(writer.takeError().find("cannot create '/nonexistent/dir/state.tmp'"), std::string::npos);
+    EXPECT_NE(writer.takeError().find("cannot create '/nonexistent/dir/state.new'"), std::string::npos);
     EXPECT_EQ(writer.takeError(), "");
 }
