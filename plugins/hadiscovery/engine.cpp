@@ -231,22 +231,26 @@ bool DiscoveryEngine::observe(Device& d, std::string_view client_id, Clock::Time
     const Rule& rule = ruleOf(d);
     bool changed = false;
     // Which entities this payload can show; an entity, once it exists, stays (fields may be intermittent).
-    uint64_t mask = 0;
-    for (size_t i = 0; i < rule.entities.size(); ++i) {
-        const EntitySpec& e = rule.entities[i];
-        bool present = true;
-        if (e.field && !e.state_topic) {
-            present = e.numeric ? fields_.number(*e.field).has_value() : fields_.hash(*e.field, 0).has_value();
-        }
-        if (present) mask |= 1ull << i;
-    }
+    // A device that has every entity cannot gain one, so its payload is not read for that: scanning it was
+    // most of a known device's cost per message. Missing fields are counted while they keep an entity away.
     const uint64_t all = rule.entities.size() == 64 ? ~0ull : (1ull << rule.entities.size()) - 1;
-    if (mask != all) m_fields_missing_.add();
-    if ((d.entity_mask | mask) != d.entity_mask) {
-        const int before = std::popcount(d.entity_mask);
-        d.entity_mask |= mask;
-        m_entities_.add(std::popcount(d.entity_mask) - before);
-        changed = true;
+    if (d.entity_mask != all) {
+        uint64_t mask = 0;
+        for (size_t i = 0; i < rule.entities.size(); ++i) {
+            const EntitySpec& e = rule.entities[i];
+            bool present = true;
+            if (e.field && !e.state_topic) {
+                present = e.numeric ? fields_.number(*e.field).has_value() : fields_.hash(*e.field, 0).has_value();
+            }
+            if (present) mask |= 1ull << i;
+        }
+        if (mask != all) m_fields_missing_.add();
+        if ((d.entity_mask | mask) != d.entity_mask) {
+            const int before = std::popcount(d.entity_mask);
+            d.entity_mask |= mask;
+            m_entities_.add(std::popcount(d.entity_mask) - before);
+            changed = true;
+        }
     }
     if (rule.infer && !d.inferred_done) {
         d.inferred_done = true;
