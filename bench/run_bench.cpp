@@ -108,8 +108,8 @@ const std::vector<PluginSpec>& ourPlugins() {
          "plugins/hadiscovery/mosquitto_hadiscovery.so",
          {"plugin_opt_rules_file {source}/conf/hadiscovery/warehouse-rules.json",
           "plugin_opt_state_file {cell}/hadiscovery.state", "plugin_opt_discovery_prefix homeassistant",
-          "plugin_opt_discovery_mode device", "plugin_opt_device_idle_timeout 168h",
-          "plugin_opt_max_new_devices 20000", "plugin_opt_new_device_window 1m", "plugin_opt_metrics_interval 1s"},
+          "plugin_opt_discovery_mode device", "plugin_opt_device_idle_timeout 168h", "plugin_opt_max_new_devices 20000",
+          "plugin_opt_new_device_window 1m", "plugin_opt_metrics_interval 1s"},
          {"{source}/conf/hadiscovery/warehouse-rules.json"},
          false,
          false,
@@ -702,8 +702,17 @@ long long topicCount(const CliArgs& args) {
 // hadiscovery's metrics, retained under $SYS/plugins/hadiscovery/hadiscovery/ and re-published when
 // changed: one mosquitto_sub that prints the retained values and leaves after a second.
 std::map<std::string, long long> discoveryMetrics(int port, bool pin) {
-    std::vector<std::string> argv = {"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(port), "-t",
-                                     "$SYS/plugins/hadiscovery/hadiscovery/#", "-v", "--retained-only", "-W", "1"};
+    std::vector<std::string> argv = {"mosquitto_sub",
+                                     "-h",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(port),
+                                     "-t",
+                                     "$SYS/plugins/hadiscovery/hadiscovery/#",
+                                     "-v",
+                                     "--retained-only",
+                                     "-W",
+                                     "1"};
     if (pin) argv.insert(argv.begin(), {"taskset", "-c", "1"});
     auto r = runChild(argv, 10, false);
     std::map<std::string, long long> out;
@@ -745,8 +754,9 @@ bool waitDiscoverySteady(int port, bool pin, long long devices, double timeoutS,
 
 // The retained discovery configs the broker holds: count and payload bytes.
 void retainedConfigs(int port, bool pin, long long& count, long long& bytes) {
-    std::vector<std::string> argv = {"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(port), "-t",
-                                     "homeassistant/#", "-F", "%l", "--retained-only", "-W", "3"};
+    std::vector<std::string> argv = {
+        "mosquitto_sub",   "-h", "127.0.0.1", "-p", std::to_string(port), "-t", "homeassistant/#", "-F", "%l",
+        "--retained-only", "-W", "3"};
     if (pin) argv.insert(argv.begin(), {"taskset", "-c", "1"});
     auto r = runChild(argv, 20, false);
     std::istringstream in(r.output);
@@ -1389,16 +1399,18 @@ void printStormTable(const CliArgs& args, const std::vector<Row>& rows, const st
 // part of the difference; configs while measured: what the plugin published during the measured phases.
 void printWarmupTable(const std::vector<Row>& rows, const std::vector<int>& qosLevels, const CellTable& cells,
                       long long topics) {
-    std::printf("\nMemory after the warm-up (%lld topics, each one hadiscovery device). RSS after warm-up: the "
-                "broker's VmRSS once the warm-up is over; Δ steady / Δ peak per device: (row - bare of the same "
-                "repetition) / topics, from that VmRSS and from the peak (VmHWM) of the whole cell; retained "
-                "configs: discovery configs in the broker's retained store then, and their payload bytes per "
-                "device (part of the Δ); configs while measured: configs the plugin published during the "
-                "flat-out and paced phases (sum over repetitions; 0 = the discovery work was all done in the "
-                "warm-up). Medians over repetitions\n\n",
-                topics);
-    std::printf("| Row | QoS | warm-up s | RSS after warm-up MB | Δ steady B/device | Δ peak B/device "
-                "| retained configs | retained payload B/device | configs while measured |\n");
+    std::printf(
+        "\nMemory after the warm-up (%lld topics, each one hadiscovery device). RSS after warm-up: the "
+        "broker's VmRSS once the warm-up is over; Δ steady / Δ peak per device: (row - bare of the same "
+        "repetition) / topics, from that VmRSS and from the peak (VmHWM) of the whole cell; retained "
+        "configs: discovery configs in the broker's retained store then, and their payload bytes per "
+        "device (part of the Δ); configs while measured: configs the plugin published during the "
+        "flat-out and paced phases (sum over repetitions; 0 = the discovery work was all done in the "
+        "warm-up). Medians over repetitions\n\n",
+        topics);
+    std::printf(
+        "| Row | QoS | warm-up s | RSS after warm-up MB | Δ steady B/device | Δ peak B/device "
+        "| retained configs | retained payload B/device | configs while measured |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|\n");
     auto medianOr = [](const std::vector<double>& v, const char* format) {
         return v.empty() ? std::string("-") : fmt(format, mqs::bench::median(v));
@@ -1429,8 +1441,8 @@ void printWarmupTable(const std::vector<Row>& rows, const std::vector<int>& qosL
                 }
                 wait.push_back(c.warmupWaitS);
                 rss.push_back(static_cast<double>(c.warmRssKb) / 1024.0);
-                if (row.name != "bare" && bareIt != byRow.end() && i < bareIt->second.size() &&
-                    bareIt->second[i].ok && bareIt->second[i].warmedUp && topics > 0) {
+                if (row.name != "bare" && bareIt != byRow.end() && i < bareIt->second.size() && bareIt->second[i].ok &&
+                    bareIt->second[i].warmedUp && topics > 0) {
                     const Cell& bare = bareIt->second[i];
                     steady.push_back(static_cast<double>(c.warmRssKb - bare.warmRssKb) * 1024.0 /
                                      static_cast<double>(topics));
@@ -1474,12 +1486,14 @@ int main(int argc, char** argv) {
                      {"source-dir", BENCH_SOURCE_DIR, "source tree (for conf/ rule files)"},
                      {"loadgen", BENCH_LOADGEN_PATH, "loadgen executable"},
                      {"storm-tool", BENCH_STORM_PATH, "bench/storm executable (--storm)"},
-                     {"devices", "0", "per-device workload instead of the warehouse one: this many clients in the "
-                                      "dynacl/dynsec state and connected (publishers + subscribers + idle), each "
-                                      "logging in as itself, a role per device; rows bare,dynacl,dynsec"},
-                     {"storm", "0", "instead of loadgen: reconnect storm of this many password clients per "
-                                    "broker run (bench/storm), rows bare,dynacl,dynsec; the state holds "
-                                    "max(--devices, storm + 2) clients"},
+                     {"devices", "0",
+                      "per-device workload instead of the warehouse one: this many clients in the "
+                      "dynacl/dynsec state and connected (publishers + subscribers + idle), each "
+                      "logging in as itself, a role per device; rows bare,dynacl,dynsec"},
+                     {"storm", "0",
+                      "instead of loadgen: reconnect storm of this many password clients per "
+                      "broker run (bench/storm), rows bare,dynacl,dynsec; the state holds "
+                      "max(--devices, storm + 2) clients"},
                      {"storm-rounds", "3", "storms per broker run"},
                      {"storm-concurrency", "100", "CONNECTs awaiting their CONNACK at most, in a storm"},
                      {"control-changes", "10", "with --storm: $CONTROL changes timed per dynacl/dynsec run"},
@@ -1488,9 +1502,10 @@ int main(int argc, char** argv) {
                      {"victoria-metrics", "", "victoria-metrics binary (default: on $PATH, else /usr/bin)"},
                      {"python", "/usr/bin/python3", "Python with paho-mqtt, for the python-bridge row"},
                      {"flush-timeout", "60", "longest wait, after a flat-out phase, for the forwarded points"},
-                     {"rows", "", "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynacl,dynsec,"
-                                  "python-bridge; influx-nojournal only when named; bare,dynacl,dynsec with "
-                                  "--devices or --storm)"},
+                     {"rows", "",
+                      "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynacl,dynsec,"
+                      "python-bridge; influx-nojournal only when named; bare,dynacl,dynsec with "
+                      "--devices or --storm)"},
                      {"qos", "0,1", "comma-separated QoS levels, one workload each"},
                      {"reps", "3", "repetitions per row and QoS; the table shows medians"},
                      {"seconds", "3", "flat-out phase per cell (msgs/s, CPU/msg)"},
@@ -1500,23 +1515,29 @@ int main(int argc, char** argv) {
                      {"subscribers", "1", "loadgen subscribers"},
                      {"idle", "50", "loadgen idle connections"},
                      {"window", "500", "loadgen flat-out window (undelivered messages per subscriber)"},
-                     {"zones", "nord,sud,est", "comma-separated zones of the warehouse topics "
-                                               "entrepot/<zone>/<sensor>/v1 (each topic is one hadiscovery device)"},
+                     {"zones", "nord,sud,est",
+                      "comma-separated zones of the warehouse topics "
+                      "entrepot/<zone>/<sensor>/v1 (each topic is one hadiscovery device)"},
                      {"sensors", "10", "sensors per zone"},
-                     {"warmup-per-topic", "7", "when a hadiscovery row runs: messages per topic at --rate before each "
-                                               "cell's measured phases, for every row of the run; hadiscovery cells "
-                                               "then wait until its metrics are steady with every device known (7: "
-                                               "expire_after \"observed\" needs 5 intervals); 0: no warm-up"},
+                     {"warmup-per-topic", "7",
+                      "when a hadiscovery row runs: messages per topic at --rate before each "
+                      "cell's measured phases, for every row of the run; hadiscovery cells "
+                      "then wait until its metrics are steady with every device known (7: "
+                      "expire_after \"observed\" needs 5 intervals); 0: no warm-up"},
                      {"warmup-timeout", "120", "longest wait, after the warm-up, for hadiscovery's metrics to settle"},
                      {"payload", "warehouse", "warehouse | ipwatch"},
                      {"json-out", "", "also write every raw loadgen result to this file"},
-                     {"pin", "", "give the broker CPU 0 to itself; loadgen, VictoriaMetrics and the bridge share "
-                                 "CPU 1 (on 2 cores the database otherwise competes with the broker in "
-                                 "forwarding rows only, which skews their CPU per message)", true},
+                     {"pin", "",
+                      "give the broker CPU 0 to itself; loadgen, VictoriaMetrics and the bridge share "
+                      "CPU 1 (on 2 cores the database otherwise competes with the broker in "
+                      "forwarding rows only, which skews their CPU per message)",
+                      true},
                      {"verbose", "", "show loadgen's own output", true},
-                     {"keep", "", "keep the scratch dir (dynsec JSON, per-cell influx rules, spool, "
-                                  "VictoriaMetrics data, bridge output) for inspection; MQS_KEEP_BROKER_DIRS=1 "
-                                  "keeps the broker dirs", true},
+                     {"keep", "",
+                      "keep the scratch dir (dynsec JSON, per-cell influx rules, spool, "
+                      "VictoriaMetrics data, bridge output) for inspection; MQS_KEEP_BROKER_DIRS=1 "
+                      "keeps the broker dirs",
+                      true},
                  });
     if (!args.parse(argc, argv)) {
         return 1;
@@ -1699,18 +1720,20 @@ int main(int argc, char** argv) {
                     n.total(), n.publishers, n.subscribers, n.idle, args.str("payload").c_str(),
                     args.str("seconds").c_str(), args.str("rate").c_str(), args.str("latency-seconds").c_str());
     } else {
-        std::printf("- workload: %s publishers, %s subscriber(s), %s idle connections, %lld topics (%s payload); "
-                    "flat out %s s per cell for msgs/s and CPU, then paced at %s msg/s for %s s for latency\n",
-                    args.str("publishers").c_str(), args.str("subscribers").c_str(), args.str("idle").c_str(),
-                    topicCount(args), args.str("payload").c_str(), args.str("seconds").c_str(),
-                    args.str("rate").c_str(), args.str("latency-seconds").c_str());
+        std::printf(
+            "- workload: %s publishers, %s subscriber(s), %s idle connections, %lld topics (%s payload); "
+            "flat out %s s per cell for msgs/s and CPU, then paced at %s msg/s for %s s for latency\n",
+            args.str("publishers").c_str(), args.str("subscribers").c_str(), args.str("idle").c_str(), topicCount(args),
+            args.str("payload").c_str(), args.str("seconds").c_str(), args.str("rate").c_str(),
+            args.str("latency-seconds").c_str());
     }
     if (tools.warmupPerTopic > 0) {
-        std::printf("- warm-up before each cell's measured phases, every row: %lld messages per topic at %s msg/s, "
-                    "then in hadiscovery rows a wait until its $SYS metrics show every topic's device, nothing "
-                    "pending, and configs_published and state_writes unchanged for 3 s (polled with mosquitto_sub); "
-                    "the others wait 1 s\n",
-                    tools.warmupPerTopic, args.str("rate").c_str());
+        std::printf(
+            "- warm-up before each cell's measured phases, every row: %lld messages per topic at %s msg/s, "
+            "then in hadiscovery rows a wait until its $SYS metrics show every topic's device, nothing "
+            "pending, and configs_published and state_writes unchanged for 3 s (polled with mosquitto_sub); "
+            "the others wait 1 s\n",
+            tools.warmupPerTopic, args.str("rate").c_str());
     }
     std::printf("- %d repetition(s), medians shown; msgs/s, CPU and instructions from the flat-out phase, "
                 "latency from the paced one. CPU µs/msg: broker CPU time (all threads) per delivered message; "
@@ -1756,7 +1779,8 @@ int main(int argc, char** argv) {
                 raw.push_back({{"row", row.name}, {"qos", qos}, {"rep", i + 1}, {"ok", c.ok}, {"error", c.error},
                                {"peak_rss_kb", c.peakRssKb}, {"loadgen", c.raw}});
                 if (c.warmedUp) {
-                    raw.back()["warmup"] = {{"rss_kb", c.warmRssKb}, {"wait_s", c.warmupWaitS},
+                    raw.back()["warmup"] = {{"rss_kb", c.warmRssKb},
+                                            {"wait_s", c.warmupWaitS},
                                             {"retained_configs", c.retainedConfigs},
                                             {"retained_bytes", c.retainedBytes},
                                             {"configs_while_measured", c.configsWhileMeasured},

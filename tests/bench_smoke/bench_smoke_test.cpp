@@ -238,9 +238,9 @@ TEST(BenchSmoke, RunnerInfluxRowWritesEveryMessageAsAPoint) {
 // publish every device's config before the measured phases, so the broker then holds one retained
 // config per topic, the plugin publishes none while measured, and the memory table names both rows.
 TEST(BenchSmoke, RunnerHadiscoveryRowWarmsUpEveryDevice) {
-    const auto r = runCommand({RUN_BENCH_PATH, "--reps", "1", "--seconds", "1", "--latency-seconds", "0.5",
-                               "--rows", "bare,hadiscovery", "--qos", "0", "--idle", "5", "--zones", "a,b",
-                               "--sensors", "50", "--warmup-timeout", "20"});
+    const auto r = runCommand({RUN_BENCH_PATH, "--reps", "1", "--seconds", "1", "--latency-seconds", "0.5", "--rows",
+                               "bare,hadiscovery", "--qos", "0", "--idle", "5", "--zones", "a,b", "--sensors", "50",
+                               "--warmup-timeout", "20"});
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto all = tables(r.output);
     ASSERT_EQ(all.size(), 2u) << "expected the main table and the warm-up memory table in:\n" << r.output;
