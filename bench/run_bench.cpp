@@ -29,6 +29,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -206,8 +207,9 @@ struct Cell {
     bool warmedUp = false;
     long warmRssKb = 0;
     double warmupWaitS = 0;
-    long long retainedConfigs = -1;
-    long long retainedBytes = -1;
+    long long sampleAsked = 0;  // retained configs looked up (retainedConfigSample), found, their payload bytes
+    long long sampleFound = -1;
+    long long sampleBytes = 0;
     long long configsWhileMeasured = -1;
     json warmupMetrics;
     json raw;
@@ -752,19 +754,35 @@ bool waitDiscoverySteady(int port, bool pin, long long devices, double timeoutS,
     return false;
 }
 
-// The retained discovery configs the broker holds: count and payload bytes.
-void retainedConfigs(int port, bool pin, long long& count, long long& bytes) {
-    std::vector<std::string> argv = {
-        "mosquitto_sub",   "-h", "127.0.0.1", "-p", std::to_string(port), "-t", "homeassistant/#", "-F", "%l",
-        "--retained-only", "-W", "3"};
+// A sample of the retained discovery configs: up to 20 devices' topics spread over zones and sensors
+// (ids as the warehouse rule builds them: entrepot_sensor_<zone>_<sensor>), how many the broker holds
+// and their payload bytes. Exact topics, not homeassistant/#: 10 000 retained messages sent at once
+// overflow the reading client's queue and the broker drops some (and the cell shows "broker dropped").
+void retainedConfigSample(const CliArgs& args, int port, bool pin, long long& asked, long long& found,
+                          long long& bytes) {
+    const auto zones = mqs::bench::splitList(args.str("zones"));
+    const long long sensors = args.integer("sensors");
+    std::set<std::string> topics;
+    for (long long i = 0; i < 20 && !zones.empty() && sensors > 0; ++i) {
+        char sensor[32];
+        std::snprintf(sensor, sizeof sensor, "sensor%02lld", 1 + (i * 7919) % sensors);
+        topics.insert("homeassistant/device/entrepot_sensor_" + zones[static_cast<size_t>(i) % zones.size()] + "_" +
+                      sensor + "/config");
+    }
+    std::vector<std::string> argv = {"mosquitto_sub",   "-h", "127.0.0.1", "-p", std::to_string(port), "-F", "%l",
+                                     "--retained-only", "-W", "2"};
+    for (const auto& t : topics) {
+        argv.insert(argv.end(), {"-t", t});
+    }
     if (pin) argv.insert(argv.begin(), {"taskset", "-c", "1"});
     auto r = runChild(argv, 20, false);
     std::istringstream in(r.output);
     long long len = 0;
-    count = 0;
+    asked = static_cast<long long>(topics.size());
+    found = 0;
     bytes = 0;
     while (in >> len) {
-        ++count;
+        ++found;
         bytes += len;
     }
 }
@@ -1057,7 +1075,7 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
         cell.warmupWaitS = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         cell.warmRssKb = mqs::bench::readProcStatusKb(broker.pid(), "VmRSS").value_or(0);
         if (row.discovery) {
-            retainedConfigs(broker.port(), pin, cell.retainedConfigs, cell.retainedBytes);
+            retainedConfigSample(args, broker.port(), pin, cell.sampleAsked, cell.sampleFound, cell.sampleBytes);
         }
         cell.warmedUp = true;
         cell.warmupMetrics = discoveryBefore;
@@ -1395,23 +1413,25 @@ void printStormTable(const CliArgs& args, const std::vector<Row>& rows, const st
 
 // Memory after the warm-up, per topic (= per hadiscovery device), against the bare broker with the same
 // topics and history, paired by repetition: steady (VmRSS once the warm-up is over) and peak (VmHWM
-// over the whole cell). Retained: the discovery configs in the broker's retained store, which are
-// part of the difference; configs while measured: what the plugin published during the measured phases.
+// over the whole cell). Devices: the plugin's metric; config bytes: the mean payload of a sample of the
+// retained configs (held by the broker's retained store, part of the difference); configs while
+// measured: what the plugin published during the measured phases.
 void printWarmupTable(const std::vector<Row>& rows, const std::vector<int>& qosLevels, const CellTable& cells,
                       long long topics) {
     std::printf(
         "\nMemory after the warm-up (%lld topics, each one hadiscovery device). RSS after warm-up: the "
         "broker's VmRSS once the warm-up is over; Δ steady / Δ peak per device: (row - bare of the same "
-        "repetition) / topics, from that VmRSS and from the peak (VmHWM) of the whole cell; retained "
-        "configs: discovery configs in the broker's retained store then, and their payload bytes per "
-        "device (part of the Δ); configs while measured: configs the plugin published during the "
-        "flat-out and paced phases (sum over repetitions; 0 = the discovery work was all done in the "
-        "warm-up). Medians over repetitions\n\n",
+        "repetition) / topics, from that VmRSS and from the peak (VmHWM) of the whole cell; devices: the "
+        "plugin's devices metric after the warm-up (device mode: one retained config each); config "
+        "sample: retained configs found / looked up (20 devices' exact topics) and their mean payload "
+        "bytes, held by the broker's retained store (part of the Δ); configs while measured: configs "
+        "the plugin published during the flat-out and paced phases (sum over repetitions; 0 = the "
+        "discovery work was all done in the warm-up). Medians over repetitions\n\n",
         topics);
     std::printf(
         "| Row | QoS | warm-up s | RSS after warm-up MB | Δ steady B/device | Δ peak B/device "
-        "| retained configs | retained payload B/device | configs while measured |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|\n");
+        "| devices | config sample found | config payload B | configs while measured |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
     auto medianOr = [](const std::vector<double>& v, const char* format) {
         return v.empty() ? std::string("-") : fmt(format, mqs::bench::median(v));
     };
@@ -1431,8 +1451,9 @@ void printWarmupTable(const std::vector<Row>& rows, const std::vector<int>& qosL
             std::vector<double> rss;
             std::vector<double> steady;
             std::vector<double> peak;
-            std::vector<double> retained;
-            std::vector<double> retainedPer;
+            std::vector<double> devices;
+            std::vector<double> configBytes;
+            std::string sample = "-";
             long long during = -1;
             for (size_t i = 0; i < it->second.size(); ++i) {
                 const Cell& c = it->second[i];
@@ -1449,10 +1470,13 @@ void printWarmupTable(const std::vector<Row>& rows, const std::vector<int>& qosL
                     peak.push_back(static_cast<double>(c.peakRssKb - bare.peakRssKb) * 1024.0 /
                                    static_cast<double>(topics));
                 }
-                if (c.retainedConfigs >= 0) {
-                    retained.push_back(static_cast<double>(c.retainedConfigs));
-                    if (topics > 0) {
-                        retainedPer.push_back(static_cast<double>(c.retainedBytes) / static_cast<double>(topics));
+                if (c.warmupMetrics.contains("devices")) {
+                    devices.push_back(c.warmupMetrics["devices"].get<double>());
+                }
+                if (c.sampleFound >= 0) {
+                    sample = std::to_string(c.sampleFound) + "/" + std::to_string(c.sampleAsked);
+                    if (c.sampleFound > 0) {
+                        configBytes.push_back(static_cast<double>(c.sampleBytes) / static_cast<double>(c.sampleFound));
                     }
                 }
                 if (c.configsWhileMeasured >= 0) {
@@ -1460,13 +1484,13 @@ void printWarmupTable(const std::vector<Row>& rows, const std::vector<int>& qosL
                 }
             }
             if (wait.empty()) {
-                std::printf("| %s | %d | failed (see above) | | | | | | |\n", row.name.c_str(), qos);
+                std::printf("| %s | %d | failed (see above) | | | | | | | |\n", row.name.c_str(), qos);
                 continue;
             }
-            std::printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", row.name.c_str(), qos,
+            std::printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.name.c_str(), qos,
                         medianOr(wait, "%.1f").c_str(), medianOr(rss, "%.1f").c_str(), medianOr(steady, "%.0f").c_str(),
-                        medianOr(peak, "%.0f").c_str(), medianOr(retained, "%.0f").c_str(),
-                        medianOr(retainedPer, "%.0f").c_str(), during >= 0 ? std::to_string(during).c_str() : "-");
+                        medianOr(peak, "%.0f").c_str(), medianOr(devices, "%.0f").c_str(), sample.c_str(),
+                        medianOr(configBytes, "%.0f").c_str(), during >= 0 ? std::to_string(during).c_str() : "-");
         }
     }
 }
@@ -1779,12 +1803,13 @@ int main(int argc, char** argv) {
                 raw.push_back({{"row", row.name}, {"qos", qos}, {"rep", i + 1}, {"ok", c.ok}, {"error", c.error},
                                {"peak_rss_kb", c.peakRssKb}, {"loadgen", c.raw}});
                 if (c.warmedUp) {
-                    raw.back()["warmup"] = {{"rss_kb", c.warmRssKb},
-                                            {"wait_s", c.warmupWaitS},
-                                            {"retained_configs", c.retainedConfigs},
-                                            {"retained_bytes", c.retainedBytes},
-                                            {"configs_while_measured", c.configsWhileMeasured},
-                                            {"metrics", c.warmupMetrics}};
+                    raw.back()["warmup"] = {
+                        {"rss_kb", c.warmRssKb},
+                        {"wait_s", c.warmupWaitS},
+                        {"retained_sample",
+                         {{"asked", c.sampleAsked}, {"found", c.sampleFound}, {"payload_bytes", c.sampleBytes}}},
+                        {"configs_while_measured", c.configsWhileMeasured},
+                        {"metrics", c.warmupMetrics}};
                 }
                 if (!c.ok) {
                     error = c.error;
