@@ -1052,16 +1052,19 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
     // the wait until the plugin's metrics are steady; the same for every row of the run.
     const long long warmupPerTopic = tools.warmupPerTopic;
     json discoveryBefore;
+    std::uint64_t warmupSent = 0;
     if (warmupPerTopic > 0) {
         const auto t0 = std::chrono::steady_clock::now();
         const long long count = warmupPerTopic * topicCount(args);
         const double warmupS = static_cast<double>(count) / args.number("rate");
-        if (!runPhase({"--count", std::to_string(count), "--rate", args.str("rate"), "--duration",
-                       std::to_string(static_cast<long>(warmupS + 60))},
-                      warmupS + 60)) {
+        const auto warm = runPhase({"--count", std::to_string(count), "--rate", args.str("rate"), "--duration",
+                                    std::to_string(static_cast<long>(warmupS + 60))},
+                                   warmupS + 60);
+        if (!warm) {
             cell.error = "warm-up: " + cell.error;
             return cell;
         }
+        warmupSent = warm->value("sent", std::uint64_t{0});
         if (row.discovery) {
             if (!waitDiscoverySteady(broker.port(), pin, topicCount(args), args.number("warmup-timeout"),
                                      discoveryBefore)) {
@@ -1087,7 +1090,9 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
     // The broker's tail; in forwarding rows also the points of the flat phase, counted before
     // the paced phase adds more.
     if (flat) {
-        cell.fwd.messages = flat->value("sent", std::uint64_t{0});
+        // Forwarding rows write the warm-up's messages as points too, into the same server: they are
+        // counted with the flat-out phase's (the wait below compares the server's cumulative count).
+        cell.fwd.messages = flat->value("sent", std::uint64_t{0}) + warmupSent;
         waitAfterFlat(broker.pid(), vm ? &*vm : nullptr, row.pythonBridge ? bridge.pid() : -1,
                       args.number("flush-timeout"), cell);
         if (row.pythonBridge) {
@@ -1190,7 +1195,8 @@ using CellTable = std::map<int, std::map<std::string, std::vector<Cell>>>;
 void printForwardingTable(const std::vector<Row>& rows, const std::vector<int>& qosLevels, const CellTable& cells) {
     std::printf("\nForwarding rows (VictoriaMetrics started per cell on the same cores; points counted after each "
                 "flat-out phase as stored `%s` samples, one per line written). points written / messages: sums "
-                "over repetitions of the points stored and the messages published in the flat-out phase. last "
+                "over repetitions of the points stored and the messages published in the flat-out phase (and the "
+                "warm-up, when there is one). last "
                 "point after: median seconds from loadgen's exit (after its drain) to the arrival of the last "
                 "line, as VictoriaMetrics' /metrics shows it (refreshed about once a second, so up to ~1.1 s "
                 "means no backlog). broker µs/msg incl. tail: the flat-out figure plus the broker's CPU from "
