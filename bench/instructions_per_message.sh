@@ -7,13 +7,21 @@
 # dynacl and dynsec: the access-control plugins on STATE, a dynamic-security.json whose client "bench"
 # has password "bench-pass", e.g. the one `bench/run_bench --keep --rows dynsec` leaves in its scratch dir;
 # acl-allow-all: bench/acl_allow_all.so, which allows every login and access without looking, the floor of
-# any access-control plugin).
+# any access-control plugin; hadiscovery: the warehouse rules with run_bench's options).
+# ZONES (default nord,sud,est) and SENSORS (default 10): the warehouse topics, as loadgen's --zones/--sensors.
+# WARMUP (messages per topic, default 0): sent at RATE before the counters are zeroed, in every row; in the
+# hadiscovery row the count then waits until the plugin's configs_published metric is 2 per topic (the first
+# config and the one with the learned expire_after) and unchanged, so only the steady per-message cost is counted.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 count=${COUNT:-4000}
 rate=${RATE:-400}
 qos=${QOS:-0}
 rows=${ROWS:-"bare validate alerts influx all"}
+zones=${ZONES:-nord,sud,est}
+sensors=${SENSORS:-10}
+warmup=${WARMUP:-0}
+topics=$(( $(tr ',' '\n' <<<"$zones" | wc -l) * sensors ))
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [BUILD_DIR...]" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "$0: valgrind is needed" >&2; exit 1; }
 vm=$(command -v victoria-metrics || echo /usr/bin/victoria-metrics)
@@ -41,6 +49,8 @@ plugin_block() {
         [ "$row" = dynsec ] && lib=/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so
         printf 'plugin %s\nplugin_opt_config_file %s\n' "$lib" "$scratch/state.json" ;;
     acl-allow-all) printf 'plugin %s\n' "$build/bench/acl_allow_all.so" ;;
+    hadiscovery) printf 'plugin %s\nplugin_opt_rules_file %s\nplugin_opt_state_file %s\nplugin_opt_max_new_devices 20000\nplugin_opt_new_device_window 1m\nplugin_opt_device_idle_timeout 168h\nplugin_opt_metrics_interval 1s\n' \
+        "$build/plugins/hadiscovery/mosquitto_hadiscovery.so" "$src/conf/hadiscovery/warehouse-rules.json" "$scratch/hadiscovery.state" ;;
     esac
 }
 
@@ -73,11 +83,48 @@ for build in "$@"; do
         # Counters zeroed once the broker is up and dumped before it stops, so start-up (rules, schema
         # compilation) and shutdown are not charged to the messages.
         sleep 1
-        callgrind_control -z "$broker_pid" >/dev/null 2>&1
         auth=()
         [[ $row == dyn* || $row == acl-allow-all ]] && auth=(--username bench --password bench-pass)
-        "$build/bench/loadgen" --port "$port" --qos "$qos" --count "$count" --rate "$rate" --duration 0 --max-seconds 600 --no-perf --quiet "${auth[@]}" >"$scratch/loadgen.json"
+        had=false
+        [[ " $parts " == *" hadiscovery "* ]] && had=true
+        configs() { mosquitto_sub -p "$port" -t '$SYS/plugins/hadiscovery/hadiscovery/configs_published' \
+            --retained-only -C 1 -W 2 2>/dev/null || true; }
+        # wait_configs N: until configs_published >= N and unchanged for 3 polls (at most ~3 min).
+        wait_configs() {
+            local last="" same=0 got=""
+            for _ in $(seq 60); do
+                got=$(configs)
+                if [ "${got:-0}" -ge "$1" ] && [ "$got" = "$last" ]; then
+                    same=$((same + 1)); [ "$same" -ge 3 ] && break
+                else
+                    same=0
+                fi
+                last=$got
+                sleep 1
+            done
+        }
+        if [ "$warmup" -gt 0 ]; then
+            # One message per topic first, at most 300/s, and (hadiscovery) the wait for every first config:
+            # under valgrind the broker falls behind while it builds them (at QoS 1 loadgen then gives up on
+            # the unacknowledged rest), and intervals learned from a backlog would not be the steady rate's
+            # (expire_after "observed").
+            "$build/bench/loadgen" --port "$port" --qos "$qos" --zones "$zones" --sensors "$sensors" \
+                --count "$topics" --rate $((rate < 300 ? rate : 300)) --duration 0 --max-seconds 3600 --no-perf --quiet \
+                "${auth[@]}" >"$scratch/warmup1.json"
+            $had && wait_configs "$topics"
+            "$build/bench/loadgen" --port "$port" --qos "$qos" --zones "$zones" --sensors "$sensors" \
+                --count $(((warmup - 1) * topics)) --rate "$rate" --duration 0 --max-seconds 3600 --no-perf --quiet \
+                "${auth[@]}" >"$scratch/warmup.json"
+            $had && wait_configs $((2 * topics))
+            $had && echo "$row: warm-up done, configs_published $(configs) for $topics topics" >&2
+        fi
+        callgrind_control -z "$broker_pid" >/dev/null 2>&1
+        "$build/bench/loadgen" --port "$port" --qos "$qos" --zones "$zones" --sensors "$sensors" --count "$count" --rate "$rate" --duration 0 --max-seconds 600 --no-perf --quiet "${auth[@]}" >"$scratch/loadgen.json"
         callgrind_control -d "$broker_pid" >/dev/null 2>&1
+        if $had; then
+            sleep 2
+            echo "$row: configs_published $(configs) after the counted messages" >&2
+        fi
         kill -TERM "$broker_pid"; wait "$broker_pid" || true
         [ -n "$vm_pid" ] && { kill "$vm_pid"; wait "$vm_pid" 2>/dev/null || true; }
         dump=$(ls "$scratch"/cg.out.* | head -1)

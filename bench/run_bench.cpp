@@ -29,6 +29,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -69,6 +70,9 @@ struct PluginSpec {
     std::vector<std::string> requiredFiles;
     bool needsVictoria = false;
     bool optIn = false;  // run only when named in --rows, and never part of all-ours
+    // Publishes discovery configs once per device: the cell's warm-up waits until its $SYS metrics are
+    // steady, so the measured phases show the per-message cost after the configs are out.
+    bool discovery = false;
 };
 
 const std::vector<PluginSpec>& ourPlugins() {
@@ -98,9 +102,19 @@ const std::vector<PluginSpec>& ourPlugins() {
          {"{source}/conf/influx/warehouse-rules.json"},
          true,
          true},
-        // Future rows, same shape:
-        // {"hadiscovery", "plugins/hadiscovery/mosquitto_hadiscovery.so", {...}, {...}},
-        // {"dynacl", "plugins/dynacl/mosquitto_dynacl.so", {...}, {...}},
+        // The options of conf/hadiscovery/mosquitto-hadiscovery.conf with the warehouse rules, the state
+        // file per cell, the flood cap raised so 10 000 devices are admitted during the warm-up, and
+        // metrics every second so the warm-up's wait ends soon after the last config.
+        {"hadiscovery",
+         "plugins/hadiscovery/mosquitto_hadiscovery.so",
+         {"plugin_opt_rules_file {source}/conf/hadiscovery/warehouse-rules.json",
+          "plugin_opt_state_file {cell}/hadiscovery.state", "plugin_opt_discovery_prefix homeassistant",
+          "plugin_opt_discovery_mode device", "plugin_opt_device_idle_timeout 168h", "plugin_opt_max_new_devices 20000",
+          "plugin_opt_new_device_window 1m", "plugin_opt_metrics_interval 1s"},
+         {"{source}/conf/hadiscovery/warehouse-rules.json"},
+         false,
+         false,
+         true},
     };
     return plugins;
 }
@@ -134,6 +148,7 @@ struct Row {
     bool optIn = false;        // only when named in --rows
     std::string stateFile;     // copied to {cell}/state.json before the broker starts (dynacl, dynsec)
     bool control = false;      // answers $CONTROL/dynamic-security/v1 (storm mode times a change)
+    bool discovery = false;    // hadiscovery loaded: the warm-up waits for its configs
 };
 
 // What the runner found on the machine, resolved once.
@@ -143,6 +158,10 @@ struct Tools {
     std::string bridgeScript;
     fs::path workDir;     // scratch; cells get sub-dirs
     bool keep = false;
+    // Warm-up messages per topic before each cell's measured phases: --warmup-per-topic when a
+    // discovery row runs (then for every row, bare included, so all are measured after the same
+    // history); 0 otherwise and with --devices/--storm.
+    long long warmupPerTopic = 0;
 };
 
 // Forwarding rows only: what reached VictoriaMetrics from the flat-out phase.
@@ -182,6 +201,17 @@ struct Cell {
     double tailCpuS = 0;
     json tailPolls = json::array(); // [seconds after loadgen's exit, broker CPU s since, lines read]
     Forwarding fwd;
+    // Warm-up (--warmup-per-topic): the broker's VmRSS once it is over (and, in discovery rows, the
+    // plugin's metrics are steady), how long that wait took, the retained discovery configs then
+    // (count, payload bytes), and the configs the plugin published during the measured phases.
+    bool warmedUp = false;
+    long warmRssKb = 0;
+    double warmupWaitS = 0;
+    long long sampleAsked = 0;  // retained configs looked up (retainedConfigSample), found, their payload bytes
+    long long sampleFound = -1;
+    long long sampleBytes = 0;
+    long long configsWhileMeasured = -1;
+    json warmupMetrics;
     json raw;
 };
 
@@ -514,6 +544,7 @@ std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
 
     std::string allConfig = kCommonConfig;
     bool allVictoria = false;
+    bool allDiscovery = false;
     std::vector<std::string> available;
     for (const auto& p : ourPlugins()) {
         Row row{p.name, kCommonConfig, {}, ""};
@@ -537,17 +568,20 @@ std::vector<Row> buildRows(const CliArgs& args, const Tools& tools) {
         }
         row.config += block;
         row.optIn = p.optIn;
+        row.discovery = p.discovery;
         if (row.skipReason.empty() && !p.optIn) {
             // In mosquitto 2.0 plugin_opt_* lines bind to the preceding "plugin" line, so the
             // blocks simply concatenate.
             allConfig += block;
             allVictoria = allVictoria || p.needsVictoria;
+            allDiscovery = allDiscovery || p.discovery;
             available.push_back(p.name);
         }
         rows.push_back(row);
     }
     Row all{"all-ours", allConfig, {}, ""};
     all.victoria = allVictoria;
+    all.discovery = allDiscovery;
     if (available.size() < 2) {
         all.skipReason = available.empty() ? "none of our plugins is available"
                                            : "only " + available.front() + " is available (same as its row)";
@@ -657,9 +691,100 @@ std::vector<std::string> workloadArgs(const CliArgs& args) {
         return out;
     }
     return {"--publishers", args.str("publishers"), "--subscribers", args.str("subscribers"),
-            "--idle",       args.str("idle"),       "--sensors",     args.str("sensors"),
-            "--payload",    args.str("payload"),    "--window",      args.str("window"),
-            "--quiet"};
+            "--idle",       args.str("idle"),       "--zones",       args.str("zones"),
+            "--sensors",    args.str("sensors"),    "--payload",     args.str("payload"),
+            "--window",     args.str("window"),     "--quiet"};
+}
+
+// Topics of the warehouse workload: every zone × every sensor (loadgen's expansion).
+long long topicCount(const CliArgs& args) {
+    return static_cast<long long>(mqs::bench::splitList(args.str("zones")).size()) * args.integer("sensors");
+}
+
+// hadiscovery's metrics, retained under $SYS/plugins/hadiscovery/hadiscovery/ and re-published when
+// changed: one mosquitto_sub that prints the retained values and leaves after a second.
+std::map<std::string, long long> discoveryMetrics(int port, bool pin) {
+    std::vector<std::string> argv = {"mosquitto_sub",
+                                     "-h",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(port),
+                                     "-t",
+                                     "$SYS/plugins/hadiscovery/hadiscovery/#",
+                                     "-v",
+                                     "--retained-only",
+                                     "-W",
+                                     "1"};
+    if (pin) argv.insert(argv.begin(), {"taskset", "-c", "1"});
+    auto r = runChild(argv, 10, false);
+    std::map<std::string, long long> out;
+    std::istringstream in(r.output);
+    std::string topic;
+    std::string value;
+    while (in >> topic >> value) {
+        try {
+            out[topic.substr(topic.rfind('/') + 1)] = std::stoll(value);
+        } catch (const std::exception&) {
+        }
+    }
+    return out;
+}
+
+// After the warm-up: waits until the plugin knows every topic's device, has nothing queued, and
+// configs_published and state_writes have not moved for kSteady (so the configs, the observed
+// expire_after re-publication and the state snapshot are done). False on timeout.
+bool waitDiscoverySteady(int port, bool pin, long long devices, double timeoutS, json& last) {
+    using Clock = std::chrono::steady_clock;
+    constexpr auto kSteady = std::chrono::seconds(3);
+    const auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(timeoutS * 1000));
+    std::map<std::string, long long> prev;
+    auto since = Clock::now();
+    while (Clock::now() < deadline) {
+        auto m = discoveryMetrics(port, pin);
+        last = m;
+        if (m["configs_published"] != prev["configs_published"] || m["state_writes"] != prev["state_writes"] ||
+            m["devices"] != prev["devices"]) {
+            since = Clock::now();
+        }
+        prev = m;
+        if (m["devices"] >= devices && m["pending"] == 0 && Clock::now() - since >= kSteady) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// A sample of the retained discovery configs: up to 20 devices' topics spread over zones and sensors
+// (ids as the warehouse rule builds them: entrepot_sensor_<zone>_<sensor>), how many the broker holds
+// and their payload bytes. Exact topics, not homeassistant/#: 10 000 retained messages sent at once
+// overflow the reading client's queue and the broker drops some (and the cell shows "broker dropped").
+void retainedConfigSample(const CliArgs& args, int port, bool pin, long long& asked, long long& found,
+                          long long& bytes) {
+    const auto zones = mqs::bench::splitList(args.str("zones"));
+    const long long sensors = args.integer("sensors");
+    std::set<std::string> topics;
+    for (long long i = 0; i < 20 && !zones.empty() && sensors > 0; ++i) {
+        char sensor[32];
+        std::snprintf(sensor, sizeof sensor, "sensor%02lld", 1 + (i * 7919) % sensors);
+        topics.insert("homeassistant/device/entrepot_sensor_" + zones[static_cast<size_t>(i) % zones.size()] + "_" +
+                      sensor + "/config");
+    }
+    std::vector<std::string> argv = {"mosquitto_sub",   "-h", "127.0.0.1", "-p", std::to_string(port), "-F", "%l",
+                                     "--retained-only", "-W", "2"};
+    for (const auto& t : topics) {
+        argv.insert(argv.end(), {"-t", t});
+    }
+    if (pin) argv.insert(argv.begin(), {"taskset", "-c", "1"});
+    auto r = runChild(argv, 20, false);
+    std::istringstream in(r.output);
+    long long len = 0;
+    asked = static_cast<long long>(topics.size());
+    found = 0;
+    bytes = 0;
+    while (in >> len) {
+        ++found;
+        bytes += len;
+    }
 }
 
 std::string readText(const fs::path& path) {
@@ -794,6 +919,10 @@ bool pinProcess(pid_t pid, int cpu) {
 
 // {cell} in the row's config, and the row's state file copied there (a fresh one per broker run).
 bool prepareCell(const Row& row, const fs::path& cellDir, std::string& config, std::string& error) {
+    if (config.find("{cell}") != std::string::npos) {
+        std::error_code ec;
+        fs::create_directories(cellDir, ec);
+    }
     for (size_t pos = config.find("{cell}"); pos != std::string::npos;
          pos = config.find("{cell}", pos + cellDir.string().size())) {
         config.replace(pos, 6, cellDir.string());
@@ -918,13 +1047,52 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
         return j;
     };
 
+    // Warm-up: --warmup-per-topic messages per topic at the paced rate (so the intervals a discovery
+    // row learns for expire_after "observed" match the measured phases'), then, for discovery rows,
+    // the wait until the plugin's metrics are steady; the same for every row of the run.
+    const long long warmupPerTopic = tools.warmupPerTopic;
+    json discoveryBefore;
+    std::uint64_t warmupSent = 0;
+    if (warmupPerTopic > 0) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const long long count = warmupPerTopic * topicCount(args);
+        const double warmupS = static_cast<double>(count) / args.number("rate");
+        const auto warm = runPhase({"--count", std::to_string(count), "--rate", args.str("rate"), "--duration",
+                                    std::to_string(static_cast<long>(warmupS + 60))},
+                                   warmupS + 60);
+        if (!warm) {
+            cell.error = "warm-up: " + cell.error;
+            return cell;
+        }
+        warmupSent = warm->value("sent", std::uint64_t{0});
+        if (row.discovery) {
+            if (!waitDiscoverySteady(broker.port(), pin, topicCount(args), args.number("warmup-timeout"),
+                                     discoveryBefore)) {
+                cell.error = "warm-up: hadiscovery metrics not steady with every device after --warmup-timeout: " +
+                             discoveryBefore.dump();
+                return cell;
+            }
+        } else {
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+        cell.warmupWaitS = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        cell.warmRssKb = mqs::bench::readProcStatusKb(broker.pid(), "VmRSS").value_or(0);
+        if (row.discovery) {
+            retainedConfigSample(args, broker.port(), pin, cell.sampleAsked, cell.sampleFound, cell.sampleBytes);
+        }
+        cell.warmedUp = true;
+        cell.warmupMetrics = discoveryBefore;
+    }
+
     // Phase 1, flat out: msgs/s and broker CPU per delivered message.
     const double bridgeCpuBefore = row.pythonBridge ? mqs::bench::processCpuSeconds(bridge.pid()).value_or(0) : 0;
     auto flat = runPhase({"--duration", args.str("seconds")}, seconds);
     // The broker's tail; in forwarding rows also the points of the flat phase, counted before
     // the paced phase adds more.
     if (flat) {
-        cell.fwd.messages = flat->value("sent", std::uint64_t{0});
+        // Forwarding rows write the warm-up's messages as points too, into the same server: they are
+        // counted with the flat-out phase's (the wait below compares the server's cumulative count).
+        cell.fwd.messages = flat->value("sent", std::uint64_t{0}) + warmupSent;
         waitAfterFlat(broker.pid(), vm ? &*vm : nullptr, row.pythonBridge ? bridge.pid() : -1,
                       args.number("flush-timeout"), cell);
         if (row.pythonBridge) {
@@ -939,6 +1107,12 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
     // Phase 2, paced: end-to-end latency at a rate every row can sustain.
     if (flat && latencySeconds > 0) {
         paced = runPhase({"--duration", args.str("latency-seconds"), "--rate", args.str("rate")}, latencySeconds);
+    }
+    if (row.discovery && cell.warmedUp && flat && paced) {
+        // Changed metrics go out every second: after 1.5 s they show everything the phases caused.
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        auto after = discoveryMetrics(broker.port(), pin);
+        cell.configsWhileMeasured = after["configs_published"] - discoveryBefore.value("configs_published", 0LL);
     }
     if (row.pythonBridge) {
         bridge.stop();
@@ -1021,7 +1195,8 @@ using CellTable = std::map<int, std::map<std::string, std::vector<Cell>>>;
 void printForwardingTable(const std::vector<Row>& rows, const std::vector<int>& qosLevels, const CellTable& cells) {
     std::printf("\nForwarding rows (VictoriaMetrics started per cell on the same cores; points counted after each "
                 "flat-out phase as stored `%s` samples, one per line written). points written / messages: sums "
-                "over repetitions of the points stored and the messages published in the flat-out phase. last "
+                "over repetitions of the points stored and the messages published in the flat-out phase (and the "
+                "warm-up, when there is one). last "
                 "point after: median seconds from loadgen's exit (after its drain) to the arrival of the last "
                 "line, as VictoriaMetrics' /metrics shows it (refreshed about once a second, so up to ~1.1 s "
                 "means no backlog). broker µs/msg incl. tail: the flat-out figure plus the broker's CPU from "
@@ -1242,6 +1417,90 @@ void printStormTable(const CliArgs& args, const std::vector<Row>& rows, const st
     }
 }
 
+// Memory after the warm-up, per topic (= per hadiscovery device), against the bare broker with the same
+// topics and history, paired by repetition: steady (VmRSS once the warm-up is over) and peak (VmHWM
+// over the whole cell). Devices: the plugin's metric; config bytes: the mean payload of a sample of the
+// retained configs (held by the broker's retained store, part of the difference); configs while
+// measured: what the plugin published during the measured phases.
+void printWarmupTable(const std::vector<Row>& rows, const std::vector<int>& qosLevels, const CellTable& cells,
+                      long long topics) {
+    std::printf(
+        "\nMemory after the warm-up (%lld topics, each one hadiscovery device). RSS after warm-up: the "
+        "broker's VmRSS once the warm-up is over; Δ steady / Δ peak per device: (row - bare of the same "
+        "repetition) / topics, from that VmRSS and from the peak (VmHWM) of the whole cell; devices: the "
+        "plugin's devices metric after the warm-up (device mode: one retained config each); config "
+        "sample: retained configs found / looked up (20 devices' exact topics) and their mean payload "
+        "bytes, held by the broker's retained store (part of the Δ); configs while measured: configs "
+        "the plugin published during the flat-out and paced phases (sum over repetitions; 0 = the "
+        "discovery work was all done in the warm-up). Medians over repetitions\n\n",
+        topics);
+    std::printf(
+        "| Row | QoS | warm-up s | RSS after warm-up MB | Δ steady B/device | Δ peak B/device "
+        "| devices | config sample found | config payload B | configs while measured |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    auto medianOr = [](const std::vector<double>& v, const char* format) {
+        return v.empty() ? std::string("-") : fmt(format, mqs::bench::median(v));
+    };
+    for (int qos : qosLevels) {
+        const auto qosIt = cells.find(qos);
+        if (qosIt == cells.end()) {
+            continue;
+        }
+        const auto& byRow = qosIt->second;
+        const auto bareIt = byRow.find("bare");
+        for (const auto& row : rows) {
+            const auto it = byRow.find(row.name);
+            if (!row.skipReason.empty() || it == byRow.end()) {
+                continue;
+            }
+            std::vector<double> wait;
+            std::vector<double> rss;
+            std::vector<double> steady;
+            std::vector<double> peak;
+            std::vector<double> devices;
+            std::vector<double> configBytes;
+            std::string sample = "-";
+            long long during = -1;
+            for (size_t i = 0; i < it->second.size(); ++i) {
+                const Cell& c = it->second[i];
+                if (!c.ok || !c.warmedUp) {
+                    continue;
+                }
+                wait.push_back(c.warmupWaitS);
+                rss.push_back(static_cast<double>(c.warmRssKb) / 1024.0);
+                if (row.name != "bare" && bareIt != byRow.end() && i < bareIt->second.size() && bareIt->second[i].ok &&
+                    bareIt->second[i].warmedUp && topics > 0) {
+                    const Cell& bare = bareIt->second[i];
+                    steady.push_back(static_cast<double>(c.warmRssKb - bare.warmRssKb) * 1024.0 /
+                                     static_cast<double>(topics));
+                    peak.push_back(static_cast<double>(c.peakRssKb - bare.peakRssKb) * 1024.0 /
+                                   static_cast<double>(topics));
+                }
+                if (c.warmupMetrics.contains("devices")) {
+                    devices.push_back(c.warmupMetrics["devices"].get<double>());
+                }
+                if (c.sampleFound >= 0) {
+                    sample = std::to_string(c.sampleFound) + "/" + std::to_string(c.sampleAsked);
+                    if (c.sampleFound > 0) {
+                        configBytes.push_back(static_cast<double>(c.sampleBytes) / static_cast<double>(c.sampleFound));
+                    }
+                }
+                if (c.configsWhileMeasured >= 0) {
+                    during = std::max(during, 0LL) + c.configsWhileMeasured;
+                }
+            }
+            if (wait.empty()) {
+                std::printf("| %s | %d | failed (see above) | | | | | | | |\n", row.name.c_str(), qos);
+                continue;
+            }
+            std::printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.name.c_str(), qos,
+                        medianOr(wait, "%.1f").c_str(), medianOr(rss, "%.1f").c_str(), medianOr(steady, "%.0f").c_str(),
+                        medianOr(peak, "%.0f").c_str(), medianOr(devices, "%.0f").c_str(), sample.c_str(),
+                        medianOr(configBytes, "%.0f").c_str(), during >= 0 ? std::to_string(during).c_str() : "-");
+        }
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -1257,12 +1516,14 @@ int main(int argc, char** argv) {
                      {"source-dir", BENCH_SOURCE_DIR, "source tree (for conf/ rule files)"},
                      {"loadgen", BENCH_LOADGEN_PATH, "loadgen executable"},
                      {"storm-tool", BENCH_STORM_PATH, "bench/storm executable (--storm)"},
-                     {"devices", "0", "per-device workload instead of the warehouse one: this many clients in the "
-                                      "dynacl/dynsec state and connected (publishers + subscribers + idle), each "
-                                      "logging in as itself, a role per device; rows bare,dynacl,dynsec"},
-                     {"storm", "0", "instead of loadgen: reconnect storm of this many password clients per "
-                                    "broker run (bench/storm), rows bare,dynacl,dynsec; the state holds "
-                                    "max(--devices, storm + 2) clients"},
+                     {"devices", "0",
+                      "per-device workload instead of the warehouse one: this many clients in the "
+                      "dynacl/dynsec state and connected (publishers + subscribers + idle), each "
+                      "logging in as itself, a role per device; rows bare,dynacl,dynsec"},
+                     {"storm", "0",
+                      "instead of loadgen: reconnect storm of this many password clients per "
+                      "broker run (bench/storm), rows bare,dynacl,dynsec; the state holds "
+                      "max(--devices, storm + 2) clients"},
                      {"storm-rounds", "3", "storms per broker run"},
                      {"storm-concurrency", "100", "CONNECTs awaiting their CONNACK at most, in a storm"},
                      {"control-changes", "10", "with --storm: $CONTROL changes timed per dynacl/dynsec run"},
@@ -1271,9 +1532,10 @@ int main(int argc, char** argv) {
                      {"victoria-metrics", "", "victoria-metrics binary (default: on $PATH, else /usr/bin)"},
                      {"python", "/usr/bin/python3", "Python with paho-mqtt, for the python-bridge row"},
                      {"flush-timeout", "60", "longest wait, after a flat-out phase, for the forwarded points"},
-                     {"rows", "", "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynacl,dynsec,"
-                                  "python-bridge; influx-nojournal only when named; bare,dynacl,dynsec with "
-                                  "--devices or --storm)"},
+                     {"rows", "",
+                      "comma-separated rows to run (default: all of bare,<plugins>,all-ours,dynacl,dynsec,"
+                      "python-bridge; influx-nojournal only when named; bare,dynacl,dynsec with "
+                      "--devices or --storm)"},
                      {"qos", "0,1", "comma-separated QoS levels, one workload each"},
                      {"reps", "3", "repetitions per row and QoS; the table shows medians"},
                      {"seconds", "3", "flat-out phase per cell (msgs/s, CPU/msg)"},
@@ -1283,16 +1545,29 @@ int main(int argc, char** argv) {
                      {"subscribers", "1", "loadgen subscribers"},
                      {"idle", "50", "loadgen idle connections"},
                      {"window", "500", "loadgen flat-out window (undelivered messages per subscriber)"},
-                     {"sensors", "10", "sensors per zone (3 zones)"},
+                     {"zones", "nord,sud,est",
+                      "comma-separated zones of the warehouse topics "
+                      "entrepot/<zone>/<sensor>/v1 (each topic is one hadiscovery device)"},
+                     {"sensors", "10", "sensors per zone"},
+                     {"warmup-per-topic", "7",
+                      "when a hadiscovery row runs: messages per topic at --rate before each "
+                      "cell's measured phases, for every row of the run; hadiscovery cells "
+                      "then wait until its metrics are steady with every device known (7: "
+                      "expire_after \"observed\" needs 5 intervals); 0: no warm-up"},
+                     {"warmup-timeout", "120", "longest wait, after the warm-up, for hadiscovery's metrics to settle"},
                      {"payload", "warehouse", "warehouse | ipwatch"},
                      {"json-out", "", "also write every raw loadgen result to this file"},
-                     {"pin", "", "give the broker CPU 0 to itself; loadgen, VictoriaMetrics and the bridge share "
-                                 "CPU 1 (on 2 cores the database otherwise competes with the broker in "
-                                 "forwarding rows only, which skews their CPU per message)", true},
+                     {"pin", "",
+                      "give the broker CPU 0 to itself; loadgen, VictoriaMetrics and the bridge share "
+                      "CPU 1 (on 2 cores the database otherwise competes with the broker in "
+                      "forwarding rows only, which skews their CPU per message)",
+                      true},
                      {"verbose", "", "show loadgen's own output", true},
-                     {"keep", "", "keep the scratch dir (dynsec JSON, per-cell influx rules, spool, "
-                                  "VictoriaMetrics data, bridge output) for inspection; MQS_KEEP_BROKER_DIRS=1 "
-                                  "keeps the broker dirs", true},
+                     {"keep", "",
+                      "keep the scratch dir (dynsec JSON, per-cell influx rules, spool, "
+                      "VictoriaMetrics data, bridge output) for inspection; MQS_KEEP_BROKER_DIRS=1 "
+                      "keeps the broker dirs",
+                      true},
                  });
     if (!args.parse(argc, argv)) {
         return 1;
@@ -1354,6 +1629,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "run_bench: --rows selected nothing\n");
         fs::remove_all(workDir);
         return 1;
+    }
+
+    if (args.integer("devices") == 0 && args.integer("storm") == 0 &&
+        std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.discovery && r.skipReason.empty(); })) {
+        tools.warmupPerTopic = std::max(0LL, args.integer("warmup-per-topic"));
     }
 
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1470,11 +1750,20 @@ int main(int argc, char** argv) {
                     n.total(), n.publishers, n.subscribers, n.idle, args.str("payload").c_str(),
                     args.str("seconds").c_str(), args.str("rate").c_str(), args.str("latency-seconds").c_str());
     } else {
-        std::printf("- workload: %s publishers, %s subscriber(s), %s idle connections, %lld topics (%s payload); "
-                    "flat out %s s per cell for msgs/s and CPU, then paced at %s msg/s for %s s for latency\n",
-                    args.str("publishers").c_str(), args.str("subscribers").c_str(), args.str("idle").c_str(),
-                    3 * args.integer("sensors"), args.str("payload").c_str(), args.str("seconds").c_str(),
-                    args.str("rate").c_str(), args.str("latency-seconds").c_str());
+        std::printf(
+            "- workload: %s publishers, %s subscriber(s), %s idle connections, %lld topics (%s payload); "
+            "flat out %s s per cell for msgs/s and CPU, then paced at %s msg/s for %s s for latency\n",
+            args.str("publishers").c_str(), args.str("subscribers").c_str(), args.str("idle").c_str(), topicCount(args),
+            args.str("payload").c_str(), args.str("seconds").c_str(), args.str("rate").c_str(),
+            args.str("latency-seconds").c_str());
+    }
+    if (tools.warmupPerTopic > 0) {
+        std::printf(
+            "- warm-up before each cell's measured phases, every row: %lld messages per topic at %s msg/s, "
+            "then in hadiscovery rows a wait until its $SYS metrics show every topic's device, nothing "
+            "pending, and configs_published and state_writes unchanged for 3 s (polled with mosquitto_sub); "
+            "the others wait 1 s\n",
+            tools.warmupPerTopic, args.str("rate").c_str());
     }
     std::printf("- %d repetition(s), medians shown; msgs/s, CPU and instructions from the flat-out phase, "
                 "latency from the paced one. CPU µs/msg: broker CPU time (all threads) per delivered message; "
@@ -1519,6 +1808,15 @@ int main(int argc, char** argv) {
                 const Cell& c = runs[i];
                 raw.push_back({{"row", row.name}, {"qos", qos}, {"rep", i + 1}, {"ok", c.ok}, {"error", c.error},
                                {"peak_rss_kb", c.peakRssKb}, {"loadgen", c.raw}});
+                if (c.warmedUp) {
+                    raw.back()["warmup"] = {
+                        {"rss_kb", c.warmRssKb},
+                        {"wait_s", c.warmupWaitS},
+                        {"retained_sample",
+                         {{"asked", c.sampleAsked}, {"found", c.sampleFound}, {"payload_bytes", c.sampleBytes}}},
+                        {"configs_while_measured", c.configsWhileMeasured},
+                        {"metrics", c.warmupMetrics}};
+                }
                 if (!c.ok) {
                     error = c.error;
                     continue;
@@ -1577,6 +1875,9 @@ int main(int argc, char** argv) {
 
     if (forwardingRows > 0) {
         printForwardingTable(rows, qosLevels, cells);
+    }
+    if (tools.warmupPerTopic > 0) {
+        printWarmupTable(rows, qosLevels, cells, topicCount(args));
     }
     std::fflush(stdout);
 

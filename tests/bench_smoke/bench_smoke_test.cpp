@@ -234,4 +234,32 @@ TEST(BenchSmoke, RunnerInfluxRowWritesEveryMessageAsAPoint) {
     EXPECT_GT(number(fwd.rows.at("influx/0")[fwd.column("broker µs/msg incl. tail")]), 0.0) << r.output;
 }
 
+// The hadiscovery row over 100 warehouse topics (2 zones × 50 sensors): the warm-up makes the plugin
+// publish every device's config before the measured phases, so the broker then holds the retained
+// configs (a sample of 20 read back without making the broker drop anything), the plugin publishes
+// none while measured, and the memory table names both rows.
+TEST(BenchSmoke, RunnerHadiscoveryRowWarmsUpEveryDevice) {
+    const auto r = runCommand({RUN_BENCH_PATH, "--reps", "1", "--seconds", "1", "--latency-seconds", "0.5", "--rows",
+                               "bare,hadiscovery", "--qos", "0", "--idle", "5", "--zones", "a,b", "--sensors", "50",
+                               "--warmup-timeout", "20"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto all = tables(r.output);
+    ASSERT_EQ(all.size(), 2u) << "expected the main table and the warm-up memory table in:\n" << r.output;
+    ASSERT_TRUE(all[0].rows.count("hadiscovery/0")) << r.output;
+    EXPECT_GT(number(all[0].rows.at("hadiscovery/0")[all[0].column("msgs/s")]), 0.0) << r.output;
+    const auto& mem = all[1];
+    ASSERT_TRUE(mem.rows.count("bare/0")) << r.output;
+    ASSERT_TRUE(mem.rows.count("hadiscovery/0")) << r.output;
+    const auto& had = mem.rows.at("hadiscovery/0");
+    EXPECT_EQ(had[mem.column("devices")], "100") << r.output;
+    EXPECT_EQ(had[mem.column("config sample found")], "20/20") << r.output;
+    EXPECT_GT(number(had[mem.column("config payload B")]), 100.0) << r.output;
+    EXPECT_EQ(had[mem.column("configs while measured")], "0") << r.output;
+    EXPECT_NO_THROW(number(had[mem.column("Δ steady B/device")])) << r.output;
+    EXPECT_EQ(mem.rows.at("bare/0")[mem.column("devices")], "-") << r.output;
+    EXPECT_EQ(all[0].rows.at("hadiscovery/0")[all[0].column("lost")], "0")
+        << "the warm-up's own reads must not make the broker drop messages:\n"
+        << r.output;
+}
+
 } // namespace
