@@ -7,7 +7,8 @@
 # dynacl and dynsec: the access-control plugins on STATE, a dynamic-security.json whose client "bench"
 # has password "bench-pass", e.g. the one `bench/run_bench --keep --rows dynsec` leaves in its scratch dir;
 # acl-allow-all: bench/acl_allow_all.so, which allows every login and access without looking, the floor of
-# any access-control plugin; hadiscovery: the warehouse rules with run_bench's options).
+# any access-control plugin; message-noop: the same plugin on MESSAGE only, passing every message untouched,
+# the floor of any message plugin; hadiscovery: the warehouse rules with run_bench's options).
 # ZONES (default nord,sud,est) and SENSORS (default 10): the warehouse topics, as loadgen's --zones/--sensors.
 # WARMUP (messages per topic, default 0): sent at RATE before the counters are zeroed, in every row; in the
 # hadiscovery row the count then waits until the plugin's configs_published metric is 2 per topic (the first
@@ -49,6 +50,7 @@ plugin_block() {
         [ "$row" = dynsec ] && lib=/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so
         printf 'plugin %s\nplugin_opt_config_file %s\n' "$lib" "$scratch/state.json" ;;
     acl-allow-all) printf 'plugin %s\n' "$build/bench/acl_allow_all.so" ;;
+    message-noop) printf 'plugin %s\nplugin_opt_events message\n' "$build/bench/acl_allow_all.so" ;;
     hadiscovery) printf 'plugin %s\nplugin_opt_rules_file %s\nplugin_opt_state_file %s\nplugin_opt_max_new_devices 20000\nplugin_opt_new_device_window 1m\nplugin_opt_device_idle_timeout 168h\nplugin_opt_metrics_interval 1s\n' \
         "$build/plugins/hadiscovery/mosquitto_hadiscovery.so" "$src/conf/hadiscovery/warehouse-rules.json" "$scratch/hadiscovery.state" ;;
     esac

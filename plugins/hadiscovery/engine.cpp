@@ -277,14 +277,16 @@ bool DiscoveryEngine::observe(Device& d, std::string_view client_id, Clock::Time
         }
     }
     if (rule.expire == ExpireMode::Observed) {
+        bool window_full = false;  // judged once per kObservedIntervals fresh intervals, not per message
         if (d.last_message != Clock::TimePoint{}) {
             const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - d.last_message).count();
             if (ms > 0) {  // a burst or a retransmission says nothing about the period
                 d.intervals[d.interval_count % kObservedIntervals] = ms;
                 ++d.interval_count;
+                window_full = d.interval_count % kObservedIntervals == 0;
             }
         }
-        if (d.interval_count >= kObservedIntervals) {
+        if (window_full) {
             const int64_t v = observedExpireAfter(d.intervals);
             if (d.expire_after_s == 0 || v > 2 * d.expire_after_s || 2 * v < d.expire_after_s) {
                 d.expire_after_s = v;
