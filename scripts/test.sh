@@ -11,8 +11,9 @@ BUILD_DIR=build bash scripts/build.sh -DWARNINGS_AS_ERRORS=ON -DWITH_SANITIZERS=
 (cd build && ctest --output-on-failure --timeout 600 -j2)
 
 # Sanitizers cover the logic libraries; the plugin modules run inside the uninstrumented broker binary.
+# -O1 and line tables only (-g1): what ASan recommends, and about a third less compile time than -O2 -g.
 BUILD_DIR=build-asan bash scripts/build.sh -DWARNINGS_AS_ERRORS=ON -DWITH_SANITIZERS=ON -DWITH_BENCH=OFF \
-  -DWITH_INTEGRATION_TESTS=OFF
+  -DWITH_INTEGRATION_TESTS=OFF '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG'
 (cd build-asan && ctest --output-on-failure --timeout 600 -j2 -L 'unit|conformance')
 
 # Every fuzz target (docs/fuzzing.md) built with clang-14 and libFuzzer, each run for 10 s (their corpora
