@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compatibility matrix: builds the suite with warnings as errors and runs the whole ctest suite inside a
+# Compatibility matrix: builds the suite (without bench/) with warnings as errors and runs its ctest suite inside a
 # Debian 13 (trixie, Mosquitto 2.0.21) and a Debian testing (forky, Mosquitto 2.1.2) root, made with
 # debootstrap from the apt mirror this machine is configured with, then prints one summary row per release.
 #   scripts/compat-matrix.sh [trixie|forky|all]      (default: all; needs root)
