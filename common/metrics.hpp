@@ -23,6 +23,11 @@ std::string sysTopic(std::string_view plugin, std::string_view instance, std::st
 class Metric {
 public:
     void add(int64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
+    // For a metric only one thread ever adds to (e.g. counted per message on the broker thread): a plain
+    // load and store, without the locked instruction (~20 cycles) of add().
+    void addOnOwnerThread(int64_t n = 1) {
+        value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
     void set(int64_t v) { value_.store(v, std::memory_order_relaxed); }
     int64_t value() const { return value_.load(std::memory_order_relaxed); }
 

@@ -45,6 +45,7 @@ AclFilter AclFilter::parse(std::string_view text) {
             l.kind == Kind::CommonName) {
             f.bound_ = true;
         }
+        if (l.kind == Kind::ClientId) f.uses_client_id_ = true;
         if (l.kind == Kind::Address) f.uses_address_ = true;
         if (l.kind == Kind::CommonName) f.uses_common_name_ = true;
         f.levels_.push_back(std::move(l));

@@ -19,6 +19,7 @@ public:
 
     const std::string& text() const { return text_; }
     bool boundToIdentity() const { return bound_; }
+    bool usesClientId() const { return uses_client_id_; }
     bool usesAddress() const { return uses_address_; }
     bool usesCommonName() const { return uses_common_name_; }
 
@@ -43,6 +44,7 @@ private:
     std::string text_;
     std::vector<Level> levels_;
     bool bound_ = false;
+    bool uses_client_id_ = false;
     bool uses_address_ = false;
     bool uses_common_name_ = false;
 };

@@ -40,6 +40,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     std::shared_ptr<const State> state;
     // Bumped on every change of `state`: cached decisions of an older generation are never used.
     uint64_t generation = 0;
+    bool uses_client_id = false;
     bool uses_address = false;
     bool uses_common_name = false;
     // Validity windows: when one opens or closes, `generation` is bumped so no cached decision outlives it.
@@ -127,6 +128,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
 
     // Returns the state it replaced (see saveState).
     std::shared_ptr<const State> swapState(std::shared_ptr<const State> next) {
+        uses_client_id = next->usesClientId();
         uses_address = next->usesAddress();
         uses_common_name = next->usesCommonName();
         boundaries.reset(next->timeBoundaries(), unixSeconds());
@@ -415,36 +417,58 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         upgrader->submit(username, *it->second.password, password, config.password_iterations);
     }
 
+    static std::optional<Access> accessOf(int broker_access) {
+        switch (broker_access) {
+            case MOSQ_ACL_READ:
+                return Access::Read;
+            case MOSQ_ACL_WRITE:
+                return Access::Write;
+            case MOSQ_ACL_SUBSCRIBE:
+                return Access::Subscribe;
+            case MOSQ_ACL_UNSUBSCRIBE:
+                return Access::Unsubscribe;
+            default:
+                return std::nullopt;
+        }
+    }
+
+    // What a remembered decision was computed for. The raw address is compared only when a rule uses %a and
+    // the client id only when one uses %c, so a cached decision never outlives what it depends on.
+    CacheIdentity cacheIdentityOf(const mosquitto_evt_acl_check* event, const char* username, const char* id) const {
+        const char* raw_address = uses_address ? mosquitto_client_address(event->client) : nullptr;
+        return CacheIdentity{username ? username : "", (uses_client_id && id) ? id : "", raw_address ? raw_address : ""};
+    }
+
+    // Twice per message (the publish and each delivery): the memo's answer when it allows, else the full check.
     int onAclCheck(const mosquitto_evt_acl_check* event) {
         // Mosquitto 2.0.11 sends no tick with per_listener_settings true: held replies also leave from here.
         if (!pending_replies.empty()) [[unlikely]]
             sendDurableReplies();
-        Access access;
-        switch (event->access) {
-            case MOSQ_ACL_READ:
-                access = Access::Read;
-                break;
-            case MOSQ_ACL_WRITE:
-                access = Access::Write;
-                break;
-            case MOSQ_ACL_SUBSCRIBE:
-                access = Access::Subscribe;
-                break;
-            case MOSQ_ACL_UNSUBSCRIBE:
-                access = Access::Unsubscribe;
-                break;
-            default:
-                return MOSQ_ERR_PLUGIN_DEFER;
+        const std::optional<Access> access = accessOf(event->access);
+        if (!access) return MOSQ_ERR_PLUGIN_DEFER;
+        // With validity windows every check first looks at the clock (checkInFull).
+        if (!boundaries.active()) [[likely]] {
+            const char* id = uses_client_id ? mosquitto_client_id(event->client) : nullptr;
+            const CacheIdentity key = cacheIdentityOf(event, mosquitto_client_username(event->client), id);
+            const auto decision =
+                cache->find(event->client, generation, key, *access, event->topic ? event->topic : "");
+            if (decision && *decision != Decision::Deny) [[likely]] {
+                acl_outcomes[static_cast<size_t>(*access)][static_cast<size_t>(*decision)]->addOnOwnerThread();
+                return *decision == Decision::Allow ? MOSQ_ERR_SUCCESS : MOSQ_ERR_PLUGIN_DEFER;
+            }
         }
+        return checkInFull(event, *access);
+    }
+
+    // The memo could not answer (or answered a denial, which is recorded and logged): decide, remember.
+    [[gnu::noinline]] int checkInFull(const mosquitto_evt_acl_check* event, Access access) {
         const char* username = mosquitto_client_username(event->client);
         const char* id = mosquitto_client_id(event->client);
         const std::string_view topic = event->topic ? event->topic : "";
-        // The raw address is compared only when a rule uses %a, so a cached decision never outlives it.
-        const char* raw_address = uses_address ? mosquitto_client_address(event->client) : nullptr;
-        const CacheIdentity key{username ? username : "", id ? id : "", raw_address ? raw_address : ""};
+        const CacheIdentity key = cacheIdentityOf(event, username, id);
         // Measured (strlen) only when the memo cannot answer or the answer is a denial.
         const auto identity = [&] {
-            return Identity{.username = key.username, .has_username = username != nullptr, .client_id = key.client_id};
+            return Identity{.username = key.username, .has_username = username != nullptr, .client_id = id ? id : ""};
         };
         CheckFacts facts{.qos = event->qos, .retain = event->retain, .payload_bytes = event->payloadlen};
         if (boundaries.active()) {
@@ -457,7 +481,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
             decision = decide(event, identity(), access, topic, facts, &cacheable);
             if (cacheable) cache->store(event->client, generation, key, access, topic, *decision);
         }
-        acl_outcomes[static_cast<size_t>(access)][static_cast<size_t>(*decision)]->add();
+        acl_outcomes[static_cast<size_t>(access)][static_cast<size_t>(*decision)]->addOnOwnerThread();
         if (*decision != Decision::Deny) [[likely]]
             return *decision == Decision::Allow ? MOSQ_ERR_SUCCESS : MOSQ_ERR_PLUGIN_DEFER;
         const Identity who = identity();

@@ -174,6 +174,17 @@ bool State::usesAddress() const {
     return false;
 }
 
+bool State::usesClientId() const {
+    for (const auto& [name, role] : roles) {
+        for (const auto& list : role.acls) {
+            for (const Acl& acl : list) {
+                if (acl.filter.usesClientId()) return true;
+            }
+        }
+    }
+    return false;
+}
+
 bool State::usesCommonName() const {
     for (const auto& [name, role] : roles) {
         for (const auto& list : role.acls) {

@@ -121,6 +121,8 @@ struct State {
     // True if any ACL uses %a or an address condition, so the adapter computes the canonical address only
     // then.
     bool usesAddress() const;
+    // True if any ACL uses %c: only then does a remembered decision depend on the client id.
+    bool usesClientId() const;
     // True if any ACL uses %CN, so the adapter reads the client certificate only then.
     bool usesCommonName() const;
     // Every notBefore/notAfter of ACL conditions and role links, sorted, unique: the instants at which a
