@@ -56,7 +56,7 @@ plugin_block() {
     esac
 }
 
-printf '| build | row | broker instructions per message (all threads) | over bare | in the message callbacks |\n|---|---|---|---|---|\n'
+printf '| build | row | broker instructions per message (all threads) | over bare | in the message callbacks | in the ACL checks |\n|---|---|---|---|---|---|\n'
 for build in "$@"; do
     build=$(cd "$build" && pwd)
     bare_ipm=""
@@ -136,10 +136,13 @@ for build in "$@"; do
         # moves the whole-process figure by about 1 % between runs.
         in_cb=$(callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | awk '/plugin__handle_message/ && !done {gsub(",", "", $1); print $1; done=1}')
         in_cb=$(( ${in_cb:-0} / count ))
+        # The same for the broker's ACL checks (a publish and each delivery), plugins' callbacks included.
+        in_acl=$(callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | awk '/mosquitto_acl_check/ && !done {gsub(",", "", $1); print $1; done=1}')
+        in_acl=$(( ${in_acl:-0} / count ))
         [ "$row" = bare ] && bare_ipm=$ipm
         over="-"
         [ -n "$bare_ipm" ] && [ "$row" != bare ] && over="+$((ipm - bare_ipm))"
-        printf '| %s | %s | %s | %s | %s |\n' "$build" "$row" "$ipm" "$over" "$in_cb"
+        printf '| %s | %s | %s | %s | %s | %s |\n' "$build" "$row" "$ipm" "$over" "$in_cb" "$in_acl"
         rm -rf "$scratch"
     done
 done
