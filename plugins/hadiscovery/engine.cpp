@@ -13,6 +13,7 @@ namespace {
 constexpr size_t kMaxNameBytes = 64;
 constexpr size_t kDeviceOverhead = 512;  // map node, strings' headers, the Device struct itself
 constexpr std::chrono::seconds kIdleCheckEvery{1};
+constexpr std::chrono::seconds kTouchEvery{60};  // a known device's inventory last seen, at most this often
 
 // Cuts at a UTF-8 boundary; a view, so comparing a payload's name with the known one allocates nothing.
 std::string_view boundedName(std::string_view s) {
@@ -304,10 +305,15 @@ bool DiscoveryEngine::observe(Device& d, std::string_view client_id, Clock::Time
             emit(rule.availability->topic.render(d.captures), rule.availability->payload_available, 1, true);
         }
     }
-    const int64_t now_ms = wallMs();
-    if (now_ms - d.last_touch_ms >= 60'000) {
-        d.last_touch_ms = now_ms;
-        inventory_.touchDevice(d.id, now_ms);
+    // The inventory's last seen, at most once a minute: a steady-clock compare per message, the wall clock
+    // read only when a touch is due (first message of the run, then every 60 s).
+    if (d.last_touch_ms == 0 || now >= d.touch_due) {
+        const int64_t now_ms = wallMs();
+        if (now_ms - d.last_touch_ms >= 60'000) {
+            d.last_touch_ms = now_ms;
+            d.touch_due = now + kTouchEvery;
+            inventory_.touchDevice(d.id, now_ms);
+        }
     }
     return changed;
 }
@@ -490,6 +496,7 @@ void DiscoveryEngine::onTimers(Clock::TimePoint now) {
                 if (seen_ms > d.last_touch_ms) {
                     inventory_.touchDevice(id, seen_ms);
                     d.last_touch_ms = seen_ms;
+                    d.touch_due = d.last_message + kTouchEvery;
                 }
             }
         }

@@ -97,7 +97,8 @@ private:
         std::array<int64_t, kObservedIntervals> intervals{};
         size_t interval_count = 0;
         Clock::TimePoint last_message{};
-        int64_t last_touch_ms = 0;
+        int64_t last_touch_ms = 0;     // wall ms of the last touch; 0: not touched in this run
+        Clock::TimePoint touch_due{};  // steady time of the next inventory touch (no wall clock read before)
         bool published = false;  // configs went out during this run
         bool online = false;     // the plugin's availability view (publish_on_disconnect rules)
         std::string feeder;      // the last client that fed it (fed() again only when it changes)

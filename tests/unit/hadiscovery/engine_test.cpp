@@ -174,6 +174,52 @@ TEST(HaEngine, IdleDevicesLoseTheirConfigs) {
     EXPECT_FALSE(h.engine->inventory().owns(kDeviceTopic));
 }
 
+// The inventory's last seen of a known device advances at most once a minute, judged per message by the
+// steady clock (the wall clock is read only when a touch is due): a per-message shortcut must keep it moving.
+TEST(HaEngine, KnownDeviceTouchesTheInventoryOncePerMinute) {
+    Harness h;
+    auto seen = [&] { return h.engine->inventory().find(kDeviceTopic)->last_seen_ms; };
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    h.take();
+    ASSERT_NE(h.engine->inventory().find(kDeviceTopic), nullptr);
+    const int64_t t0 = seen();
+    h.clock.advance(30s);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    EXPECT_EQ(seen(), t0) << "not touched again within the minute";
+    h.clock.advance(31s);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    EXPECT_EQ(seen(), t0 + 61'000);
+    h.clock.advance(59s);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    EXPECT_EQ(seen(), t0 + 61'000);
+    h.clock.advance(1s);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    EXPECT_EQ(seen(), t0 + 121'000);
+    EXPECT_TRUE(h.take().empty());
+}
+
+// A device fed more often than device_idle_timeout stays for as long as it is fed (the idle walk and the
+// per-message touch share the bookkeeping), and goes once it stops.
+TEST(HaEngine, RegularlyFedDeviceOutlivesTheIdleTimeout) {
+    Harness h(kIp, {{"device_idle_timeout", "90s"}});
+    for (int i = 0; i < 30; ++i) {  // 10 minutes, a message every 20 s, the timers every 5 s
+        h.send("ipwatch/device/10.0.0.5/status", kStatus);
+        for (int k = 0; k < 4; ++k) {
+            h.clock.advance(5s);
+            h.engine->onTimers(h.clock.now());
+        }
+    }
+    h.take();
+    EXPECT_EQ(h.engine->deviceCount(), 1u);
+    EXPECT_EQ(h.metric("configs_removed"), 0);
+    for (int k = 0; k < 15; ++k) {  // 75 s more without a message: 95 s since the last one
+        h.clock.advance(5s);
+        h.engine->onTimers(h.clock.now());
+    }
+    EXPECT_EQ(h.engine->deviceCount(), 0u);
+    EXPECT_EQ(h.metric("configs_removed"), 1);
+}
+
 TEST(HaEngine, SwitchingToEntityModeMigratesWithoutDuplicates) {
     std::string snap;
     {
