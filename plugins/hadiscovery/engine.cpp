@@ -84,7 +84,7 @@ DiscoveryEngine::DiscoveryEngine(std::shared_ptr<const RuleSet> rules, const Con
 void DiscoveryEngine::restoreDevice(const DeviceRecord& record) {
     const auto rule_it = std::find_if(rules_->rules.begin(), rules_->rules.end(),
                                       [&](const Rule& r) { return r.name == record.rule; });
-    if (rule_it == rules_->rules.end() || devices_.count(record.id) || by_topic_.count(record.topic)) return;
+    if (rule_it == rules_->rules.end() || devices_.count(record.id) || by_topic_.contains(record.topic)) return;
     const Rule& rule = *rule_it;
     Captures caps;
     if (!rule.topic.match(record.topic, &caps) || sanitizeId(rule.device_id.render(caps)) != record.id) return;
@@ -117,7 +117,7 @@ void DiscoveryEngine::restoreDevice(const DeviceRecord& record) {
     limiter_.addKnown(record.id);
     m_entities_.add(std::popcount(dev.entity_mask) + static_cast<int64_t>(dev.inferred.size()));
     auto [pos, _] = devices_.emplace(record.id, std::move(dev));
-    by_topic_.emplace(pos->second.topic, &pos->second);
+    by_topic_.insert(&pos->second);
 }
 
 int64_t DiscoveryEngine::wallMs() const {
@@ -155,11 +155,11 @@ void DiscoveryEngine::onMessage(std::string_view client_id, std::string_view top
         }
         return;
     }
-    // Known devices: one hash lookup by topic, no allocation (every device is in the map, so 10 000 devices
+    // Known devices: one lookup in the flat topic index, no allocation (every device is in it, so 10 000 devices
     // do not thrash a fixed-size cache).
     Device* d = nullptr;
-    if (auto known = by_topic_.find(topic); known != by_topic_.end()) {
-        d = known->second;
+    if (Device* known = by_topic_.find(topic)) {
+        d = known;
     } else {
         const size_t hash = TopicCache<Slot>::hashOf(topic);
         Slot* s = cache_.find(topic, hash);
@@ -174,7 +174,7 @@ void DiscoveryEngine::onMessage(std::string_view client_id, std::string_view top
             }
             return;
         }
-        by_topic_.emplace(d->topic, d);
+        by_topic_.insert(d);
     }
     fields_.reset(payload, length);
     // Once per device and run even when the inventory says unchanged: the broker may have lost its
