@@ -3,6 +3,9 @@
 // observed expire_after, the birth message, id collisions, dry run and the snapshot.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 #include "hadiscovery/engine.hpp"
 
 using namespace mqs::hadiscovery;
@@ -331,6 +334,17 @@ TEST(HaEngine, ObservedExpireAfter) {
     out = h.take();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(json::parse(out[0].payload)["components"]["temperature"]["expire_after"], 120);
+}
+
+TEST(HaEngine, ObservedExpireAfterIsThreeTimesTheMedianForAnyOrder) {
+    std::mt19937_64 rng(13);
+    for (int n = 0; n < 2000; ++n) {
+        std::array<int64_t, kObservedIntervals> v{};
+        for (auto& x : v) x = static_cast<int64_t>(rng() % (n % 2 ? 5 : 200'000));  // with and without ties
+        auto sorted = v;
+        std::sort(sorted.begin(), sorted.end());
+        ASSERT_EQ(observedExpireAfter(v), std::max<int64_t>(1, (3 * sorted[2] + 999) / 1000));
+    }
 }
 
 TEST(HaEngine, BirthMessageRepublishesPaced) {
