@@ -51,6 +51,7 @@ DiscoveryEngine::DiscoveryEngine(std::shared_ptr<const RuleSet> rules, const Con
       limiter_(static_cast<size_t>(config.max_new_devices), config.new_device_window, config.max_state_bytes),
       republish_(config.republish_jitter, static_cast<double>(config.republish_rate), seed),
       availability_(config.max_state_bytes),
+      by_topic_(seed),
       fields_(JsonLimits{config.max_json_bytes, 32}),
       m_devices_(metrics.get("devices")),
       m_entities_(metrics.get("entities")),

@@ -12,11 +12,11 @@
 namespace mqs::hadiscovery {
 
 // Hash of a topic: 8 bytes per step, a multiply and a shift each (std::hash's murmur cost ~75
-// instructions per warehouse topic, this ~20). Only admitted devices enter the index (flood cap, state
-// bound), so a client cannot fill it with colliding topics.
-inline uint64_t topicHash(std::string_view s) {
+// instructions per warehouse topic, this ~20). Seeded per process, and only admitted devices enter the
+// index (flood cap, state bound), so colliding topics are hard to pick and slow to bring in.
+inline uint64_t topicHash(std::string_view s, uint64_t seed = 0) {
     constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
-    uint64_t h = s.size() * kMul;
+    uint64_t h = (s.size() ^ seed) * kMul;
     size_t i = 0;
     for (; i + 8 <= s.size(); i += 8) {
         uint64_t w;
@@ -26,7 +26,10 @@ inline uint64_t topicHash(std::string_view s) {
     }
     if (i < s.size()) {
         uint64_t w = 0;
-        for (size_t k = 0; i + k < s.size(); ++k) w |= uint64_t(static_cast<unsigned char>(s[i + k])) << (8 * k);
+        if (s.size() >= 8)  // the last 8 bytes, overlapping the previous word: one load instead of a byte loop
+            std::memcpy(&w, s.data() + s.size() - 8, 8);
+        else
+            for (size_t k = 0; k < s.size(); ++k) w |= uint64_t(static_cast<unsigned char>(s[k])) << (8 * k);
         h = (h ^ w) * kMul;
         h ^= h >> 32;
     }
@@ -39,9 +42,11 @@ inline uint64_t topicHash(std::string_view s) {
 template <typename T>
 class TopicIndex {
 public:
+    explicit TopicIndex(uint64_t seed = 0) : seed_(seed) {}
+
     T* find(std::string_view topic) const {
         if (slots_.empty()) return nullptr;
-        const uint64_t h = topicHash(topic);
+        const uint64_t h = topicHash(topic, seed_);
         for (size_t i = h & mask_;; i = (i + 1) & mask_) {
             const Slot& s = slots_[i];
             if (s.item == nullptr) return nullptr;
@@ -52,7 +57,7 @@ public:
     bool insert(T* item) {
         if (2 * (size_ + 1) > slots_.size()) grow();
         const std::string_view topic(item->topic);
-        const uint64_t h = topicHash(topic);
+        const uint64_t h = topicHash(topic, seed_);
         size_t i = h & mask_;
         for (; slots_[i].item != nullptr; i = (i + 1) & mask_)
             if (slots_[i].hash == h && std::string_view(slots_[i].item->topic) == topic) return false;
@@ -62,7 +67,7 @@ public:
     }
     bool erase(std::string_view topic) {
         if (slots_.empty()) return false;
-        const uint64_t h = topicHash(topic);
+        const uint64_t h = topicHash(topic, seed_);
         size_t i = h & mask_;
         for (;; i = (i + 1) & mask_) {
             if (slots_[i].item == nullptr) return false;
@@ -100,6 +105,7 @@ private:
         }
     }
 
+    uint64_t seed_;
     std::vector<Slot> slots_;
     size_t mask_ = 0;
     size_t size_ = 0;

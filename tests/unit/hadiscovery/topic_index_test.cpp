@@ -22,7 +22,7 @@ TEST(HaTopicIndex, FindsWhatItHoldsThroughGrowthAndErasure) {
     std::vector<Item> items;
     for (int i = 0; i < 3000; ++i)
         items.push_back({"entrepot/zone" + std::to_string(i % 7) + "/s" + std::to_string(i) + "/v1"});
-    TopicIndex<Item> index;
+    TopicIndex<Item> index(0x5eed);
     EXPECT_EQ(index.find("entrepot/nord/s1/v1"), nullptr);
     EXPECT_FALSE(index.erase("entrepot/nord/s1/v1"));
     for (auto& item : items) ASSERT_TRUE(index.insert(&item));
@@ -59,6 +59,9 @@ TEST(HaTopicIndex, HashUsesEveryByte) {
     EXPECT_NE(topicHash("entrepot/nord/s1/v1"), topicHash("fntrepot/nord/s1/v1"));
     EXPECT_NE(topicHash("a"), topicHash(std::string_view("a\0", 2)));
     EXPECT_NE(topicHash(""), topicHash(std::string_view("\0", 1)));
+    EXPECT_NE(topicHash("entrepot/nord/s1/v1", 1), topicHash("entrepot/nord/s1/v1", 2)) << "seeded";
+    EXPECT_NE(topicHash("entrepot/nord/s12/v1"), topicHash("entrepot/nord/s21/v1")) << "overlapping tail";
+    EXPECT_NE(topicHash("1234567"), topicHash("1234576")) << "short topics";
 }
 
 }  // namespace
