@@ -22,6 +22,11 @@ std::string_view boundedName(std::string_view s) {
     while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
     return s.substr(0, n);
 }
+// Whether a message's client matters: only rules that publish availability on disconnect look at it.
+bool feedsAvailability(const RuleSet& rules) {
+    return std::any_of(rules.rules.begin(), rules.rules.end(),
+                       [](const Rule& r) { return r.availability && r.availability->publish_on_disconnect; });
+}
 // A refused new device's topic is not matched again for this long (a flood costs one cache lookup per message).
 constexpr std::chrono::seconds kRefusedRetry{1};
 
@@ -82,6 +87,7 @@ DiscoveryEngine::DiscoveryEngine(std::shared_ptr<const RuleSet> rules, const Con
         if (!known && std::find(orphan_rules_.begin(), orphan_rules_.end(), rule) == orphan_rules_.end())
             orphan_rules_.push_back(rule);
     }
+    uses_client_id_ = feedsAvailability(*rules_);
     m_user_deletions_.set(static_cast<int64_t>(deletions_.count()));
     for (const auto& record : state.devices) restoreDevice(record);
     m_devices_.set(static_cast<int64_t>(devices_.size()));
@@ -565,6 +571,7 @@ void DiscoveryEngine::replaceRules(std::shared_ptr<const RuleSet> rules, Clock::
     for (const auto& id : gone) removeDevice(id, "its rule now gives it another id or no longer matches its topic");
     cache_.clear();  // refusals under the old rules
     rules_ = std::move(rules);
+    uses_client_id_ = feedsAvailability(*rules_);
     for (auto& [id, d] : devices_)
         if (d.published) publishDevice(d, false);
     state_dirty_ = true;  // the device records name their rules and entities

@@ -50,9 +50,12 @@ public:
     DiscoveryEngine(std::shared_ptr<const RuleSet> rules, const Config& config, const Clock& clock,
                     MetricsRegistry& metrics, LoadedState state, uint64_t seed);
 
-    // A client's message (never the plugin's own: the broker does not pass those to plugins).
+    // A client's message (never the plugin's own: the broker does not pass those to plugins). `client_id`
+    // is read only when usesClientId(): the adapter may pass it empty otherwise.
     void onMessage(std::string_view client_id, std::string_view topic, const void* payload, size_t length, bool retain,
                    Clock::TimePoint now);
+    // True while some rule publishes availability on disconnect (the only use of a message's client id).
+    bool usesClientId() const { return uses_client_id_; }
     // A client disconnected: devices it alone fed go offline.
     void onDisconnect(std::string_view client_id);
     // Re-publishing pace, idle expiry; from TICK and MESSAGE.
@@ -142,6 +145,7 @@ private:
     std::vector<Outgoing> outbox_;
     std::vector<std::pair<std::string, std::string>> notes_;
     bool state_dirty_ = false;
+    bool uses_client_id_ = false;
     std::vector<std::string> orphan_rules_;  // rules of the loaded inventory that no longer exist
     Clock::TimePoint next_idle_check_{};
 

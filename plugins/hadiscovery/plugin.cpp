@@ -111,7 +111,8 @@ struct HaDiscoveryPlugin : broker::PluginBase<HaDiscoveryPlugin> {
     }
 
     int onMessage(const mosquitto_evt_message* event, Clock::TimePoint now) {
-        const char* id = mosquitto_client_id(event->client);
+        // The client id (a call and a strlen) only for rules that need it.
+        const char* id = engine->usesClientId() ? mosquitto_client_id(event->client) : nullptr;
         engine->onMessage(id ? std::string_view(id) : std::string_view(), event->topic, event->payload,
                           event->payloadlen, event->retain, now);
         if (!engine->outbox().empty() || !engine->notes().empty()) flushOutbox();

@@ -397,6 +397,20 @@ TEST(HaEngine, InferenceAddsTableFieldsOnce) {
     EXPECT_FALSE(c.contains("auto_mystery"));
 }
 
+// The adapter skips the broker's client id lookup unless a rule publishes availability on disconnect.
+TEST(HaEngine, UsesTheClientIdOnlyForAvailabilityOnDisconnect) {
+    Harness ip;
+    EXPECT_TRUE(ip.engine->usesClientId());
+    Harness warehouse(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json");
+    EXPECT_FALSE(warehouse.engine->usesClientId());
+    warehouse.engine->replaceRules(std::make_shared<const RuleSet>(loadRuleSet(kIp)), warehouse.clock.now());
+    EXPECT_TRUE(warehouse.engine->usesClientId()) << "follows the rules at reload";
+    ip.engine->replaceRules(
+        std::make_shared<const RuleSet>(loadRuleSet(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json")),
+        ip.clock.now());
+    EXPECT_FALSE(ip.engine->usesClientId());
+}
+
 TEST(HaEngine, RemovedRuleClearsItsDevicesAtReload) {
     Harness h(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json");
     h.send("entrepot/heartbeat/nord", R"({"timestamp":1})", "");
