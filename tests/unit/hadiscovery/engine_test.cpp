@@ -3,6 +3,9 @@
 // observed expire_after, the birth message, id collisions, dry run and the snapshot.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 #include "hadiscovery/engine.hpp"
 
 using namespace mqs::hadiscovery;
@@ -174,6 +177,52 @@ TEST(HaEngine, IdleDevicesLoseTheirConfigs) {
     EXPECT_FALSE(h.engine->inventory().owns(kDeviceTopic));
 }
 
+// The inventory's last seen of a known device advances at most once a minute, judged per message by the
+// steady clock (the wall clock is read only when a touch is due): a per-message shortcut must keep it moving.
+TEST(HaEngine, KnownDeviceTouchesTheInventoryOncePerMinute) {
+    Harness h;
+    auto seen = [&] { return h.engine->inventory().find(kDeviceTopic)->last_seen_ms; };
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    h.take();
+    ASSERT_NE(h.engine->inventory().find(kDeviceTopic), nullptr);
+    const int64_t t0 = seen();
+    h.clock.advance(30s);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    EXPECT_EQ(seen(), t0) << "not touched again within the minute";
+    h.clock.advance(31s);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    EXPECT_EQ(seen(), t0 + 61'000);
+    h.clock.advance(59s);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    EXPECT_EQ(seen(), t0 + 61'000);
+    h.clock.advance(1s);
+    h.send("ipwatch/device/10.0.0.5/status", kStatus);
+    EXPECT_EQ(seen(), t0 + 121'000);
+    EXPECT_TRUE(h.take().empty());
+}
+
+// A device fed more often than device_idle_timeout stays for as long as it is fed (the idle walk and the
+// per-message touch share the bookkeeping), and goes once it stops.
+TEST(HaEngine, RegularlyFedDeviceOutlivesTheIdleTimeout) {
+    Harness h(kIp, {{"device_idle_timeout", "90s"}});
+    for (int i = 0; i < 30; ++i) {  // 10 minutes, a message every 20 s, the timers every 5 s
+        h.send("ipwatch/device/10.0.0.5/status", kStatus);
+        for (int k = 0; k < 4; ++k) {
+            h.clock.advance(5s);
+            h.engine->onTimers(h.clock.now());
+        }
+    }
+    h.take();
+    EXPECT_EQ(h.engine->deviceCount(), 1u);
+    EXPECT_EQ(h.metric("configs_removed"), 0);
+    for (int k = 0; k < 15; ++k) {  // 75 s more without a message: 95 s since the last one
+        h.clock.advance(5s);
+        h.engine->onTimers(h.clock.now());
+    }
+    EXPECT_EQ(h.engine->deviceCount(), 0u);
+    EXPECT_EQ(h.metric("configs_removed"), 1);
+}
+
 TEST(HaEngine, SwitchingToEntityModeMigratesWithoutDuplicates) {
     std::string snap;
     {
@@ -287,6 +336,17 @@ TEST(HaEngine, ObservedExpireAfter) {
     EXPECT_EQ(json::parse(out[0].payload)["components"]["temperature"]["expire_after"], 120);
 }
 
+TEST(HaEngine, ObservedExpireAfterIsThreeTimesTheMedianForAnyOrder) {
+    std::mt19937_64 rng(13);
+    for (int n = 0; n < 2000; ++n) {
+        std::array<int64_t, kObservedIntervals> v{};
+        for (auto& x : v) x = static_cast<int64_t>(rng() % (n % 2 ? 5 : 200'000));  // with and without ties
+        auto sorted = v;
+        std::sort(sorted.begin(), sorted.end());
+        ASSERT_EQ(observedExpireAfter(v), std::max<int64_t>(1, (3 * sorted[2] + 999) / 1000));
+    }
+}
+
 TEST(HaEngine, BirthMessageRepublishesPaced) {
     Harness h(kIp, {{"republish_jitter", "2s"}, {"republish_rate", "2"}});
     for (int i = 0; i < 4; ++i)
@@ -335,6 +395,20 @@ TEST(HaEngine, InferenceAddsTableFieldsOnce) {
     EXPECT_EQ(c.size(), 3u);
     EXPECT_EQ(c["auto_battery"]["device_class"], "battery");
     EXPECT_FALSE(c.contains("auto_mystery"));
+}
+
+// The adapter skips the broker's client id lookup unless a rule publishes availability on disconnect.
+TEST(HaEngine, UsesTheClientIdOnlyForAvailabilityOnDisconnect) {
+    Harness ip;
+    EXPECT_TRUE(ip.engine->usesClientId());
+    Harness warehouse(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json");
+    EXPECT_FALSE(warehouse.engine->usesClientId());
+    warehouse.engine->replaceRules(std::make_shared<const RuleSet>(loadRuleSet(kIp)), warehouse.clock.now());
+    EXPECT_TRUE(warehouse.engine->usesClientId()) << "follows the rules at reload";
+    ip.engine->replaceRules(
+        std::make_shared<const RuleSet>(loadRuleSet(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json")),
+        ip.clock.now());
+    EXPECT_FALSE(ip.engine->usesClientId());
 }
 
 TEST(HaEngine, RemovedRuleClearsItsDevicesAtReload) {

@@ -1,0 +1,67 @@
+// TopicIndex, the engine's flat device-by-topic table: finds what it holds through growth and erasure
+// (backward shift keeps every probe run intact), refuses a second item with the same topic.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "hadiscovery/topic_index.hpp"
+
+using mqs::hadiscovery::topicHash;
+using mqs::hadiscovery::TopicIndex;
+
+namespace {
+
+struct Item {
+    std::string topic;
+};
+
+TEST(HaTopicIndex, FindsWhatItHoldsThroughGrowthAndErasure) {
+    std::vector<Item> items;
+    for (int i = 0; i < 3000; ++i)
+        items.push_back({"entrepot/zone" + std::to_string(i % 7) + "/s" + std::to_string(i) + "/v1"});
+    TopicIndex<Item> index(0x5eed);
+    EXPECT_EQ(index.find("entrepot/nord/s1/v1"), nullptr);
+    EXPECT_FALSE(index.erase("entrepot/nord/s1/v1"));
+    for (auto& item : items) ASSERT_TRUE(index.insert(&item));
+    EXPECT_EQ(index.size(), items.size());
+    for (auto& item : items) ASSERT_EQ(index.find(item.topic), &item);
+    Item twin{items[5].topic};
+    EXPECT_FALSE(index.insert(&twin)) << "one item per topic";
+    EXPECT_EQ(index.find(twin.topic), &items[5]);
+
+    std::vector<size_t> order(items.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), std::mt19937(7));
+    std::vector<bool> gone(items.size(), false);
+    for (size_t k = 0; k < order.size() / 2; ++k) {
+        ASSERT_TRUE(index.erase(items[order[k]].topic));
+        gone[order[k]] = true;
+    }
+    EXPECT_EQ(index.size(), items.size() - order.size() / 2);
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (gone[i])
+            EXPECT_EQ(index.find(items[i].topic), nullptr) << items[i].topic;
+        else
+            EXPECT_EQ(index.find(items[i].topic), &items[i]) << items[i].topic;
+    }
+    for (size_t i = 0; i < items.size(); ++i)
+        if (gone[i]) {
+            ASSERT_TRUE(index.insert(&items[i]));
+        }
+    for (auto& item : items) EXPECT_EQ(index.find(item.topic), &item);
+}
+
+TEST(HaTopicIndex, HashUsesEveryByte) {
+    EXPECT_NE(topicHash("entrepot/nord/s1/v1"), topicHash("entrepot/nord/s1/v2"));
+    EXPECT_NE(topicHash("entrepot/nord/s1/v1"), topicHash("fntrepot/nord/s1/v1"));
+    EXPECT_NE(topicHash("a"), topicHash(std::string_view("a\0", 2)));
+    EXPECT_NE(topicHash(""), topicHash(std::string_view("\0", 1)));
+    EXPECT_NE(topicHash("entrepot/nord/s1/v1", 1), topicHash("entrepot/nord/s1/v1", 2)) << "seeded";
+    EXPECT_NE(topicHash("entrepot/nord/s12/v1"), topicHash("entrepot/nord/s21/v1")) << "overlapping tail";
+    EXPECT_NE(topicHash("1234567"), topicHash("1234576")) << "short topics";
+}
+
+}  // namespace
