@@ -6,9 +6,10 @@
 
 namespace mqs {
 
-SnapshotWriter::SnapshotWriter(Save save) : save_(std::move(save)), worker_([this] { run(); }) {}
+SnapshotWriter::SnapshotWriter(Save save) : save_(std::move(save)) {}
 
 SnapshotWriter::~SnapshotWriter() {
+    if (!worker_.joinable()) return;  // nothing was ever submitted
     {
         std::lock_guard lock(mutex_);
         stop_ = true;
@@ -22,6 +23,10 @@ uint64_t SnapshotWriter::submit(std::string content, std::string note) {
 }
 
 uint64_t SnapshotWriter::submit(std::function<std::string()> render, std::string note) {
+    // Started at the first snapshot, not at load: a process with a second thread pays for it on every message
+    // (glibc then locks in malloc and around each system call), so a plugin that never saves keeps the
+    // broker single-threaded.
+    if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
     std::function<std::string()> superseded;  // freed after the lock (it may hold the last reference to a state)
     uint64_t seq;
     {

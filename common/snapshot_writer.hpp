@@ -17,7 +17,8 @@ namespace mqs {
 // Thread: every public member from the broker thread (or a test); render and save run on the internal worker
 // only. submit() holds the mutex for a move, never during rendering or I/O, so it never waits for the disk.
 // Memory: one pending snapshot and the notes submitted since the worker last took them. Errors never throw:
-// they are kept (at most 16) for the broker thread to log. The destructor writes what is pending, then joins.
+// they are kept (at most 16) for the broker thread to log. The worker starts with the first submit (see
+// submit); the destructor writes what is pending, then joins.
 class SnapshotWriter {
 public:
     // Makes `content` durable; `notes` are the lines submitted with this snapshot and every snapshot it
@@ -65,7 +66,7 @@ private:
     bool stop_ = false;
     std::vector<std::string> errors_;
     std::atomic<bool> has_errors_{false};
-    std::thread worker_;  // last: started once the fields above exist
+    std::thread worker_;  // started by the first submit()
 };
 
 }  // namespace mqs

@@ -16,8 +16,9 @@ const OptionTable& optionTable() {
                .type = OptionType::Size,
                .default_value = "16KiB",
                .description =
-                   "Memory for remembered ACL decisions per connected client (about 112 bytes plus the "
-                   "topic length per topic); when full, that client's memo starts afresh. 0 turns the cache off.",
+                   "Memory for remembered ACL decisions per connected client (32–64 bytes plus 1–2 × the "
+                   "topic length per topic, see Decision cache); when full, that client's memo starts afresh. 0 "
+                   "turns the cache off.",
                .min = 0,
                .max = 16ll * 1024 * 1024});
         t.add({.key = "cache_total_bytes",

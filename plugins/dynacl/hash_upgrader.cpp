@@ -33,18 +33,21 @@ std::string describeUpgrade(const HashUpgrade& u) {
 }
 
 HashUpgrader::HashUpgrader(size_t capacity)
-    : capacity_(capacity), requests_(capacity), done_(capacity), worker_([this] { run(); }) {}
+    : capacity_(capacity), requests_(capacity), done_(capacity) {}
 
 HashUpgrader::~HashUpgrader() {
     stop_ = true;
     requests_.close();
-    worker_.join();
+    if (worker_.joinable()) worker_.join();
     requests_.drain([](Request r) { wipe(r.upgrade.password); });
     done_.drain([](HashUpgrade u) { wipe(u.password); });
 }
 
 bool HashUpgrader::submit(std::string username, const PasswordHash& from, std::string_view password, int iterations) {
     if (in_flight_.size() >= capacity_ || in_flight_.count(username)) return false;
+    // Started with the first upgrade, not at load: a second thread costs the broker on every message (glibc
+    // locks in malloc and around system calls once a process has one), and most logins need no upgrade.
+    if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
     Request r{HashUpgrade{username, from, PasswordHash{}, std::string(password)}, iterations};
     if (!requests_.tryPush(std::move(r))) return false;
     in_flight_.insert(std::move(username));

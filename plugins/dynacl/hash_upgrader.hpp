@@ -60,7 +60,7 @@ private:
     BoundedQueue<Request> requests_;
     BoundedQueue<HashUpgrade> done_;  // a failed one has an empty `to.hash`
     std::atomic<bool> stop_{false};
-    std::thread worker_;  // last: started once everything above exists
+    std::thread worker_;  // started by the first submit()
 };
 
 void wipe(std::string& secret);

@@ -366,6 +366,27 @@ TEST_F(DynaclCtrl, GrantThenRevokeAppliesToTheNextPublishWithoutDisconnecting) {
     EXPECT_TRUE(sensor->isConnected());
 }
 
+size_t threadsOf(pid_t pid) {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) ++n;
+    return n;
+}
+
+// A second thread costs the broker on every message (glibc then locks in malloc and around system calls), so
+// dynacl starts its state writer only when there is something to write: logins and checks keep the broker
+// with as many threads as a bare one; the first change starts the writer.
+TEST_F(DynaclCtrl, KeepsTheBrokerSingleThreadedUntilTheFirstChange) {
+    BrokerProcess bare("");
+    ASSERT_TRUE(bare.start()) << bare.log();
+    auto admin = connectAs(b.broker().port(), "admin", "adminpw");
+    ASSERT_TRUE(admin);
+    int rc = -1;
+    ASSERT_TRUE(admin->publish("some/topic", "x", 1, false, &rc));
+    EXPECT_EQ(threadsOf(b.broker().pid()), threadsOf(bare.pid()));
+    ok("createRole sensor");
+    EXPECT_GT(threadsOf(b.broker().pid()), threadsOf(bare.pid()));
+}
+
 TEST_F(DynaclCtrl, ReadCommandsPrintWhatMosquittoCtrlExpects) {
     ok("createClient alice -p alicepw -c alice-id");
     ok("createGroup staff");
