@@ -62,8 +62,8 @@ const OptionTable& optionTable() {
         t.add({.key = "state_file",
                .type = OptionType::String,
                .default_value = std::nullopt,
-               .description = "Owned configs, device records and user deletions, written by a worker thread and "
-                              "read at start; unset: nothing persisted (deletions are then forgotten at restart, "
+               .description = "Owned configs, device records and user deletions, written by a short-lived child "
+                              "process (no thread in the broker) and read at start; unset: nothing persisted (deletions are then forgotten at restart, "
                               "and devices are re-published only at their next message).",
                .check = [](const std::string& v) -> std::string {
                    if (v.empty() || v.back() == '/') return "must name a file, not a directory";

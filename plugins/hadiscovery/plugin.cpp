@@ -1,6 +1,6 @@
 // Broker adapter of mosquitto_hadiscovery.so: options, rules and the saved state at init, rules at reload,
 // MESSAGE/DISCONNECT/TICK events handed to the DiscoveryEngine, its outbox published, its snapshot
-// handed to the writer thread, $CONTROL/hadiscovery/v1 answered to the asking client.
+// handed to a forked writer process, $CONTROL/hadiscovery/v1 answered to the asking client.
 #include <memory>
 #include <random>
 #include <string>
@@ -85,7 +85,7 @@ struct HaDiscoveryPlugin : broker::PluginBase<HaDiscoveryPlugin> {
 
     void saveState(bool final) {
         if (!writer) return;
-        // Copied here, serialized on the writer thread.
+        // Copied here, serialized and written by a forked child (state_file_writer.hpp).
         if (auto state = engine->takeStateIfChanged())
             writer->submit([snapshot = std::move(*state)] { return snapshot.render(); });
         if (final) writer->flush();
@@ -107,6 +107,7 @@ struct HaDiscoveryPlugin : broker::PluginBase<HaDiscoveryPlugin> {
         }
         engine->onTimers(now);
         flushOutbox();
+        if (writer) writer->poll();  // a finished writer process, and the snapshot waiting for it
         if (state_timer.due(now)) saveState(false);
     }
 
@@ -143,7 +144,7 @@ struct HaDiscoveryPlugin : broker::PluginBase<HaDiscoveryPlugin> {
 
     void shutdown() {
         saveState(true);
-        writer.reset();  // joins
+        writer.reset();  // waits for the writer process and writes what is pending
     }
 };
 

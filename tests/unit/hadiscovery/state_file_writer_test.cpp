@@ -166,20 +166,20 @@ TEST(StateFileWriter, FailuresAreReportedAndBounded) {
     EXPECT_TRUE(w.takeErrors().empty());
 }
 
-// A snapshot submitted as a render function is serialized on the worker, not on the submitting (broker)
-// thread; a render that throws is a reported failure, and the writer goes on.
-TEST(StateFileWriter, RenderRunsOnTheWorkerAndItsFailureIsReported) {
+// A snapshot submitted as a render function is serialized in the writer process, not by the submitting
+// (broker) process; a render that throws is a reported failure, and the writer goes on.
+TEST(StateFileWriter, RenderRunsInTheWriterProcessAndItsFailureIsReported) {
     TempDir dir("render");
     const fs::path path = dir.path / "state.json";
     StateFileWriter w(path.string());
-    const auto submitter = std::this_thread::get_id();
-    std::atomic<bool> on_worker{false};
+    const pid_t submitter = ::getpid();
     w.submit(std::function<std::string()>([&] {
-        on_worker = std::this_thread::get_id() != submitter;
-        return std::string("{\"a\":1}");
+        return std::string("{\"a\":1,\"elsewhere\":") + (::getpid() != submitter ? "true" : "false") + "}";
     }));
     w.flush();
-    EXPECT_TRUE(on_worker);
+    EXPECT_EQ(slurp(path), "{\"a\":1,\"elsewhere\":true}");
+    w.submit("{\"a\":1}");
+    w.flush();
     EXPECT_EQ(slurp(path), "{\"a\":1}");
     w.submit(std::function<std::string()>([]() -> std::string { throw std::runtime_error("no memory"); }));
     w.flush();
@@ -190,7 +190,26 @@ TEST(StateFileWriter, RenderRunsOnTheWorkerAndItsFailureIsReported) {
     EXPECT_EQ(slurp(path), "{\"a\":1}") << "the last good file stays";
     w.submit("{}");
     w.flush();
-    EXPECT_EQ(w.writes(), 2u);
+    EXPECT_EQ(w.writes(), 3u);
+}
+
+size_t threadsOfThisProcess() {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/task")) ++n;
+    return n;
+}
+
+// The point of a writer process: the broker gets no second thread (glibc would then lock in malloc and around
+// every system call for the rest of its life).
+TEST(StateFileWriter, WritesWithoutAThread) {
+    TempDir dir("nothread");
+    const size_t before = threadsOfThisProcess();
+    StateFileWriter w((dir.path / "state.json").string());
+    w.submit(std::function<std::string()>([&] { return std::to_string(threadsOfThisProcess()); }));
+    EXPECT_EQ(threadsOfThisProcess(), before);
+    w.flush();
+    EXPECT_EQ(threadsOfThisProcess(), before);
+    EXPECT_EQ(slurp(dir.path / "state.json"), "1") << "the writer process has one thread";
 }
 
 TEST(StateFileWriter, RecoversWhenTheFolderComesBack) {
