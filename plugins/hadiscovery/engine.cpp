@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <utility>
 
 namespace mqs::hadiscovery {
 
@@ -647,8 +648,15 @@ std::string DiscoveryEngine::handleControl(std::string_view payload, Clock::Time
 }
 
 std::optional<StateSnapshot> DiscoveryEngine::takeStateIfChanged() {
-    if (!state_dirty_) return std::nullopt;
-    state_dirty_ = false;
+    if (!takeStateChanged()) return std::nullopt;
+    return currentState();
+}
+
+bool DiscoveryEngine::takeStateChanged() {
+    return std::exchange(state_dirty_, false);
+}
+
+StateSnapshot DiscoveryEngine::currentState() const {
     std::vector<const Device*> sorted;
     sorted.reserve(devices_.size());
     for (const auto& [id, d] : devices_) sorted.push_back(&d);

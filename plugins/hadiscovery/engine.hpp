@@ -80,6 +80,11 @@ public:
     // thread (takeStateIfChanged), or rendered at once (takeSnapshotIfChanged, tests; empty when unchanged).
     std::optional<StateSnapshot> takeStateIfChanged();
     std::string takeSnapshotIfChanged();
+    // The same in two steps, for a writer process that builds the snapshot from its copy-on-write image of
+    // the engine instead of the broker thread copying it: true once per change (clears the flag), and the
+    // snapshot of the state as it is.
+    bool takeStateChanged();
+    StateSnapshot currentState() const;
 
     size_t deviceCount() const { return devices_.size(); }
     const Inventory& inventory() const { return inventory_; }

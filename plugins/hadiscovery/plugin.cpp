@@ -25,7 +25,7 @@ struct HaDiscoveryPlugin : broker::PluginBase<HaDiscoveryPlugin> {
 
     Config config;
     std::unique_ptr<DiscoveryEngine> engine;
-    std::unique_ptr<StateFileWriter> writer;  // null without state_file
+    std::unique_ptr<StateFileWriter> writer;  // null without state_file; after engine: destroyed first
     RateLimitedLog warnings{logger, clock};
     IntervalTimer state_timer{std::chrono::milliseconds(0)};
     bool started = false;
@@ -85,9 +85,10 @@ struct HaDiscoveryPlugin : broker::PluginBase<HaDiscoveryPlugin> {
 
     void saveState(bool final) {
         if (!writer) return;
-        // Copied here, serialized and written by a forked child (state_file_writer.hpp).
-        if (auto state = engine->takeStateIfChanged())
-            writer->submit([snapshot = std::move(*state)] { return snapshot.render(); });
+        // Built, serialized and written by a forked child from its copy-on-write image of the engine (at the
+        // fork: this instant, or later when a previous child is still writing), so the broker thread neither
+        // copies nor renders the state (state_file_writer.hpp). The writer is destroyed before the engine.
+        if (engine->takeStateChanged()) writer->submit([engine = engine.get()] { return engine->currentState().render(); });
         if (final) writer->flush();
         for (const auto& e : writer->takeErrors()) warnings.warning("state", "cannot write the state file: " + e);
         state_writes.set(static_cast<int64_t>(writer->writes()));
