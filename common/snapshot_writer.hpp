@@ -1,29 +1,35 @@
-// Saves a plugin's state off the broker thread: the latest snapshot wins (an older one not yet taken by the
-// worker is superseded), and the worker renders it and hands it to a save function (a durable, atomic write).
+// Saves a plugin's state off the broker thread, in a short-lived child process rather than a thread: fork()
+// gives the child a copy-on-write image of the broker at that instant; the child renders the snapshot, hands
+// it to the save function (a durable, atomic write), reports through a pipe and exits. The broker thread
+// only forks and later reads the one-line outcome. The latest snapshot wins: one child at a time, and what
+// is submitted meanwhile waits (a newer submission replaces it, its notes are kept) for the next child.
+// Why not a thread: once a process has a second thread, glibc takes locks in malloc and around every system
+// call for the rest of its life, which costs the broker some 350-460 instructions per message
+// (docs/benchmarks.md, "dynacl and hadiscovery without a second thread"); a child process leaves it alone.
 // Used by dynacl (its dynamic-security.json and audit log) and hadiscovery (its state file).
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
+#include <sys/types.h>
+
+#include <chrono>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
 namespace mqs {
 
-// Thread: every public member from the broker thread (or a test); render and save run on the internal worker
-// only. submit() holds the mutex for a move, never during rendering or I/O, so it never waits for the disk.
-// Memory: one pending snapshot and the notes submitted since the worker last took them. Errors never throw:
-// they are kept (at most 16) for the broker thread to log. The worker starts with the first submit (see
-// submit); the destructor writes what is pending, then joins.
+// Thread: one thread only (the broker's, or a test's). Memory: one pending snapshot and the notes submitted
+// since the last child started. Errors never throw: they are kept (at most 16) for the caller to log. The
+// destructor waits for a running child and writes what is pending.
 class SnapshotWriter {
 public:
     // Makes `content` durable; `notes` are the lines submitted with this snapshot and every snapshot it
-    // superseded (never coalesced: an audit log keeps each change's line). Returns "" or why not.
+    // superseded (never coalesced: an audit log keeps each change's line). Returns "" or why not. Runs in
+    // the child process: what it writes must land outside the process (a file, a database).
     using Save = std::function<std::string(const std::string& content, const std::vector<std::string>& notes)>;
+    using Render = std::function<std::string()>;
 
     explicit SnapshotWriter(Save save);
     ~SnapshotWriter();
@@ -32,41 +38,45 @@ public:
 
     // Returns the snapshot's sequence number (1, 2, ...). `note` empty: none.
     uint64_t submit(std::string content, std::string note = "");
-    // The same with the content made by `render` on the worker: serializing a large state must not stall the
-    // broker thread. `render` runs at most once, and not at all when a later snapshot supersedes it; it must
-    // only read data it owns or immutable data. An exception from it is reported like a write failure.
-    uint64_t submit(std::function<std::string()> render, std::string note = "");
-
-    // Failures since the last call, oldest first; cheap (no lock) when there are none, so it can run per tick.
-    std::vector<std::string> takeErrors();
+    // The same with the content made by `render` in the child, on the state as it was at the fork: serializing
+    // a large state must not stall the broker thread. `render` runs at most once, and not at all when a later
+    // snapshot supersedes it. An exception from it is reported like a write failure.
+    uint64_t submit(Render render, std::string note = "");
+    // Collects a finished child and starts the pending snapshot's. Never blocks: call it from the timers.
+    void poll();
     // Waits until every submitted snapshot is written, failed or superseded (shutdown and tests).
     void flush();
 
-    uint64_t submitted() const;
-    uint64_t done() const;        // highest sequence number the worker is finished with (written or failed)
-    uint64_t written() const;     // highest sequence number on disk (it includes every earlier change)
-    uint64_t writes() const;      // snapshots that reached the disk
-    uint64_t failures() const;    // snapshots that did not
-    uint64_t superseded() const;  // replaced by a newer one before the worker took them
+    // Failures since the last call, oldest first.
+    std::vector<std::string> takeErrors() { return std::exchange(errors_, {}); }
+
+    uint64_t submitted() const { return submitted_; }
+    uint64_t done() const { return done_; }        // highest sequence number finished with (written or failed)
+    uint64_t written() const { return written_; }  // highest sequence number on disk (with every earlier one)
+    uint64_t writes() const { return writes_; }    // snapshots that reached the disk
+    uint64_t failures() const { return failures_; }
+    uint64_t superseded() const { return superseded_; }  // replaced by a newer one before a child took them
 
 private:
-    void run();
+    void start();             // forks a child for the pending snapshot
+    bool collect(bool wait);  // true once the running child's outcome is in
+    void fail(std::string problem);
 
     Save save_;
-    mutable std::mutex mutex_;  // guards everything below; never held while rendering or saving
-    std::condition_variable cv_;
-    std::function<std::string()> pending_;  // empty: nothing pending
+    Render pending_;  // empty: nothing pending
     std::vector<std::string> notes_;
+    pid_t child_ = -1;
+    uint64_t child_seq_ = 0;  // the sequence number the running child writes
+    int outcome_fd_ = -1;     // read end of the child's pipe, non-blocking
+    std::string outcome_;     // what the child wrote so far: "ok" or the problem
+    std::chrono::steady_clock::time_point retry_at_{};  // after a failed fork
     uint64_t submitted_ = 0;
     uint64_t done_ = 0;
     uint64_t written_ = 0;
     uint64_t writes_ = 0;
     uint64_t failures_ = 0;
     uint64_t superseded_ = 0;
-    bool stop_ = false;
     std::vector<std::string> errors_;
-    std::atomic<bool> has_errors_{false};
-    std::thread worker_;  // started by the first submit()
 };
 
 }  // namespace mqs

@@ -147,6 +147,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     }
 
     void onTimers(Clock::TimePoint) {
+        writer->poll();  // a finished writer process, and the snapshot waiting for the next one
         for (const auto& e : writer->takeErrors()) logger.error("cannot save the state: " + e);
         denial_clients.set(static_cast<int64_t>(denial_log.clients()));
         denial_bytes.set(static_cast<int64_t>(denial_log.bytes()));
@@ -155,9 +156,10 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         if (!pending_replies.empty()) sendDurableReplies();
     }
 
-    // Sends the replies whose state the worker is done with. A failed write (logged above) is said in the
-    // reply: the change is applied but not on disk.
+    // Sends the replies whose state the writer process is done with. A failed write (logged above) is said in
+    // the reply: the change is applied but not on disk.
     void sendDurableReplies() {
+        writer->poll();
         const uint64_t done = writer->done();
         const uint64_t written = writer->written();
         while (!pending_replies.empty() && pending_replies.front().seq <= done) {

@@ -6,7 +6,8 @@
 
 namespace mqs::dynacl {
 
-// Thread: load() on the broker thread (init, reload); save() on the StateWriter's worker only. Neither is called
+// Thread: load() on the broker thread (init, reload); save() in the StateWriter's child process only (a forked
+// copy of the broker: what it saves must land outside the process, in a file or a database). Neither is called
 // concurrently with itself.
 class StateStore {
 public:

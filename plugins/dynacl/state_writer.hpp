@@ -1,6 +1,6 @@
 // Writes the state off the broker thread (common/snapshot_writer.hpp: the latest snapshot wins, rendered and
-// saved on a worker), into a StateStore (the file: atomic, so a crash leaves the old or the new state, never a
-// mix), with each change's audit line appended and fsynced first.
+// saved by a forked child process), into a StateStore (the file: atomic, so a crash leaves the old or the new
+// state, never a mix), with each change's audit line appended and fsynced first.
 #pragma once
 
 #include <memory>

@@ -51,27 +51,22 @@ TEST(StateWriter, ReportsFailures) {
     EXPECT_NE(errors[0].find("/nonexistent-dir/state.json.new"), std::string::npos);
 }
 
-TEST(StateWriter, RendersOnItsOwnThreadAndReportsARenderThatThrows) {
+TEST(StateWriter, RendersInTheWriterProcessAndReportsARenderThatThrows) {
     auto dir = std::filesystem::temp_directory_path() / ("dynacl_render_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const auto path = dir / "state.json";
     StateWriter w(path.string());
-    const auto caller = std::this_thread::get_id();
-    std::atomic<bool> rendered_on_caller{false};
-    w.submit([&] {
-        rendered_on_caller = std::this_thread::get_id() == caller;
-        return std::string("{\"rendered\":true}");
-    });
+    const pid_t caller = ::getpid();
+    w.submit([&] { return std::string("{\"elsewhere\":") + (::getpid() != caller ? "true" : "false") + "}"; });
     w.flush();
-    EXPECT_FALSE(rendered_on_caller);
-    EXPECT_EQ(slurp(path), "{\"rendered\":true}");
+    EXPECT_EQ(slurp(path), "{\"elsewhere\":true}");
 
     w.submit([]() -> std::string { throw std::runtime_error("boom"); });
     w.flush();
     auto errors = w.takeErrors();
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_NE(errors[0].find("boom"), std::string::npos);
-    EXPECT_EQ(slurp(path), "{\"rendered\":true}") << "a failed render leaves the file as it was";
+    EXPECT_EQ(slurp(path), "{\"elsewhere\":true}") << "a failed render leaves the file as it was";
     std::filesystem::remove_all(dir);
 }
 
@@ -79,28 +74,37 @@ TEST(StateWriter, RendersOnItsOwnThreadAndReportsARenderThatThrows) {
 
 namespace {
 
-// A store in memory: what another backend behind StateStore would see.
-class MemoryStore : public StateStore {
+// Another backend behind StateStore: a file of its own format (the save runs in the writer's child process,
+// so a store must keep what it saves outside the process, as a database would).
+class OtherStore : public StateStore {
 public:
-    explicit MemoryStore(std::string initial, bool fail = false) : bytes_(std::move(initial)), fail_(fail) {}
-    std::string load() const override { return bytes_; }
+    OtherStore(std::filesystem::path where, std::string initial, bool fail = false)
+        : where_(std::move(where)), fail_(fail) {
+        std::ofstream(where_) << "v1\n" << initial;
+    }
+    std::string load() const override {
+        std::string all = slurp(where_);
+        return all.substr(all.find('\n') + 1);
+    }
     std::string save(const std::string& bytes) override {
-        if (fail_) return "memory store refuses";
-        bytes_ = bytes;
-        ++saves_;
+        if (fail_) return "other store refuses";
+        std::ofstream(where_) << "v1\n" << bytes;
         return "";
     }
-    std::string name() const override { return "memory"; }
-    std::string bytes_;
+    std::string name() const override { return "other"; }
+
+private:
+    std::filesystem::path where_;
     bool fail_;
-    int saves_ = 0;
 };
 
 }  // namespace
 
 TEST(StateStore, TheWriterAndTheLoaderWorkOnAnyStore) {
-    auto owned = std::make_unique<MemoryStore>(R"({"clients":[{"username":"a"}],"roles":[],"groups":[]})");
-    MemoryStore* store = owned.get();
+    const auto dir = std::filesystem::temp_directory_path() / ("dynacl_store_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto owned = std::make_unique<OtherStore>(dir / "a", R"({"clients":[{"username":"a"}],"roles":[],"groups":[]})");
+    OtherStore* store = owned.get();
     LoadedState loaded = loadState(*store);
     ASSERT_EQ(loaded.state.clients.size(), 1u);
     loaded.state.clients["b"].username = "b";
@@ -109,21 +113,21 @@ TEST(StateStore, TheWriterAndTheLoaderWorkOnAnyStore) {
         const uint64_t seq = w.submit(stateToJson(loaded.state).dump());
         w.flush();
         EXPECT_EQ(w.written(), seq);
-        EXPECT_EQ(store->saves_, 1);
         EXPECT_EQ(loadState(*store).state.clients.size(), 2u);
     }
-    MemoryStore bad("{not json");
+    OtherStore bad(dir / "bad", "{not json");
     try {
         loadState(bad);
         FAIL() << "no error";
     } catch (const StateFileError& e) {
-        EXPECT_NE(std::string(e.what()).find("'memory'"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("'other'"), std::string::npos) << e.what();
     }
-    StateWriter failing(std::make_unique<MemoryStore>("", true));
+    StateWriter failing(std::make_unique<OtherStore>(dir / "failing", "", true));
     failing.submit("{}");
     failing.flush();
     EXPECT_EQ(failing.written(), 0u);
     auto errors = failing.takeErrors();
     ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0], "memory store refuses");
+    EXPECT_EQ(errors[0], "other store refuses");
+    std::filesystem::remove_all(dir);
 }
