@@ -1,13 +1,6 @@
 // Latest-wins snapshot saving in a forked child; see snapshot_writer.hpp.
 #include "common/snapshot_writer.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <exception>
 #include <utility>
 
@@ -15,20 +8,6 @@ namespace mqs {
 namespace {
 
 constexpr auto kRetryAfterForkFailure = std::chrono::seconds(1);
-
-// In the child: the outcome in one write, then _exit, which skips the broker's atexit handlers and stdio
-// buffers (they belong to the parent).
-[[noreturn]] void reportAndExit(int fd, const std::string& outcome) {
-    const std::string text = outcome.substr(0, 4000);
-    size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += static_cast<size_t>(n);
-    }
-    ::_exit(0);
-}
 
 }  // namespace
 
@@ -52,19 +31,23 @@ uint64_t SnapshotWriter::submit(Render render, std::string note) {
 }
 
 void SnapshotWriter::poll() {
-    if (child_ >= 0 && !collect(false)) return;
+    if (child_.running()) {
+        auto outcome = child_.poll();
+        if (!outcome) return;
+        finish(*outcome);
+    }
     if (pending_ && std::chrono::steady_clock::now() >= retry_at_) start();
 }
 
 void SnapshotWriter::flush() {
-    while (child_ >= 0 || pending_) {
-        if (child_ >= 0) {
-            collect(true);
+    while (child_.running() || pending_) {
+        if (child_.running()) {
+            finish(child_.wait());
             continue;
         }
         retry_at_ = {};  // shutdown does not wait for the retry delay
         start();
-        if (child_ < 0) {  // cannot fork at all: reported, and this snapshot is given up
+        if (!child_.running()) {  // cannot fork at all: reported, and this snapshot is given up
             pending_ = nullptr;
             notes_.clear();
             done_ = submitted_;
@@ -79,80 +62,38 @@ void SnapshotWriter::fail(std::string problem) {
 }
 
 void SnapshotWriter::start() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-        fail(std::string("cannot start the state writer process: pipe: ") + std::strerror(errno));
-        retry_at_ = std::chrono::steady_clock::now() + kRetryAfterForkFailure;
-        return;
-    }
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        const int err = errno;
-        ::close(fds[0]);
-        ::close(fds[1]);
-        fail(std::string("cannot start the state writer process: fork: ") + std::strerror(err));
-        retry_at_ = std::chrono::steady_clock::now() + kRetryAfterForkFailure;
-        return;
-    }
-    if (pid == 0) {
-        // The child: nothing here may return into the broker's code.
-        ::close(fds[0]);
-        std::string problem;
+    const std::string problem = child_.start([this]() -> std::string {
+        // In the child, on its own copy of the pending snapshot and notes.
+        std::string outcome;
         try {
-            problem = save_(pending_(), notes_);
+            outcome = save_(pending_(), notes_);
         } catch (const std::exception& e) {
-            problem = std::string("cannot serialize the state: ") + e.what();
+            outcome = std::string("cannot serialize the state: ") + e.what();
         } catch (...) {
-            problem = "cannot serialize the state";
+            outcome = "cannot serialize the state";
         }
-        reportAndExit(fds[1], problem.empty() ? "ok" : problem);
+        return outcome.empty() ? "ok" : outcome.substr(0, 4000);
+    });
+    if (!problem.empty()) {
+        fail("cannot start the state writer process: " + problem);
+        retry_at_ = std::chrono::steady_clock::now() + kRetryAfterForkFailure;
+        return;
     }
-    ::close(fds[1]);
-    ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
     pending_ = nullptr;  // the child has its own copy, and of the notes
     notes_.clear();
-    child_ = pid;
     child_seq_ = submitted_;
-    outcome_fd_ = fds[0];
-    outcome_.clear();
 }
 
-bool SnapshotWriter::collect(bool wait) {
-    char buf[512];
-    for (;;) {
-        const ssize_t n = ::read(outcome_fd_, buf, sizeof buf);
-        if (n > 0) {
-            outcome_.append(buf, static_cast<size_t>(n));
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) {
-            if (!wait) return false;
-            pollfd p{.fd = outcome_fd_, .events = POLLIN, .revents = 0};
-            ::poll(&p, 1, -1);
-            continue;
-        }
-        break;  // end of file: the child has exited (or is exiting)
-    }
-    ::close(outcome_fd_);
-    outcome_fd_ = -1;
-    int status = 0;
-    // Right after its pipe closed the child is gone or about to be: this does not wait in practice. ECHILD
-    // (a broker that ignores SIGCHLD reaps for us) is fine: the pipe said everything.
-    while (::waitpid(child_, &status, 0) < 0 && errno == EINTR) {
-    }
-    child_ = -1;
-    if (outcome_ == "ok") {
+void SnapshotWriter::finish(const std::string& outcome) {
+    if (outcome == "ok") {
         ++writes_;
         written_ = child_seq_;
-    } else if (outcome_.empty()) {
+    } else if (outcome.empty()) {
         fail("the state writer process ended without writing the state");
     } else {
-        fail(std::move(outcome_));
+        fail(outcome);
     }
     done_ = child_seq_;
-    outcome_.clear();
-    return true;
 }
 
 }  // namespace mqs

@@ -1,15 +1,10 @@
-// Saves a plugin's state off the broker thread, in a short-lived child process rather than a thread: fork()
-// gives the child a copy-on-write image of the broker at that instant; the child renders the snapshot, hands
-// it to the save function (a durable, atomic write), reports through a pipe and exits. The broker thread
-// only forks and later reads the one-line outcome. The latest snapshot wins: one child at a time, and what
-// is submitted meanwhile waits (a newer submission replaces it, its notes are kept) for the next child.
-// Why not a thread: once a process has a second thread, glibc takes locks in malloc and around every system
-// call for the rest of its life, which costs the broker some 350-460 instructions per message
-// (docs/benchmarks.md, "dynacl and hadiscovery without a second thread"); a child process leaves it alone.
+// Saves a plugin's state off the broker thread, in a short-lived child process rather than a thread
+// (common/child_task.hpp says why): the child renders the snapshot from its copy-on-write image of the broker,
+// hands it to the save function (a durable, atomic write), reports and exits. The broker thread only forks
+// and later reads the one-line outcome. The latest snapshot wins: one child at a time, and what is
+// submitted meanwhile waits (a newer submission replaces it, its notes are kept) for the next child.
 // Used by dynacl (its dynamic-security.json and audit log) and hadiscovery (its state file).
 #pragma once
-
-#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -17,6 +12,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "common/child_task.hpp"
 
 namespace mqs {
 
@@ -58,17 +55,15 @@ public:
     uint64_t superseded() const { return superseded_; }  // replaced by a newer one before a child took them
 
 private:
-    void start();             // forks a child for the pending snapshot
-    bool collect(bool wait);  // true once the running child's outcome is in
+    void start();  // forks a child for the pending snapshot
+    void finish(const std::string& outcome);
     void fail(std::string problem);
 
     Save save_;
     Render pending_;  // empty: nothing pending
     std::vector<std::string> notes_;
-    pid_t child_ = -1;
-    uint64_t child_seq_ = 0;  // the sequence number the running child writes
-    int outcome_fd_ = -1;     // read end of the child's pipe, non-blocking
-    std::string outcome_;     // what the child wrote so far: "ok" or the problem
+    ChildTask child_;
+    uint64_t child_seq_ = 0;                            // the sequence number the running child writes
     std::chrono::steady_clock::time_point retry_at_{};  // after a failed fork
     uint64_t submitted_ = 0;
     uint64_t done_ = 0;

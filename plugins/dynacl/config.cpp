@@ -49,14 +49,14 @@ const OptionTable& optionTable() {
                .type = OptionType::Bool,
                .default_value = "true",
                .description = "After a successful login against a hash with fewer than `password_iterations` "
-                              "iterations, rehash the password at `password_iterations` on a worker thread and "
+                              "iterations, rehash the password at `password_iterations` in a child process and "
                               "save it like a `$CONTROL` change. See Passwords."});
         t.add({.key = "audit_file",
                .type = OptionType::String,
                .default_value = "",
                .description = "File to which every applied `$CONTROL` change is appended as one JSON line (who, "
-                              "when, what, change index before and after), written and fsynced by the worker "
-                              "before the state. Empty: no audit log."});
+                              "when, what, change index before and after), written and fsynced by the writer "
+                              "process before the state. Empty: no audit log."});
         t.add({.key = "kick_like_dynsec",
                .type = OptionType::Bool,
                .default_value = "false",

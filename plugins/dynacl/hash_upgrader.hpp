@@ -1,17 +1,16 @@
 // Rehashes, off the broker thread, the password of a client that just logged in with a hash weaker than the
 // configured iteration count; the broker thread applies the results to the state (in TICK) and persists them
-// like a $CONTROL change.
+// like a $CONTROL change. The hashing runs in a forked child process, not a thread (common/child_task.hpp:
+// a second thread would cost the broker on every message from then on).
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
-#include "common/bounded_queue.hpp"
+#include "common/child_task.hpp"
 #include "dynacl/password.hpp"
 
 namespace mqs::dynacl {
@@ -32,9 +31,10 @@ bool needsUpgrade(const PasswordHash& stored, int iterations);
 bool applyUpgrade(State& state, const HashUpgrade& u);
 std::string describeUpgrade(const HashUpgrade& u);  // for the log and the audit line, no secret in it
 
-// Thread: submit, takeDone from the broker thread; the worker is internal. Bounded: at most `capacity`
-// upgrades queued or waiting to be taken; more are refused (the client is upgraded on a later login).
-// The destructor stops the worker; unfinished upgrades are dropped.
+// Thread: the broker thread only. Bounded: at most `capacity` upgrades queued or being hashed; more are
+// refused (the client is upgraded on a later login). One child at a time hashes every upgrade queued when it
+// started; its results carry no secret (salt and hash only). The destructor kills a running child: unfinished
+// upgrades are dropped.
 class HashUpgrader {
 public:
     explicit HashUpgrader(size_t capacity = 256);
@@ -44,7 +44,8 @@ public:
 
     // False when this username is already in flight or the queue is full.
     bool submit(std::string username, const PasswordHash& from, std::string_view password, int iterations);
-    // Finished upgrades (failures are dropped); frees their usernames for later submits.
+    // Finished upgrades (failures are dropped); frees their usernames for later submits. Never blocks: it
+    // collects a finished child and starts the next one for what was queued meanwhile.
     std::vector<HashUpgrade> takeDone();
     size_t inFlight() const { return in_flight_.size(); }
 
@@ -53,14 +54,14 @@ private:
         HashUpgrade upgrade;
         int iterations;
     };
-    void run();
+    void startChild();
+    void drop(std::vector<Request>& requests);
 
     size_t capacity_;
-    std::set<std::string> in_flight_;  // broker thread only
-    BoundedQueue<Request> requests_;
-    BoundedQueue<HashUpgrade> done_;  // a failed one has an empty `to.hash`
-    std::atomic<bool> stop_{false};
-    std::thread worker_;  // started by the first submit()
+    std::set<std::string> in_flight_;  // queued or hashing
+    std::vector<Request> queued_;      // for the next child
+    std::vector<Request> hashing_;     // the running child's, in the order of its result lines
+    ChildTask child_;
 };
 
 void wipe(std::string& secret);

@@ -45,7 +45,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     bool uses_common_name = false;
     // Validity windows: when one opens or closes, `generation` is bumped so no cached decision outlives it.
     BoundaryWatch boundaries;
-    DenialLog denial_log;  // the last denials of each connected client, for getClientDenials
+    DenialLog denial_log;            // the last denials of each connected client, for getClientDenials
     ConnectionRegistry connections;  // the accepted logins still connected, for getClient
     std::unique_ptr<DecisionCache> cache;
     std::unique_ptr<StateWriter> writer;  // persists changes made through $CONTROL
@@ -65,7 +65,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         int qos;
         ReplyRoute route;
     };
-    // Replies to requests that changed the state, held until the worker has that state on disk.
+    // Replies to requests that changed the state, held until the writer process has that state on disk.
     std::deque<PendingReply> pending_replies;
     static constexpr size_t kMaxPendingReplies = 1024;
 
@@ -87,7 +87,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     Metric& hashes_upgraded = metrics.get("logins/hashes_upgraded");
     Metric& control_requests = metrics.get("control/requests");
     Metric& control_refused = metrics.get("control/refused");
-    Metric& denial_clients = metrics.get("denials/clients");  // connected clients with denials on record
+    Metric& denial_clients = metrics.get("denials/clients");               // connected clients with denials on record
     Metric& connections_untracked = metrics.get("connections/untracked");  // logins past the registry's budget
     Metric& denial_bytes = metrics.get("denials/bytes");
 
@@ -126,21 +126,20 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         return std::chrono::duration_cast<std::chrono::seconds>(clock.wallNow().time_since_epoch()).count();
     }
 
-    // Returns the state it replaced (see saveState).
-    std::shared_ptr<const State> swapState(std::shared_ptr<const State> next) {
+    void swapState(std::shared_ptr<const State> next) {
         uses_client_id = next->usesClientId();
         uses_address = next->usesAddress();
         uses_common_name = next->usesCommonName();
         boundaries.reset(next->timeBoundaries(), unixSeconds());
-        ++generation;  // every cached decision is now stale: the next check recomputes
-        return std::exchange(state, std::move(next));
+        ++generation;             // every cached decision is now stale: the next check recomputes
+        state = std::move(next);  // the replaced state is freed here, on the broker thread
     }
 
-    // Hands the live state to the writer. Serialising it and freeing the replaced one happen on the writer's
-    // thread: both grow with the number of clients (tens of ms at 10 000) and would stall the broker.
-    uint64_t saveState(std::shared_ptr<const State> replaced, std::string audit) {
+    // Hands the live state to the writer. Serialising it runs in the writer process, on its copy-on-write
+    // image: it grows with the number of clients (tens of ms at 10 000) and would stall the broker.
+    uint64_t saveState(std::string audit) {
         return writer->submit(
-            [live = state, old = std::move(replaced)] {
+            [live = state] {
                 return stateToJson(*live).dump(1, '\t', false, nlohmann::json::error_handler_t::replace);
             },
             std::move(audit));
@@ -295,8 +294,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         return route;
     }
 
-    // Hashes the worker finished, applied in one copy of the state and saved like a $CONTROL change (the
-    // change index advances, the audit line names the plugin). A hash changed meanwhile is left alone.
+    // Hashes the upgrader's child process made, applied in one copy of the state and saved like a $CONTROL
+    // change (the change index advances, the audit line names the plugin). A hash changed meanwhile stays.
     void applyHashUpgrades() {
         std::vector<HashUpgrade> done = upgrader->takeDone();
         if (done.empty()) return;
@@ -326,7 +325,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         }
         for (const auto& c : changes) logger.info("plugin | " + c);
         hashes_upgraded.add(static_cast<int64_t>(changes.size()));
-        saveState(swapState(std::make_shared<const State>(std::move(next))), std::move(audit));
+        swapState(std::make_shared<const State>(std::move(next)));
+        saveState(std::move(audit));
     }
 
     void shutdown() {
@@ -340,7 +340,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         const std::string who = quoteForLog(id ? id : "") + "/" + quoteForLog(username ? username : "");
         ControlOutcome out =
             handleControl(*state, std::string_view(static_cast<const char*>(event->payload), event->payloadlen),
-                          config.password_iterations, ControlExtras{.now = unixSeconds(), .denials = &denial_log, .connections = &connections});
+                          config.password_iterations,
+                          ControlExtras{.now = unixSeconds(), .denials = &denial_log, .connections = &connections});
         for (const auto& line : out.log) logger.info(who + " | " + line);
         control_requests.add();
         if (out.reply.find("\"error\"") != std::string::npos) control_refused.add();
@@ -362,13 +363,13 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
                 line["changes"] = out.log;
                 audit = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
             }
-            auto replaced = swapState(std::make_shared<const State>(std::move(*out.next)));
+            swapState(std::make_shared<const State>(std::move(*out.next)));
             if (config.kick_like_dynsec) {
                 // As dynamic-security: without the Will; NULL means every client without a username.
                 for (const auto& name : out.kick_usernames) mosquitto_kick_client_by_username(name.c_str(), false);
                 if (out.kick_anonymous) mosquitto_kick_client_by_username(nullptr, false);
             }
-            const uint64_t seq = saveState(std::move(replaced), std::move(audit));
+            const uint64_t seq = saveState(std::move(audit));
             if (id && !tick_watch.ticking()) {
                 // No tick on this broker (2.0.11 with per_listener_settings true) and maybe no other ACL
                 // check soon: a held reply could wait forever, so it leaves now, before the write.
@@ -411,7 +412,7 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
         return MOSQ_ERR_PLUGIN_DEFER;
     }
 
-    // A login passed against a hash weaker than password_iterations: the worker rehashes it.
+    // A login passed against a hash weaker than password_iterations: a child process rehashes it.
     void queueHashUpgrade(const char* username, const char* password) {
         auto it = state->clients.find(std::string_view(username));
         if (it == state->clients.end() || !it->second.password) return;
@@ -438,7 +439,8 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     // the client id only when one uses %c, so a cached decision never outlives what it depends on.
     CacheIdentity cacheIdentityOf(const mosquitto_evt_acl_check* event, const char* username, const char* id) const {
         const char* raw_address = uses_address ? mosquitto_client_address(event->client) : nullptr;
-        return CacheIdentity{username ? username : "", (uses_client_id && id) ? id : "", raw_address ? raw_address : ""};
+        return CacheIdentity{username ? username : "", (uses_client_id && id) ? id : "",
+                             raw_address ? raw_address : ""};
     }
 
     // Twice per message (the publish and each delivery): the memo's answer when it allows, else the full check.

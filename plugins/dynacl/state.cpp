@@ -163,37 +163,27 @@ Decision State::check(const Identity& who, Access access, std::string_view topic
     return Decision::Allow;
 }
 
-bool State::usesAddress() const {
+bool State::anyAcl(const std::function<bool(const Acl&)>& pred) const {
     for (const auto& [name, role] : roles) {
         for (const auto& list : role.acls) {
             for (const Acl& acl : list) {
-                if (acl.filter.usesAddress() || acl.conditions.usesAddress()) return true;
+                if (pred(acl)) return true;
             }
         }
     }
     return false;
+}
+
+bool State::usesAddress() const {
+    return anyAcl([](const Acl& acl) { return acl.filter.usesAddress() || acl.conditions.usesAddress(); });
 }
 
 bool State::usesClientId() const {
-    for (const auto& [name, role] : roles) {
-        for (const auto& list : role.acls) {
-            for (const Acl& acl : list) {
-                if (acl.filter.usesClientId()) return true;
-            }
-        }
-    }
-    return false;
+    return anyAcl([](const Acl& acl) { return acl.filter.usesClientId(); });
 }
 
 bool State::usesCommonName() const {
-    for (const auto& [name, role] : roles) {
-        for (const auto& list : role.acls) {
-            for (const Acl& acl : list) {
-                if (acl.filter.usesCommonName()) return true;
-            }
-        }
-    }
-    return false;
+    return anyAcl([](const Acl& acl) { return acl.filter.usesCommonName(); });
 }
 
 std::vector<int64_t> State::timeBoundaries() const {

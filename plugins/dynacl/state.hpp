@@ -130,6 +130,7 @@ struct State {
     std::vector<int64_t> timeBoundaries() const;
 
 private:
+    bool anyAcl(const std::function<bool(const Acl&)>& pred) const;
     const Acl* checkRole(const std::string& rolename, const Identity& who, Access access, std::string_view topic,
                          const CheckFacts& facts, bool* cacheable) const;
 };

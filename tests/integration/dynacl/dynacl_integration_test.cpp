@@ -1028,6 +1028,10 @@ TEST_F(DynaclLogins, AWeakHashIsUpgradedOnLoginAndSavedWithAnAuditLine) {
     }
     EXPECT_EQ(admin["iterations"], 2000) << admin.dump();
     EXPECT_EQ(stateFile()["changeIndex"], 1);
+    // Hashed and saved by child processes: the broker has no more threads than a bare one.
+    BrokerProcess bare("");
+    ASSERT_TRUE(bare.start()) << bare.log();
+    EXPECT_EQ(threadsOf(broker.pid()), threadsOf(bare.pid()));
     std::ifstream in(audit);
     std::string line;
     ASSERT_TRUE(std::getline(in, line));

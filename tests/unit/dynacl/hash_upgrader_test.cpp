@@ -73,6 +73,33 @@ TEST(HashUpgrade, APasswordChangedMeanwhileIsNotOverwritten) {
     EXPECT_FALSE(applyUpgrade(s, done[0]));
 }
 
+TEST(HashUpgrade, EachChildDrawsItsOwnSalt) {
+    // Each batch is hashed in a forked child: children of the same parent must not share a random state.
+    const PasswordHash h = hashPassword("pw", 101);
+    HashUpgrader up;
+    ASSERT_TRUE(up.submit("a", h, "pw", 200));
+    auto first = waitDone(up, 1);
+    ASSERT_TRUE(up.submit("b", h, "pw", 200));
+    auto second = waitDone(up, 1);
+    ASSERT_EQ(first.size(), 1u);
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_NE(first[0].to.salt, second[0].to.salt);
+    EXPECT_TRUE(verifyPassword(first[0].to, "pw"));
+    EXPECT_TRUE(verifyPassword(second[0].to, "pw"));
+}
+
+TEST(HashUpgrade, UpgradesQueuedWhileAChildHashesGoToTheNextOne) {
+    const PasswordHash h = hashPassword("pw", 101);
+    HashUpgrader up;
+    ASSERT_TRUE(up.submit("a", h, "pw-a", 20000));
+    ASSERT_TRUE(up.submit("b", h, "pw-b", 20000));
+    ASSERT_TRUE(up.submit("c", h, "pw-c", 20000));
+    auto done = waitDone(up, 3);
+    ASSERT_EQ(done.size(), 3u);
+    for (const auto& u : done) EXPECT_TRUE(verifyPassword(u.to, "pw-" + u.username)) << u.username;
+    EXPECT_EQ(up.inFlight(), 0u);
+}
+
 TEST(HashUpgrade, BoundedInFlight) {
     HashUpgrader up(2);
     const PasswordHash h = hashPassword("pw", 1);
