@@ -997,6 +997,18 @@ Cell runCell(const CliArgs& args, const Tools& tools, const Row& row, int qos, b
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
     }
+    // --change-first: one $CONTROL change before any load, so dynacl/dynsec are measured in the state every
+    // real broker reaches (a plugin that starts a thread, or otherwise changes, at its first change shows it).
+    if (row.control && args.flag("change-first")) {
+        auto r = runChild({"mosquitto_ctrl", "-h", "127.0.0.1", "-p", std::to_string(broker.port()), "-u",
+                           kDynsecAdmin, "-P", kDynsecPassword, "dynsec", "createRole", "bench-change-first"},
+                          20, verbose);
+        if (r.exit_code != 0) {
+            cell.error = "--change-first: mosquitto_ctrl createRole failed (exit " + std::to_string(r.exit_code) +
+                         "): " + oneLine(r.output);
+            return cell;
+        }
+    }
     mqs::testing::ChildProcess bridge;
     if (row.pythonBridge) {
         std::string error;
@@ -1561,6 +1573,10 @@ int main(int argc, char** argv) {
                       "give the broker CPU 0 to itself; loadgen, VictoriaMetrics and the bridge share "
                       "CPU 1 (on 2 cores the database otherwise competes with the broker in "
                       "forwarding rows only, which skews their CPU per message)",
+                      true},
+                     {"change-first", "",
+                      "dynacl and dynsec rows: one $CONTROL change (mosquitto_ctrl dynsec createRole) after "
+                      "the broker starts, before any load",
                       true},
                      {"verbose", "", "show loadgen's own output", true},
                      {"keep", "",
