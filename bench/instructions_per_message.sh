@@ -6,6 +6,8 @@
 # ROWS (default "bare validate alerts influx all"; also influx-nojournal: influx with plugin_opt_journal off;
 # dynacl and dynsec: the access-control plugins on STATE, a dynamic-security.json whose client "bench"
 # has password "bench-pass", e.g. the one `bench/run_bench --keep --rows dynsec` leaves in its scratch dir;
+# dynacl-upgraded: dynacl with plugin_opt_password_iterations 102, and one login before the count, so its hash
+# upgrade and the state save it causes (a change, like a $CONTROL one) have happened when counting starts;
 # acl-allow-all: bench/acl_allow_all.so, which allows every login and access without looking, the floor of
 # any access-control plugin; message-noop: the same plugin on MESSAGE only, passing every message untouched,
 # the floor of any message plugin; hadiscovery: the warehouse rules with run_bench's options).
@@ -44,11 +46,13 @@ plugin_block() {
             "$build/plugins/influx/mosquitto_influx.so" "$scratch/influx-rules.json" "$scratch/spool"
         [ "$row" = influx-nojournal ] && printf 'plugin_opt_journal off\n'
         return 0 ;;
-    dynacl | dynsec)
+    dynacl | dynsec | dynacl-upgraded)
         cp "${STATE:?dynacl/dynsec rows need STATE=<dynamic-security.json>}" "$scratch/state.json"
         local lib=$build/plugins/dynacl/mosquitto_dynacl.so
         [ "$row" = dynsec ] && lib=/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so
-        printf 'plugin %s\nplugin_opt_config_file %s\n' "$lib" "$scratch/state.json" ;;
+        printf 'plugin %s\nplugin_opt_config_file %s\n' "$lib" "$scratch/state.json"
+        [ "$row" = dynacl-upgraded ] && printf 'plugin_opt_password_iterations 102\n'
+        return 0 ;;
     acl-allow-all) printf 'plugin %s\n' "$build/bench/acl_allow_all.so" ;;
     message-noop) printf 'plugin %s\nplugin_opt_events message\n' "$build/bench/acl_allow_all.so" ;;
     hadiscovery) printf 'plugin %s\nplugin_opt_rules_file %s\nplugin_opt_state_file %s\nplugin_opt_max_new_devices 20000\nplugin_opt_new_device_window 1m\nplugin_opt_device_idle_timeout 168h\nplugin_opt_metrics_interval 1s\n' \
@@ -119,6 +123,13 @@ for build in "$@"; do
                 "${auth[@]}" >"$scratch/warmup.json"
             $had && wait_configs $((2 * topics))
             $had && echo "$row: warm-up done, configs_published $(configs) for $topics topics" >&2
+        fi
+        if [ "$row" = dynacl-upgraded ]; then
+            mosquitto_pub -p "$port" -u bench -P bench-pass -t bench/upgrade -m x
+            sleep 3  # the upgrade's child process, then the writer's
+            grep -q '"iterations":[[:space:]]*102' "$scratch/state.json" ||
+                { echo "dynacl-upgraded: the hash upgrade was not saved" >&2; exit 1; }
+            echo "dynacl-upgraded: broker threads after the upgrade: $(ls /proc/$broker_pid/task | wc -l)" >&2
         fi
         callgrind_control -z "$broker_pid" >/dev/null 2>&1
         "$build/bench/loadgen" --port "$port" --qos "$qos" --zones "$zones" --sensors "$sensors" --count "$count" --rate "$rate" --duration 0 --max-seconds 600 --no-perf --quiet "${auth[@]}" >"$scratch/loadgen.json"
