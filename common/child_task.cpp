@@ -55,7 +55,11 @@ std::string ChildTask::start(const Work& work) {
         return std::string("fork: ") + std::strerror(err);
     }
     if (pid == 0) {
+        // The child keeps only its pipe: the broker's sockets (listeners, clients) must not stay open in it,
+        // or a client the broker closes stays connected until the child ends. The work opens what it needs.
         ::close(fds[0]);
+        if (fds[1] > 3) ::close_range(3, static_cast<unsigned>(fds[1]) - 1, 0);
+        ::close_range(static_cast<unsigned>(fds[1]) + 1, ~0u, 0);
         std::string result;
         try {
             result = work();

@@ -1,6 +1,7 @@
 // ChildTask: work in a forked child, collected without blocking the caller.
 #include "common/child_task.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -62,6 +63,22 @@ TEST(ChildTask, ALargeResultIsCollectedWhole) {
     ChildTask task;
     ASSERT_EQ(task.start([] { return std::string(1 << 20, 'x'); }), "");
     EXPECT_EQ(pollUntilDone(task), std::string(1 << 20, 'x'));
+}
+
+TEST(ChildTask, TheChildDoesNotKeepTheParentsDescriptors) {
+    // Like the broker's client sockets: open in the parent, not marked close-on-exec.
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    ChildTask task;
+    ASSERT_EQ(task.start([&] {
+        const bool read_end_open = ::fcntl(fds[0], F_GETFD) != -1;
+        const bool write_end_open = ::fcntl(fds[1], F_GETFD) != -1;
+        return std::string(read_end_open || write_end_open ? "inherited" : "closed");
+    }),
+              "");
+    EXPECT_EQ(task.wait(), "closed");
+    ::close(fds[0]);
+    ::close(fds[1]);
 }
 
 TEST(ChildTask, AThrowingChildGivesNothing) {
