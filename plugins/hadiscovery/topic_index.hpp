@@ -36,25 +36,6 @@ inline uint64_t topicHash(std::string_view s, uint64_t seed = 0) {
     return h;
 }
 
-// Equality of two topics whose hashes already matched (so almost always equal): 8 bytes per step, the tail
-// by one overlapping load, instead of a call to memcmp (~40 instructions for a warehouse topic).
-inline bool sameTopic(std::string_view a, std::string_view b) {
-    const size_t n = a.size();
-    if (n != b.size()) return false;
-    if (n < 8) return std::memcmp(a.data(), b.data(), n) == 0;
-    uint64_t diff = 0;
-    for (size_t i = 0; i + 8 <= n; i += 8) {
-        uint64_t x, y;
-        std::memcpy(&x, a.data() + i, 8);
-        std::memcpy(&y, b.data() + i, 8);
-        diff |= x ^ y;
-    }
-    uint64_t x, y;
-    std::memcpy(&x, a.data() + n - 8, 8);
-    std::memcpy(&y, b.data() + n - 8, 8);
-    return (diff | (x ^ y)) == 0;
-}
-
 // T has a `topicView()` member or a `topic` member convertible to std::string_view; the index stores
 // pointers, the owner keeps the T alive and at a stable address while indexed. Linear probing, at most half full, erase by backward
 // shift (no tombstones). Thread: whoever owns it (the broker thread).
@@ -69,7 +50,7 @@ public:
         for (size_t i = h & mask_;; i = (i + 1) & mask_) {
             const Slot& s = slots_[i];
             if (s.item == nullptr) return nullptr;
-            if (s.hash == h && sameTopic(topicOf(*s.item), topic)) return s.item;
+            if (s.hash == h && topicOf(*s.item) == topic) return s.item;
         }
     }
     // False (and nothing changes) when an item with the same topic is already indexed.
@@ -79,7 +60,7 @@ public:
         const uint64_t h = topicHash(topic, seed_);
         size_t i = h & mask_;
         for (; slots_[i].item != nullptr; i = (i + 1) & mask_)
-            if (slots_[i].hash == h && sameTopic(topicOf(*slots_[i].item), topic)) return false;
+            if (slots_[i].hash == h && topicOf(*slots_[i].item) == topic) return false;
         slots_[i] = {h, item};
         ++size_;
         return true;
@@ -90,7 +71,7 @@ public:
         size_t i = h & mask_;
         for (;; i = (i + 1) & mask_) {
             if (slots_[i].item == nullptr) return false;
-            if (slots_[i].hash == h && sameTopic(topicOf(*slots_[i].item), topic)) break;
+            if (slots_[i].hash == h && topicOf(*slots_[i].item) == topic) break;
         }
         // Backward shift: pull later members of the probe run into the hole when the hole is on their path.
         for (size_t j = (i + 1) & mask_; slots_[j].item != nullptr; j = (j + 1) & mask_) {

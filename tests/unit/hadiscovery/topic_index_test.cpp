@@ -12,7 +12,6 @@
 #include "hadiscovery/topic_index.hpp"
 
 using mqs::hadiscovery::RecordPool;
-using mqs::hadiscovery::sameTopic;
 using mqs::hadiscovery::topicHash;
 using mqs::hadiscovery::TopicIndex;
 
@@ -66,20 +65,6 @@ TEST(HaTopicIndex, HashUsesEveryByte) {
     EXPECT_NE(topicHash("entrepot/nord/s1/v1", 1), topicHash("entrepot/nord/s1/v1", 2)) << "seeded";
     EXPECT_NE(topicHash("entrepot/nord/s12/v1"), topicHash("entrepot/nord/s21/v1")) << "overlapping tail";
     EXPECT_NE(topicHash("1234567"), topicHash("1234576")) << "short topics";
-}
-
-// The word-at-a-time comparison the index confirms a hash match with: any differing byte, at any length.
-TEST(HaTopicIndex, SameTopicSeesEveryByte) {
-    for (size_t n = 0; n <= 40; ++n) {
-        const std::string a(n, 'a');
-        EXPECT_TRUE(sameTopic(a, std::string(n, 'a')));
-        EXPECT_FALSE(sameTopic(a, std::string(n + 1, 'a'))) << n;
-        for (size_t k = 0; k < n; ++k) {
-            std::string b = a;
-            b[k] = 'b';
-            EXPECT_FALSE(sameTopic(a, b)) << n << " " << k;
-        }
-    }
 }
 
 // Items may keep their topic elsewhere (the engine's hot records: inline when short): the index compares
