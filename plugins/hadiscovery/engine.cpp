@@ -315,7 +315,8 @@ bool DiscoveryEngine::observe(Hot& h, std::string_view client_id, Clock::TimePoi
             const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - h.last_message).count();
             if (ms > 0) {  // a burst or a retransmission says nothing about the period
                 h.intervals[h.interval_pos] = ms;
-                h.interval_pos = static_cast<uint8_t>(h.interval_pos + 1 == kObservedIntervals ? 0 : h.interval_pos + 1);
+                h.interval_pos =
+                    static_cast<uint8_t>(h.interval_pos + 1 == kObservedIntervals ? 0 : h.interval_pos + 1);
                 window_full = h.interval_pos == 0;
             }
         }

@@ -140,7 +140,7 @@ private:
     void restoreDevice(const DeviceRecord& record);
     bool ownsOtherForm(const std::string& id) const;
     Device* deviceFor(std::string_view topic, Clock::TimePoint now, bool& matched);
-    Device& addDevice(Device dev);  // gives it a hot record
+    Device& addDevice(Device dev);                                           // gives it a hot record
     bool observe(Hot& h, std::string_view client_id, Clock::TimePoint now);  // true: config changed
     void publishDevice(Device& d, bool force);
     void removeDevice(const std::string& id, const char* why);

@@ -37,8 +37,8 @@ inline uint64_t topicHash(std::string_view s, uint64_t seed = 0) {
 }
 
 // T has a `topicView()` member or a `topic` member convertible to std::string_view; the index stores
-// pointers, the owner keeps the T alive and at a stable address while indexed. Linear probing, at most half full, erase by backward
-// shift (no tombstones). Thread: whoever owns it (the broker thread).
+// pointers, the owner keeps the T alive and at a stable address while indexed. Linear probing, at most
+// half full, erase by backward shift (no tombstones). Thread: whoever owns it (the broker thread).
 template <typename T>
 class TopicIndex {
 public:
