@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 namespace mqs::hadiscovery {
@@ -12,7 +13,7 @@ namespace mqs::hadiscovery {
 namespace {
 
 constexpr size_t kMaxNameBytes = 64;
-constexpr size_t kDeviceOverhead = 512;  // map node, strings' headers, the Device struct itself
+constexpr size_t kDeviceOverhead = 512;  // map node, strings' headers, the Device struct, its 128-byte hot record
 constexpr std::chrono::seconds kIdleCheckEvery{1};
 constexpr std::chrono::seconds kTouchEvery{60};  // a known device's inventory last seen, at most this often
 
@@ -107,16 +108,16 @@ void DiscoveryEngine::restoreDevice(const DeviceRecord& record) {
     const size_t bytes = kDeviceOverhead + 2 * record.id.size() + 3 * record.topic.size() + kMaxNameBytes;
     if (record.id.size() > 200 || device_bytes_ + bytes > config_.max_state_bytes) return;
     Device dev;
-    dev.rule = static_cast<size_t>(rule_it - rules_->rules.begin());
     dev.id = record.id;
     dev.topic = record.topic;
     dev.captures = std::move(caps);
     // A name from the payload is kept; a name from the rule follows the current rules file.
     const bool saved_name = rule.name_field && !record.name.empty();
     dev.name = std::string(boundedName(saved_name ? record.name : rule.device_name.render(dev.captures)));
+    uint64_t entity_mask = 0;
     for (size_t i = 0; i < rule.entities.size(); ++i)
         if (std::find(record.entities.begin(), record.entities.end(), rule.entities[i].id) != record.entities.end())
-            dev.entity_mask |= 1ull << i;
+            entity_mask |= 1ull << i;
     if (rule.infer) {
         for (const auto& field : record.inferred) {
             bool named = false;
@@ -125,15 +126,29 @@ void DiscoveryEngine::restoreDevice(const DeviceRecord& record) {
             if (!named && s != nullptr && isSanitizedId(field)) dev.inferred.push_back({field, *s});
         }
     }
-    dev.inferred_done = true;  // inferred from its first payload in an earlier run
-    if (rule.expire == ExpireMode::Fixed) dev.expire_after_s = rule.expire_seconds;
-    if (rule.expire == ExpireMode::Observed) dev.expire_after_s = record.expire_after_s;
     dev.bytes = bytes;
     device_bytes_ += bytes;
     limiter_.addKnown(record.id);
-    m_entities_.add(std::popcount(dev.entity_mask) + static_cast<int64_t>(dev.inferred.size()));
-    auto [pos, _] = devices_.emplace(record.id, std::move(dev));
-    by_topic_.insert(&pos->second);
+    m_entities_.add(std::popcount(entity_mask) + static_cast<int64_t>(dev.inferred.size()));
+    Hot& h = *addDevice(std::move(dev)).hot;
+    h.rule = static_cast<uint32_t>(rule_it - rules_->rules.begin());
+    h.entity_mask = entity_mask;
+    h.inferred_done = true;  // inferred from its first payload in an earlier run
+    if (rule.expire == ExpireMode::Fixed) h.expire_after_s = rule.expire_seconds;
+    if (rule.expire == ExpireMode::Observed) h.expire_after_s = record.expire_after_s;
+    by_topic_.insert(&h);
+}
+
+DiscoveryEngine::Device& DiscoveryEngine::addDevice(Device dev) {
+    auto [pos, _] = devices_.emplace(dev.id, std::move(dev));
+    Device& d = pos->second;  // a map node: its address is stable, the hot record points back to it
+    d.hot = hot_.acquire();
+    d.hot->cold = &d;
+    if (d.topic.size() <= Hot::kInlineTopic) {
+        std::memcpy(d.hot->topic, d.topic.data(), d.topic.size());
+        d.hot->topic_size = static_cast<uint8_t>(d.topic.size());
+    }
+    return d;
 }
 
 int64_t DiscoveryEngine::wallMs() const {
@@ -173,15 +188,13 @@ void DiscoveryEngine::onMessage(std::string_view client_id, std::string_view top
     }
     // Known devices: one lookup in the flat topic index, no allocation (every device is in it, so 10 000 devices
     // do not thrash a fixed-size cache).
-    Device* d = nullptr;
-    if (Device* known = by_topic_.find(topic)) {
-        d = known;
-    } else {
+    Hot* h = by_topic_.find(topic);
+    if (h == nullptr) {
         const size_t hash = TopicCache<Slot>::hashOf(topic);
         Slot* s = cache_.find(topic, hash);
         if (s != nullptr && now < s->retry_after) return;  // refused a moment ago
         bool matched = false;
-        d = deviceFor(topic, now, matched);
+        Device* d = deviceFor(topic, now, matched);
         if (d == nullptr) {
             // Refused (flood cap, collision, bound): remembered briefly in a fixed-size cache. Topics no
             // rule matches are not remembered: matching them fails without allocating.
@@ -190,14 +203,15 @@ void DiscoveryEngine::onMessage(std::string_view client_id, std::string_view top
             }
             return;
         }
-        by_topic_.insert(d);
+        h = d->hot;
+        by_topic_.insert(h);
     }
     fields_.reset(payload, length);
     // Once per device and run even when the inventory says unchanged: the broker may have lost its
     // retained messages (persistence off), and Home Assistant ignores an identical config.
-    const bool changed = observe(*d, client_id, now);
+    const bool changed = observe(*h, client_id, now);
     if (changed) state_dirty_ = true;  // the device records in the snapshot
-    if (changed || !d->published) publishDevice(*d, !d->published);
+    if (changed || !h->published) publishDevice(*h->cold, !h->published);
 }
 
 DiscoveryEngine::Device* DiscoveryEngine::deviceFor(std::string_view topic, Clock::TimePoint now, bool& matched) {
@@ -229,29 +243,31 @@ DiscoveryEngine::Device* DiscoveryEngine::deviceFor(std::string_view topic, Cloc
             return nullptr;
         }
         Device dev;
-        dev.rule = i;
         dev.id = id;
         dev.topic = std::string(topic);
         dev.captures = caps;
         dev.name = std::string(boundedName(rule.device_name.render(caps)));
         dev.bytes = bytes;
-        if (rule.expire == ExpireMode::Fixed) dev.expire_after_s = rule.expire_seconds;
         device_bytes_ += bytes;
-        auto [pos, _] = devices_.emplace(id, std::move(dev));
+        Device& d = addDevice(std::move(dev));
+        d.hot->rule = static_cast<uint32_t>(i);
+        if (rule.expire == ExpireMode::Fixed) d.hot->expire_after_s = rule.expire_seconds;
         m_devices_.set(static_cast<int64_t>(devices_.size()));
-        return &pos->second;
+        return &d;
     }
     return nullptr;
 }
 
-bool DiscoveryEngine::observe(Device& d, std::string_view client_id, Clock::TimePoint now) {
-    const Rule& rule = ruleOf(d);
+bool DiscoveryEngine::observe(Hot& h, std::string_view client_id, Clock::TimePoint now) {
+    // Reads and writes h; the cold rest of the device only for what the rule asks (inference, a name field,
+    // availability) or when the inventory touch is due.
+    const Rule& rule = rules_->rules[h.rule];
     bool changed = false;
     // Which entities this payload can show; an entity, once it exists, stays (fields may be intermittent).
     // A device that has every entity cannot gain one, so its payload is not read for that: scanning it was
     // most of a known device's cost per message. Missing fields are counted while they keep an entity away.
     const uint64_t all = rule.entities.size() == 64 ? ~0ull : (1ull << rule.entities.size()) - 1;
-    if (d.entity_mask != all) {
+    if (h.entity_mask != all) {
         uint64_t mask = 0;
         for (size_t i = 0; i < rule.entities.size(); ++i) {
             const EntitySpec& e = rule.entities[i];
@@ -262,15 +278,15 @@ bool DiscoveryEngine::observe(Device& d, std::string_view client_id, Clock::Time
             if (present) mask |= 1ull << i;
         }
         if (mask != all) m_fields_missing_.add();
-        if ((d.entity_mask | mask) != d.entity_mask) {
-            const int before = std::popcount(d.entity_mask);
-            d.entity_mask |= mask;
-            m_entities_.add(std::popcount(d.entity_mask) - before);
+        if ((h.entity_mask | mask) != h.entity_mask) {
+            const int before = std::popcount(h.entity_mask);
+            h.entity_mask |= mask;
+            m_entities_.add(std::popcount(h.entity_mask) - before);
             changed = true;
         }
     }
-    if (rule.infer && !d.inferred_done) {
-        d.inferred_done = true;
+    if (rule.infer && !h.inferred_done) {
+        h.inferred_done = true;
         if (const FlatJsonObject* flat = fields_.flat()) {
             for (size_t i = 0; i < flat->size(); ++i) {
                 const FlatJsonMember& m = (*flat)[i];
@@ -279,7 +295,7 @@ bool DiscoveryEngine::observe(Device& d, std::string_view client_id, Clock::Time
                 for (const auto& e : rule.entities) named |= e.field && e.field->text() == m.key;
                 const InferredSensor* s = inferFromFieldName(m.key);
                 if (named || s == nullptr || !isSanitizedId(m.key)) continue;
-                d.inferred.push_back({std::string(m.key), *s});
+                h.cold->inferred.push_back({std::string(m.key), *s});
                 m_entities_.add();
                 changed = true;
             }
@@ -287,34 +303,36 @@ bool DiscoveryEngine::observe(Device& d, std::string_view client_id, Clock::Time
     }
     if (rule.name_field) {
         if (auto name = fields_.string(*rule.name_field); name && !name->empty()) {
-            if (d.name != boundedName(*name)) {
-                d.name = std::string(boundedName(*name));
+            if (h.cold->name != boundedName(*name)) {
+                h.cold->name = std::string(boundedName(*name));
                 changed = true;
             }
         }
     }
     if (rule.expire == ExpireMode::Observed) {
         bool window_full = false;  // judged once per kObservedIntervals fresh intervals, not per message
-        if (d.last_message != Clock::TimePoint{}) {
-            const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - d.last_message).count();
+        if (h.last_message != Clock::TimePoint{}) {
+            const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - h.last_message).count();
             if (ms > 0) {  // a burst or a retransmission says nothing about the period
-                d.intervals[d.interval_count % kObservedIntervals] = ms;
-                ++d.interval_count;
-                window_full = d.interval_count % kObservedIntervals == 0;
+                h.intervals[h.interval_pos] = ms;
+                h.interval_pos =
+                    static_cast<uint8_t>(h.interval_pos + 1 == kObservedIntervals ? 0 : h.interval_pos + 1);
+                window_full = h.interval_pos == 0;
             }
         }
         if (window_full) {
-            const int64_t v = observedExpireAfter(d.intervals);
-            if (d.expire_after_s == 0 || v > 2 * d.expire_after_s || 2 * v < d.expire_after_s) {
-                d.expire_after_s = v;
+            const int64_t v = observedExpireAfter(h.intervals);
+            if (h.expire_after_s == 0 || v > 2 * h.expire_after_s || 2 * v < h.expire_after_s) {
+                h.expire_after_s = v;
                 changed = true;
             }
         }
     }
-    d.last_message = now;
+    h.last_message = now;
     if (rule.availability && rule.availability->publish_on_disconnect && !client_id.empty() &&
-        (!d.online || d.feeder != client_id)) {
-        d.online = true;
+        (!h.online || h.cold->feeder != client_id)) {
+        Device& d = *h.cold;
+        h.online = true;
         d.feeder = std::string(client_id);
         if (availability_.fed(client_id, d.id)) {
             m_availability_.add();
@@ -323,12 +341,12 @@ bool DiscoveryEngine::observe(Device& d, std::string_view client_id, Clock::Time
     }
     // The inventory's last seen, at most once a minute: a steady-clock compare per message, the wall clock
     // read only when a touch is due (first message of the run, then every 60 s).
-    if (d.last_touch_ms == 0 || now >= d.touch_due) {
+    if (h.last_touch_ms == 0 || now >= h.touch_due) {
         const int64_t now_ms = wallMs();
-        if (now_ms - d.last_touch_ms >= 60'000) {
-            d.last_touch_ms = now_ms;
-            d.touch_due = now + kTouchEvery;
-            inventory_.touchDevice(d.id, now_ms);
+        if (now_ms - h.last_touch_ms >= 60'000) {
+            h.last_touch_ms = now_ms;
+            h.touch_due = now + kTouchEvery;
+            inventory_.touchDevice(h.cold->id, now_ms);
         }
     }
     return changed;
@@ -341,9 +359,9 @@ DeviceView DiscoveryEngine::viewOf(const Device& d) const {
     v.captures = d.captures;
     v.name = d.name;
     v.topic = d.topic;
-    v.entity_mask = d.entity_mask;
+    v.entity_mask = d.hot->entity_mask;
     v.inferred = d.inferred;
-    v.expire_after_s = d.expire_after_s;
+    v.expire_after_s = d.hot->expire_after_s;
     return v;
 }
 
@@ -377,7 +395,7 @@ void DiscoveryEngine::publishDevice(Device& d, bool force) {
     }
     // Done for this run even when nothing could be built (no entity yet, or refused): the next attempt
     // comes with a change, not with every message.
-    d.published = true;
+    d.hot->published = true;
     if (configs.empty()) return;
     const int64_t now_ms = wallMs();
     // Owned configs of this device that the current form does not produce: the other discovery form
@@ -439,9 +457,11 @@ void DiscoveryEngine::removeDevice(const std::string& id, const char* why) {
     republish_.remove(id);
     auto it = devices_.find(id);
     if (it != devices_.end()) {
-        m_entities_.add(-static_cast<int64_t>(std::popcount(it->second.entity_mask) + it->second.inferred.size()));
-        device_bytes_ -= it->second.bytes;
-        by_topic_.erase(it->second.topic);
+        Device& d = it->second;
+        m_entities_.add(-static_cast<int64_t>(std::popcount(d.hot->entity_mask) + d.inferred.size()));
+        device_bytes_ -= d.bytes;
+        by_topic_.erase(d.topic);  // before the record goes back to the pool: the index reads its topic
+        hot_.release(d.hot);
         devices_.erase(it);
     }
     m_devices_.set(static_cast<int64_t>(devices_.size()));
@@ -455,7 +475,7 @@ void DiscoveryEngine::onDisconnect(std::string_view client_id) {
         auto it = devices_.find(id);
         if (it == devices_.end()) continue;
         Device& d = it->second;
-        d.online = false;
+        d.hot->online = false;
         const Rule& rule = ruleOf(d);
         if (!rule.availability) continue;
         m_availability_.add();
@@ -470,7 +490,7 @@ void DiscoveryEngine::scheduleRepublishAll(Clock::TimePoint now, bool at_start) 
         // A device saved in the other discovery form is migrated at its first message instead: Home
         // Assistant must be connected to see the migrate marker, which it may not be yet at broker start.
         // One already published in this run (its message came before the first timer run) is not repeated.
-        if (at_start && (d.published || ownsOtherForm(id))) continue;
+        if (at_start && (d.hot->published || ownsOtherForm(id))) continue;
         ids.push_back(id);
     }
     std::sort(ids.begin(), ids.end());
@@ -506,13 +526,14 @@ void DiscoveryEngine::onTimers(Clock::TimePoint now) {
         // Devices seen in this run touch the inventory at most once a minute: judge them by their own clock.
         const int64_t now_ms = wallMs();
         for (auto& [id, d] : devices_) {
-            if (d.last_message != Clock::TimePoint{} && d.last_touch_ms != 0) {
+            Hot& h = *d.hot;
+            if (h.last_message != Clock::TimePoint{} && h.last_touch_ms != 0) {
                 const int64_t seen_ms =
-                    now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(now - d.last_message).count();
-                if (seen_ms > d.last_touch_ms) {
+                    now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(now - h.last_message).count();
+                if (seen_ms > h.last_touch_ms) {
                     inventory_.touchDevice(id, seen_ms);
-                    d.last_touch_ms = seen_ms;
-                    d.touch_due = d.last_message + kTouchEvery;
+                    h.last_touch_ms = seen_ms;
+                    h.touch_due = h.last_message + kTouchEvery;
                 }
             }
         }
@@ -547,34 +568,35 @@ void DiscoveryEngine::replaceRules(std::shared_ptr<const RuleSet> rules, Clock::
     // creates the new one); the others keep their state, entities mapped by id, and publish what changed.
     std::vector<std::string> gone;
     for (auto& [id, d] : devices_) {
-        const size_t i = indexOf(rules_->rules[d.rule].name);
+        Hot& h = *d.hot;
+        const size_t i = indexOf(rules_->rules[h.rule].name);
         const Rule& next = rules->rules[i];
         Captures caps;
         if (!next.topic.match(d.topic, &caps) || sanitizeId(next.device_id.render(caps)) != id) {
             gone.push_back(id);
             continue;
         }
-        const Rule& before = rules_->rules[d.rule];
+        const Rule& before = rules_->rules[h.rule];
         uint64_t mask = 0;
         for (size_t j = 0; j < next.entities.size(); ++j)
             for (size_t k = 0; k < before.entities.size(); ++k)
-                if (before.entities[k].id == next.entities[j].id && (d.entity_mask & (1ull << k))) mask |= 1ull << j;
-        m_entities_.add(std::popcount(mask) - std::popcount(d.entity_mask));
-        d.entity_mask = mask;
-        d.rule = i;
+                if (before.entities[k].id == next.entities[j].id && (h.entity_mask & (1ull << k))) mask |= 1ull << j;
+        m_entities_.add(std::popcount(mask) - std::popcount(h.entity_mask));
+        h.entity_mask = mask;
+        h.rule = static_cast<uint32_t>(i);
         d.captures = std::move(caps);
         if (!next.name_field) d.name = std::string(boundedName(next.device_name.render(d.captures)));
         if (next.expire == ExpireMode::Fixed)
-            d.expire_after_s = next.expire_seconds;
+            h.expire_after_s = next.expire_seconds;
         else if (next.expire == ExpireMode::None)
-            d.expire_after_s = 0;
+            h.expire_after_s = 0;
     }
     for (const auto& id : gone) removeDevice(id, "its rule now gives it another id or no longer matches its topic");
     cache_.clear();  // refusals under the old rules
     rules_ = std::move(rules);
     uses_client_id_ = feedsAvailability(*rules_);
     for (auto& [id, d] : devices_)
-        if (d.published) publishDevice(d, false);
+        if (d.hot->published) publishDevice(d, false);
     state_dirty_ = true;  // the device records name their rules and entities
     (void)now;
     updateGauges();
@@ -665,9 +687,9 @@ StateSnapshot DiscoveryEngine::currentState() const {
     records.reserve(sorted.size());
     for (const Device* d : sorted) {
         const Rule& rule = ruleOf(*d);
-        DeviceRecord r{d->id, rule.name, d->topic, d->name, {}, {}, d->expire_after_s};
+        DeviceRecord r{d->id, rule.name, d->topic, d->name, {}, {}, d->hot->expire_after_s};
         for (size_t i = 0; i < rule.entities.size(); ++i)
-            if (d->entity_mask & (1ull << i)) r.entities.push_back(rule.entities[i].id);
+            if (d->hot->entity_mask & (1ull << i)) r.entities.push_back(rule.entities[i].id);
         for (const auto& e : d->inferred) r.inferred.push_back(e.field);
         records.push_back(std::move(r));
     }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "hadiscovery/engine.hpp"
@@ -334,6 +335,91 @@ TEST(HaEngine, ObservedExpireAfter) {
     out = h.take();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(json::parse(out[0].payload)["components"]["temperature"]["expire_after"], 120);
+}
+
+// A known device's message reads only its hot record, which keeps the topic inline up to 31 bytes and
+// otherwise compares with the device's own copy: topics on either side of that bound, and long topics
+// that differ only past it, are each their own device and keep their own interval bookkeeping.
+TEST(HaEngine, TopicsLongerThanTheInlinePartAreStillTheirOwnDevices) {
+    Harness h(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json");
+    const std::string reading = R"({"timestamp":1,"temp":21.4,"hum":55.0,"alert_level":0,"version":1})";
+    const std::string long_name(40, 's');
+    const std::vector<std::string> topics = {
+        "entrepot/nord/" + std::string(14, 'a') + "/v1",  // 31 bytes: inline
+        "entrepot/nord/" + std::string(15, 'a') + "/v1",  // 32 bytes: only in the cold record
+        "entrepot/nord/" + long_name + "x/v1",
+        "entrepot/nord/" + long_name + "y/v1",  // the same first 55 bytes as the one before
+    };
+    ASSERT_EQ(topics[0].size(), 31u);
+    for (const auto& t : topics) h.send(t, reading, "");
+    EXPECT_EQ(h.take().size(), topics.size()) << "one config per device";
+    EXPECT_EQ(h.engine->deviceCount(), topics.size());
+    // Every device learns its own period: 10 s for the first two, 20 s for the others.
+    for (int i = 1; i <= 10; ++i) {
+        h.clock.advance(10s);
+        for (size_t k = 0; k < topics.size(); ++k)
+            if (k < 2 || i % 2 == 0) h.send(topics[k], reading, "");
+    }
+    std::map<std::string, int> expire;
+    for (const auto& o : h.take()) {
+        const json p = json::parse(o.payload);
+        expire[p["device"]["identifiers"][0].get<std::string>()] = p["components"]["temperature"]["expire_after"];
+    }
+    ASSERT_EQ(expire.size(), topics.size());
+    EXPECT_EQ(expire["entrepot_sensor_nord_" + std::string(14, 'a')], 30);
+    EXPECT_EQ(expire["entrepot_sensor_nord_" + std::string(15, 'a')], 30);
+    EXPECT_EQ(expire["entrepot_sensor_nord_" + long_name + "x"], 60);
+    EXPECT_EQ(expire["entrepot_sensor_nord_" + long_name + "y"], 60);
+    EXPECT_EQ(h.engine->deviceCount(), topics.size());
+}
+
+// Removed devices give their hot records back for reuse: a device admitted (or re-admitted) into a reused
+// record starts afresh (its config published again, no learned expire_after), and the devices that stay,
+// across several chunks of records, keep theirs.
+TEST(HaEngine, ReusedHotRecordsStartAfreshAndOthersKeepTheirState) {
+    Harness h(std::string(CONF_DIR) + "/hadiscovery/warehouse-rules.json",
+              {{"device_idle_timeout", "15s"}, {"max_new_devices", "100000"}});
+    const std::string reading = R"({"timestamp":1,"temp":21.4,"hum":55.0,"alert_level":0,"version":1})";
+    auto topic = [](const std::string& zone, int i) {  // short and long topics alternate
+        return "entrepot/" + zone + "/" + (i % 4 < 2 ? "s" : std::string(30, 'l')) + std::to_string(i) + "/v1";
+    };
+    auto expireAfter = [](const Outgoing& o) {
+        const json c = json::parse(o.payload)["components"]["temperature"];
+        return c.contains("expire_after") ? c["expire_after"].get<int>() : 0;
+    };
+    constexpr int kDevices = 600;  // more than two chunks of the record pool
+    for (int i = 0; i < kDevices; ++i) h.send(topic("nord", i), reading, "");
+    EXPECT_EQ(h.take().size(), size_t(kDevices));
+    h.clock.advance(8s);
+    for (int i = 1; i < kDevices; i += 2) h.send(topic("nord", i), reading, "");
+    h.clock.advance(8s);
+    h.engine->onTimers(h.clock.now());  // the even ones, silent for 16 s, are removed
+    EXPECT_EQ(h.engine->deviceCount(), size_t(kDevices / 2));
+    EXPECT_EQ(h.metric("configs_removed"), kDevices / 2);
+    h.take();
+
+    // New devices and a re-admitted one take the freed records: fresh state.
+    for (int i = 0; i < kDevices / 2; ++i) h.send(topic("sud", i), reading, "");
+    h.send(topic("nord", 0), reading, "");
+    h.send(topic("nord", 2), reading, "");
+    auto out = h.take();
+    ASSERT_EQ(out.size(), size_t(kDevices / 2 + 2));
+    for (const auto& o : out) EXPECT_EQ(expireAfter(o), 0) << o.topic;
+    EXPECT_EQ(h.engine->deviceCount(), size_t(kDevices + 2));
+
+    // The survivors kept their first interval (8 s): four more (16 s, then 8 s each) complete their window,
+    // median 8 s.
+    for (int k = 0; k < 4; ++k) {
+        h.clock.advance(8s);
+        for (int i = 1; i < kDevices; i += 2) h.send(topic("nord", i), reading, "");
+    }
+    out = h.take();
+    ASSERT_EQ(out.size(), size_t(kDevices / 2));
+    for (const auto& o : out) EXPECT_EQ(expireAfter(o), 24) << o.topic;
+    // A known device whose record was reused by someone else is not found through its old topic.
+    h.send(topic("nord", 4), reading, "");
+    ASSERT_EQ(h.take().size(), 1u) << "admitted again as a new device";
+    EXPECT_EQ(h.engine->deviceCount(), size_t(kDevices + 3));
 }
 
 TEST(HaEngine, ObservedExpireAfterIsThreeTimesTheMedianForAnyOrder) {
