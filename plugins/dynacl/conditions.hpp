@@ -85,7 +85,7 @@ void windowToJson(const Window& w, nlohmann::json& object);
 
 inline constexpr int64_t kNoBoundary = std::numeric_limits<int64_t>::max();
 
-// Tells the adapter when a window boundary (State::timeBoundaries) has passed, so it bumps its decision
+// Tells the adapter when a window boundary (State::summarize) has passed, so it bumps its decision
 // generation: cached decisions that depended on time are then recomputed without a change of the state.
 class BoundaryWatch {
 public:

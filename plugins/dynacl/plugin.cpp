@@ -127,10 +127,11 @@ struct DynaclPlugin : broker::PluginBase<DynaclPlugin> {
     }
 
     void swapState(std::shared_ptr<const State> next) {
-        uses_client_id = next->usesClientId();
-        uses_address = next->usesAddress();
-        uses_common_name = next->usesCommonName();
-        boundaries.reset(next->timeBoundaries(), unixSeconds());
+        State::Summary summary = next->summarize();
+        uses_client_id = summary.uses_client_id;
+        uses_address = summary.uses_address;
+        uses_common_name = summary.uses_common_name;
+        boundaries.reset(std::move(summary.time_boundaries), unixSeconds());
         ++generation;             // every cached decision is now stale: the next check recomputes
         state = std::move(next);  // the replaced state is freed here, on the broker thread
     }

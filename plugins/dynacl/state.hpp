@@ -111,26 +111,25 @@ struct State {
     // dynamic-security's ACL evaluation order and defaults (reference 3.2), with identity-bound levels, ACL
     // conditions and role-link windows evaluated against `facts`. An ACL whose conditions do not hold counts
     // as not matching. `*cacheable` turns false when the decision depended on per-message facts (QoS,
-    // retain, size); decisions depending on time stay correct only until the next timeBoundaries() entry.
+    // retain, size); decisions depending on time stay correct only until the next summarize().time_boundaries entry.
     Decision check(const Identity& who, Access access, std::string_view topic, const CheckFacts& facts,
                    Explanation* why = nullptr, bool* cacheable = nullptr) const;
     // Without facts: QoS 0, not retained, empty, at time 0 (tests and unconditioned states).
     Decision check(const Identity& who, Access access, std::string_view topic, Explanation* why = nullptr) const {
         return check(who, access, topic, CheckFacts{}, why);
     }
-    // True if any ACL uses %a or an address condition, so the adapter computes the canonical address only
-    // then.
-    bool usesAddress() const;
-    // True if any ACL uses %c: only then does a remembered decision depend on the client id.
-    bool usesClientId() const;
-    // True if any ACL uses %CN, so the adapter reads the client certificate only then.
-    bool usesCommonName() const;
-    // Every notBefore/notAfter of ACL conditions and role links, sorted, unique: the instants at which a
-    // decision may change without a change of the state.
-    std::vector<int64_t> timeBoundaries() const;
+    // What the adapter derives from the state after each change.
+    struct Summary {
+        bool uses_address = false;      // an ACL uses %a or an address condition: the address is computed only then
+        bool uses_client_id = false;    // an ACL uses %c: only then does a remembered decision depend on the id
+        bool uses_common_name = false;  // an ACL uses %CN: the client certificate is read only then
+        // Every notBefore/notAfter of ACL conditions and role links, sorted, unique: the instants at which a
+        // decision may change without a change of the state.
+        std::vector<int64_t> time_boundaries;
+    };
+    Summary summarize() const;
 
 private:
-    bool anyAcl(const std::function<bool(const Acl&)>& pred) const;
     const Acl* checkRole(const std::string& rolename, const Identity& who, Access access, std::string_view topic,
                          const CheckFacts& facts, bool* cacheable) const;
 };

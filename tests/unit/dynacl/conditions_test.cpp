@@ -137,8 +137,8 @@ TEST(Conditions, AnAclWhoseConditionFailsDoesNotMatchAndTheNextOneDecides) {
     // Without the catch-all, a failed condition leaves the decision to the defaults (defer).
     State only = parseState(stateWith({acl("publishClientSend", "a/#", true, {{"maxQos", 0}})})).state;
     EXPECT_EQ(only.check(user("u"), Access::Write, "a/b", ok), Decision::Defer);
-    EXPECT_TRUE(s.usesAddress());
-    EXPECT_FALSE(only.usesAddress());
+    EXPECT_TRUE(s.summarize().uses_address);
+    EXPECT_FALSE(only.summarize().uses_address);
 }
 
 TEST(Conditions, SubscriptionsSeeQosAndAddressButNotRetainOrSize) {
@@ -178,7 +178,7 @@ TEST(Conditions, ValidityWindowOfAnAcl) {
     EXPECT_EQ(s.check(user("u"), Access::Write, "a", CheckFacts{.now = kNoon}), Decision::Allow);
     EXPECT_EQ(s.check(user("u"), Access::Write, "a", CheckFacts{.now = kNoon + 3599}), Decision::Allow);
     EXPECT_EQ(s.check(user("u"), Access::Write, "a", CheckFacts{.now = kNoon + 3600}), Decision::Defer);
-    EXPECT_EQ(s.timeBoundaries(), (std::vector<int64_t>{kNoon, kNoon + 3600}));
+    EXPECT_EQ(s.summarize().time_boundaries, (std::vector<int64_t>{kNoon, kNoon + 3600}));
 }
 
 TEST(StateFileConditions, RoundTripAndAbsentMeansUnchanged) {
@@ -299,7 +299,7 @@ TEST(RoleLinkWindows, AddClientRoleAndAddGroupRoleTakeAWindowShownOnlyWhenSet) {
     json file = stateToJson(n);
     State back = parseState(file).state;
     EXPECT_EQ(back.check(user("u"), Access::Write, "a", CheckFacts{.now = kNoon + 3600}), Decision::Defer);
-    EXPECT_EQ(back.timeBoundaries(), (std::vector<int64_t>{kNoon, kNoon + 1800, kNoon + 3600}));
+    EXPECT_EQ(back.summarize().time_boundaries, (std::vector<int64_t>{kNoon, kNoon + 1800, kNoon + 3600}));
     // Bad windows: an error, nothing changed.
     auto bad = run(s, {{{"command", "addClientRole"}, {"username", "u"}, {"rolename", "r"}, {"notAfter", 5}}});
     EXPECT_FALSE(bad.next);
@@ -319,7 +319,7 @@ TEST(RoleLinkWindows, CachedDecisionsExpireAtTheBoundaryWithAFakeClock) {
     DecisionCache cache(16 * 1024, 1024 * 1024);
     BoundaryWatch watch;
     uint64_t generation = 1;
-    watch.reset(s.timeBoundaries(), seconds());
+    watch.reset(s.summarize().time_boundaries, seconds());
     ASSERT_TRUE(watch.active());
     const int handle = 0;
     const CacheIdentity key{"u", "id", ""};
@@ -404,7 +404,7 @@ TEST(Denials, GetClientDenialsCommand) {
 
 TEST(CommonName, PercentCnMatchesOneWholeLevelWithTheUsualGuards) {
     State s = parseState(stateWith({acl("publishClientSend", "cert/%CN/data", true)})).state;
-    EXPECT_TRUE(s.usesCommonName());
+    EXPECT_TRUE(s.summarize().uses_common_name);
     Identity who = user("u");
     who.common_name = "sensor-1";
     EXPECT_EQ(s.check(who, Access::Write, "cert/sensor-1/data"), Decision::Allow);
@@ -418,7 +418,7 @@ TEST(CommonName, PercentCnMatchesOneWholeLevelWithTheUsualGuards) {
     EXPECT_EQ(s.check(who, Access::Write, "cert/" + nul + "/data"), Decision::Defer);
     who.common_name = "\xC0\xAF";
     EXPECT_EQ(s.check(who, Access::Write, "cert/\xC0\xAF/data"), Decision::Defer);
-    EXPECT_FALSE(parseState(stateWith({acl("publishClientSend", "x/%u", true)})).state.usesCommonName());
+    EXPECT_FALSE(parseState(stateWith({acl("publishClientSend", "x/%u", true)})).state.summarize().uses_common_name);
 }
 
 TEST(CommonName, ReadFromACertificate) {
